@@ -1,0 +1,82 @@
+package commands
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/baton-orchestrator/baton/state"
+)
+
+// Exit codes, the same for every subcommand (restic's EXIT STATUS blocks).
+const (
+	ExitOK      = 0  // done, nothing to do, or a dry run
+	ExitError   = 1  // error: nothing or not everything was done
+	ExitPartial = 3  // partly done: some actions failed, the rest were applied
+	ExitLocked  = 75 // the state lock is held by another baton: try later (EX_TEMPFAIL)
+)
+
+// exitHelp is appended to every command's help.
+const exitHelp = `EXIT STATUS:
+   0   done, nothing to do, or a dry run
+   1   error (bad spec, Docker unreachable, balancer test failed, ...)
+   3   partly done: some actions failed, the others were applied
+   75  the state lock is held by another baton; try again later`
+
+// CodedError carries an exit code and optional hints for the user.
+type CodedError struct {
+	Code  int
+	Err   error
+	Hints []string
+}
+
+func (e *CodedError) Error() string { return e.Err.Error() }
+func (e *CodedError) Unwrap() error { return e.Err }
+
+func withCode(code int, err error, hints ...string) error {
+	if err == nil {
+		return nil
+	}
+	return &CodedError{Code: code, Err: err, Hints: hints}
+}
+
+// Code maps an error returned by the app to an exit code.
+func Code(err error) int {
+	if err == nil {
+		return ExitOK
+	}
+	var ee *CodedError
+	if errors.As(err, &ee) {
+		return ee.Code
+	}
+	var le *state.LockedError
+	if errors.As(err, &le) {
+		return ExitLocked
+	}
+	return ExitError
+}
+
+// Report prints err once, as "baton: error: ..." with hint lines, and
+// returns the exit code. A partial result with no error prints nothing.
+func Report(w io.Writer, err error) int {
+	code := Code(err)
+	if err == nil {
+		return code
+	}
+	msg := err.Error()
+	if msg != "" {
+		fmt.Fprintf(w, "baton: error: %s\n", strings.ReplaceAll(msg, "\n", "\nbaton: "))
+	}
+	var ee *CodedError
+	if errors.As(err, &ee) {
+		for _, h := range ee.Hints {
+			fmt.Fprintf(w, "baton: hint: %s\n", h)
+		}
+	}
+	var le *state.LockedError
+	if errors.As(err, &le) {
+		fmt.Fprintf(w, "baton: hint: another baton pass is running; exit %d means try again later (raise --lock-timeout to wait longer)\n", ExitLocked)
+	}
+	return code
+}

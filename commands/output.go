@@ -1,0 +1,38 @@
+package commands
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/olekukonko/tablewriter"
+)
+
+// table writes rows under header in the plain kubectl/docker style. It is
+// the only user of the table library.
+func table(w io.Writer, header []string, rows [][]string) {
+	t := tablewriter.NewWriter(w)
+	t.SetHeader(header)
+	t.SetAutoFormatHeaders(false)
+	t.SetAutoWrapText(false)
+	t.SetHeaderAlignment(tablewriter.ALIGN_LEFT)
+	t.SetAlignment(tablewriter.ALIGN_LEFT)
+	t.SetBorder(false)
+	t.SetCenterSeparator("")
+	t.SetColumnSeparator("")
+	t.SetRowSeparator("")
+	t.SetHeaderLine(false)
+	t.SetTablePadding("   ")
+	t.SetNoWhiteSpace(true)
+	t.AppendBulk(rows)
+	t.Render()
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("write json: %w", err)
+	}
+	return nil
+}

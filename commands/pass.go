@@ -1,0 +1,214 @@
+package commands
+
+// pass.go runs the steps every subcommand shares: load the spec, lock and
+// load the state, observe Docker (one list call plus concurrent probes),
+// sync the balancer, save.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"text/template"
+
+	"github.com/baton-orchestrator/baton/internal/balancer"
+	"github.com/baton-orchestrator/baton/internal/docker"
+	"github.com/baton-orchestrator/baton/internal/fleet"
+	"github.com/baton-orchestrator/baton/internal/plan"
+	"github.com/baton-orchestrator/baton/internal/probe"
+	"github.com/baton-orchestrator/baton/internal/rollout"
+	"github.com/baton-orchestrator/baton/internal/spec"
+	"github.com/baton-orchestrator/baton/state"
+	"github.com/baton-orchestrator/baton/templates"
+)
+
+// probeParallel bounds concurrent readiness probes in one pass.
+const probeParallel = 64
+
+type pass struct {
+	env    *Env
+	spec   *spec.Spec
+	file   *state.File // nil when the pass does not lock (status)
+	state  *state.State
+	engine *docker.Engine
+	prober *probe.Prober
+	tmpl   *template.Template
+}
+
+// loadSpec reads and validates the spec; a bad spec exits 1 before
+// anything is locked or touched.
+func loadSpec(env *Env) (*spec.Spec, error) {
+	s, err := spec.Load(env.SpecPath)
+	if err != nil {
+		var se *spec.Error
+		if errors.As(err, &se) {
+			return nil, withCode(ExitError, err, "nothing was changed; `baton validate` checks a spec without touching Docker")
+		}
+		return nil, fmt.Errorf("load spec %q: %w", env.SpecPath, err)
+	}
+	return s, nil
+}
+
+// openPass loads the spec, takes the state lock (when lock is true), loads
+// the state and connects to Docker. Call close when done.
+func openPass(ctx context.Context, env *Env, lock bool) (*pass, error) {
+	s, err := loadSpec(env)
+	if err != nil {
+		return nil, err
+	}
+	p := &pass{env: env, spec: s, prober: probe.New()}
+	if s.Nginx != nil {
+		if p.tmpl, err = loadTemplate(s); err != nil {
+			return nil, err
+		}
+	}
+	if lock {
+		p.file, err = state.Open(ctx, env.StatePath, env.LockTimeout)
+		if err != nil {
+			return nil, err
+		}
+		p.state, err = p.file.Load()
+	} else {
+		p.state, err = readState(env.StatePath)
+	}
+	if err != nil {
+		p.close()
+		return nil, err
+	}
+	p.engine, err = docker.New(env.DockerHost)
+	if err != nil {
+		p.close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// readState reads the state without the lock (for read-only commands; a
+// save replaces the file atomically, so a reader sees a whole version).
+func readState(path string) (*state.State, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return state.New(), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read state %s: %w", path, err)
+	}
+	return state.Decode(path, b)
+}
+
+func loadTemplate(s *spec.Spec) (*template.Template, error) {
+	name, text := templates.Default, ""
+	if s.Nginx.Template != "" {
+		name = s.Resolve(s.Nginx.Template)
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("load template: %w", err)
+		}
+		text = string(b)
+	} else {
+		var err error
+		if text, err = templates.Builtin(name); err != nil {
+			return nil, err
+		}
+	}
+	return templates.Parse(name, text)
+}
+
+func (p *pass) close() {
+	if p.engine != nil {
+		_ = p.engine.Close()
+	}
+	if p.file != nil {
+		_ = p.file.Close()
+	}
+}
+
+// save writes the state unless this is a dry run.
+func (p *pass) save() error {
+	if p.env.DryRun || p.file == nil {
+		return nil
+	}
+	return p.file.Save(p.state)
+}
+
+// observation is what one pass sees: every container of the project (one
+// list call) and which running ones answer their readiness check.
+type observation struct {
+	containers []fleet.Container
+	ready      map[string]bool
+	probeErr   map[string]error
+}
+
+func (p *pass) observe(ctx context.Context) (observation, error) {
+	cs, err := p.engine.List(ctx, p.spec.Project, p.spec.Docker.Network)
+	if err != nil {
+		return observation{}, fmt.Errorf("observe docker: %w", err)
+	}
+	o := observation{containers: cs, ready: map[string]bool{}, probeErr: map[string]error{}}
+	var targets []probe.Target
+	var ids []string
+	for _, c := range cs {
+		a := p.spec.App(c.App)
+		if a == nil || !c.Running() {
+			continue
+		}
+		switch c.Health {
+		case "unhealthy", "starting":
+			o.probeErr[c.ID] = fmt.Errorf("docker health is %s", c.Health)
+			continue
+		}
+		targets = append(targets, probe.Target{Addr: c.Addr, Check: rollout.CheckOf(a)})
+		ids = append(ids, c.ID)
+	}
+	for i, err := range p.prober.All(ctx, targets, probeParallel) {
+		if err == nil {
+			o.ready[ids[i]] = true
+		} else {
+			o.probeErr[ids[i]] = err
+		}
+	}
+	return o, nil
+}
+
+// lbResult says what a balancer sync did or, on a dry run, would do.
+type lbResult struct {
+	Path     string `json:"path"`
+	Changed  bool   `json:"changed"`
+	Reloaded bool   `json:"reloaded"`
+	Diff     string `json:"diff,omitempty"`
+}
+
+// syncBalancer renders the config for members and applies it (or, on a dry
+// run, computes the diff). Without an nginx section it does nothing.
+func (p *pass) syncBalancer(ctx context.Context, members []fleet.Container) (*lbResult, error) {
+	if p.spec.Nginx == nil {
+		return nil, nil
+	}
+	n := p.spec.Nginx
+	path := p.spec.Resolve(n.Config)
+	rendered, err := templates.Render(p.tmpl, plan.Balancer(p.spec, members))
+	if err != nil {
+		return nil, err
+	}
+	st := p.state.BalancerState(path)
+	res := &lbResult{Path: path}
+	if p.env.DryRun {
+		old, existed, err := balancer.Current(path)
+		if err != nil {
+			return nil, err
+		}
+		res.Diff = balancer.Diff(path, path+" (new)", old, rendered)
+		res.Changed = res.Diff != "" || !existed
+		res.Reloaded = balancer.NeedsApply(old, existed, rendered, st)
+		return res, nil
+	}
+	r, err := balancer.Apply(ctx, balancer.Config{Path: path, Test: n.Test, Reload: n.Reload, Dir: p.spec.Dir}, rendered, st, p.env.now())
+	res.Changed, res.Reloaded = r.Changed, r.Reloaded
+	if err != nil {
+		return res, fmt.Errorf("balancer %s: %w", path, err)
+	}
+	if r.Reloaded {
+		p.env.logf("balancer: reloaded %s (changed: %v)", path, r.Changed)
+	}
+	return res, nil
+}

@@ -1,0 +1,299 @@
+// Package docker is baton's Docker engine adapter and the only importer of
+// the Docker SDK. It converts SDK types into fleet types nil-safely
+// (docker-gen issue #227: list results may lack NetworkSettings or Ports).
+//
+// Every observation is one list call; the package never inspects containers
+// one by one while observing.
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/client"
+	"github.com/docker/go-connections/nat"
+
+	"github.com/baton-orchestrator/baton/internal/fleet"
+)
+
+// Engine talks to one Docker daemon.
+type Engine struct {
+	cli *client.Client
+}
+
+// New connects to host (a DOCKER_HOST-style URL; empty means the
+// environment's DOCKER_HOST or the default socket), negotiating the API
+// version down to what the daemon speaks (dockerd 20.10 speaks 1.41).
+func New(host string) (*Engine, error) {
+	opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
+	if host != "" {
+		opts = append(opts, client.WithHost(host))
+	}
+	cli, err := client.NewClientWithOpts(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("docker client: %w", err)
+	}
+	return &Engine{cli: cli}, nil
+}
+
+// Host is the daemon address, for messages.
+func (e *Engine) Host() string { return e.cli.DaemonHost() }
+
+// Close releases the client's connections.
+func (e *Engine) Close() error { return e.cli.Close() }
+
+// wrap names the daemon's socket when it cannot be reached, so a cron mail
+// says where baton looked.
+func (e *Engine) wrap(op string, err error) error {
+	if client.IsErrConnectionFailed(err) {
+		return fmt.Errorf("%s: cannot reach the Docker daemon at %s: %w", op, e.Host(), err)
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// List returns every container (running or not) labelled with project, in
+// one list call. network selects the address reported in Addr.
+func (e *Engine) List(ctx context.Context, project, network string) ([]fleet.Container, error) {
+	f := filters.NewArgs(filters.Arg("label", fleet.LabelProject+"="+project))
+	sums, err := e.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
+	if err != nil {
+		return nil, e.wrap("list containers", err)
+	}
+	out := make([]fleet.Container, 0, len(sums))
+	for _, s := range sums {
+		out = append(out, Convert(s, network))
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].App != out[j].App {
+			return out[i].App < out[j].App
+		}
+		if out[i].Replica != out[j].Replica {
+			return out[i].Replica < out[j].Replica
+		}
+		return out[i].Created.Before(out[j].Created)
+	})
+	return out, nil
+}
+
+// Convert turns a list entry into a fleet.Container. It never panics on
+// missing fields.
+func Convert(s container.Summary, networkName string) fleet.Container {
+	c := fleet.Container{
+		ID:      s.ID,
+		Image:   s.Image,
+		State:   string(s.State),
+		Status:  s.Status,
+		Health:  healthFromStatus(s.Status),
+		Created: time.Unix(s.Created, 0).UTC(),
+		Replica: -1,
+	}
+	if len(s.Names) > 0 {
+		c.Name = strings.TrimPrefix(s.Names[0], "/")
+	}
+	if s.Labels != nil {
+		c.App = s.Labels[fleet.LabelApp]
+		c.Hash = s.Labels[fleet.LabelHash]
+		if r, err := strconv.Atoi(s.Labels[fleet.LabelReplica]); err == nil && r >= 0 {
+			c.Replica = r
+		}
+	}
+	if c.State != "running" {
+		return c
+	}
+	if networkName != "" {
+		if s.NetworkSettings != nil {
+			if ep := s.NetworkSettings.Networks[networkName]; ep != nil && ep.IPAddress != "" {
+				if port := privatePort(s.Ports); port > 0 {
+					c.Addr = net.JoinHostPort(ep.IPAddress, strconv.Itoa(port))
+				}
+			}
+		}
+		return c
+	}
+	for _, p := range s.Ports {
+		if p.PublicPort == 0 || p.Type != "tcp" || strings.Contains(p.IP, ":") {
+			continue // IPv6 binding duplicates the IPv4 one
+		}
+		ip := p.IP
+		if ip == "" || ip == "0.0.0.0" {
+			ip = "127.0.0.1"
+		}
+		c.Addr = net.JoinHostPort(ip, strconv.Itoa(int(p.PublicPort)))
+		break
+	}
+	return c
+}
+
+func privatePort(ports []container.Port) int {
+	for _, p := range ports {
+		if p.Type == "tcp" && p.PrivatePort > 0 {
+			return int(p.PrivatePort)
+		}
+	}
+	return 0
+}
+
+// healthFromStatus reads the image HEALTHCHECK verdict from the list
+// status ("Up 2 minutes (healthy)"), so no inspect is needed.
+func healthFromStatus(status string) string {
+	switch {
+	case strings.HasSuffix(status, "(healthy)"):
+		return "healthy"
+	case strings.HasSuffix(status, "(unhealthy)"):
+		return "unhealthy"
+	case strings.HasSuffix(status, "(health: starting)"):
+		return "starting"
+	}
+	return ""
+}
+
+// EnsureImage makes ref present according to the pull policy
+// (never|missing|always).
+func (e *Engine) EnsureImage(ctx context.Context, ref, policy string) error {
+	if policy != "always" {
+		_, err := e.cli.ImageInspect(ctx, ref)
+		if err == nil {
+			return nil
+		}
+		if !client.IsErrNotFound(err) {
+			return e.wrap(fmt.Sprintf("inspect image %q", ref), err)
+		}
+		if policy == "never" {
+			return fmt.Errorf("image %q is not present and pull is %q", ref, policy)
+		}
+	}
+	rc, err := e.cli.ImagePull(ctx, ref, image.PullOptions{})
+	if err != nil {
+		return e.wrap(fmt.Sprintf("pull image %q", ref), err)
+	}
+	defer rc.Close()
+	if _, err := io.Copy(io.Discard, rc); err != nil {
+		return e.wrap(fmt.Sprintf("pull image %q", ref), err)
+	}
+	return nil
+}
+
+// Start creates and starts a container and returns it as observed after
+// start (one inspect, for the Docker-chosen host port). On a start failure
+// the created container is removed again.
+func (e *Engine) Start(ctx context.Context, w fleet.Want) (fleet.Container, error) {
+	labels := map[string]string{}
+	for k, v := range w.Labels {
+		labels[k] = v
+	}
+	labels[fleet.LabelProject] = w.Project
+	labels[fleet.LabelApp] = w.App
+	labels[fleet.LabelReplica] = strconv.Itoa(w.Replica)
+	labels[fleet.LabelHash] = w.Hash
+
+	grace := int(w.StopGrace / time.Second)
+	cfg := &container.Config{
+		Image:       w.Image,
+		Cmd:         w.Args,
+		Entrypoint:  w.Command,
+		Env:         w.Env,
+		Labels:      labels,
+		StopTimeout: &grace,
+	}
+	hc := &container.HostConfig{
+		Resources: container.Resources{Memory: w.MemoryB, NanoCPUs: w.MilliCPU * 1e6},
+		// No restart policy: baton is the one that restarts, with probes and
+		// backoff; Docker restarting behind its back would hide crash loops.
+		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
+	}
+	var nc *network.NetworkingConfig
+	if w.Port > 0 {
+		port := nat.Port(fmt.Sprintf("%d/tcp", w.Port))
+		cfg.ExposedPorts = nat.PortSet{port: struct{}{}}
+		if w.Network == "" {
+			hc.PortBindings = nat.PortMap{port: []nat.PortBinding{{HostIP: w.PublishIP, HostPort: ""}}}
+		}
+	}
+	if w.Network != "" {
+		hc.NetworkMode = container.NetworkMode(w.Network)
+		nc = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{w.Network: {}}}
+	}
+	created, err := e.cli.ContainerCreate(ctx, cfg, hc, nc, nil, w.Name)
+	if err != nil {
+		return fleet.Container{}, e.wrap(fmt.Sprintf("create container %q", w.Name), err)
+	}
+	if err := e.cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
+		rmErr := e.cli.ContainerRemove(context.WithoutCancel(ctx), created.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
+		return fleet.Container{}, errors.Join(e.wrap(fmt.Sprintf("start container %q", w.Name), err), rmErr)
+	}
+	ins, err := e.cli.ContainerInspect(ctx, created.ID)
+	if err != nil {
+		return fleet.Container{ID: created.ID, Name: w.Name, App: w.App, Replica: w.Replica}, e.wrap(fmt.Sprintf("inspect container %q", w.Name), err)
+	}
+	return convertInspect(ins, w.Network), nil
+}
+
+// convertInspect maps an inspect result onto the list shape and reuses
+// Convert, so both paths agree on addresses.
+func convertInspect(ins container.InspectResponse, networkName string) fleet.Container {
+	s := container.Summary{Labels: map[string]string{}}
+	if ins.ContainerJSONBase != nil {
+		s.ID = ins.ID
+		s.Names = []string{ins.Name}
+		if ins.State != nil {
+			s.State = container.ContainerState(ins.State.Status)
+		}
+		if t, err := time.Parse(time.RFC3339Nano, ins.Created); err == nil {
+			s.Created = t.Unix()
+		}
+	}
+	if ins.Config != nil {
+		s.Image = ins.Config.Image
+		s.Labels = ins.Config.Labels
+	}
+	if ins.NetworkSettings != nil {
+		for port, bindings := range ins.NetworkSettings.Ports {
+			for _, b := range bindings {
+				pub, _ := strconv.Atoi(b.HostPort)
+				s.Ports = append(s.Ports, container.Port{IP: b.HostIP, PrivatePort: uint16(port.Int()), PublicPort: uint16(pub), Type: port.Proto()})
+			}
+			if len(bindings) == 0 {
+				s.Ports = append(s.Ports, container.Port{PrivatePort: uint16(port.Int()), Type: port.Proto()})
+			}
+		}
+		s.NetworkSettings = &container.NetworkSettingsSummary{Networks: ins.NetworkSettings.Networks}
+	}
+	return Convert(s, networkName)
+}
+
+// Stop stops a container, giving it grace to exit after SIGTERM.
+func (e *Engine) Stop(ctx context.Context, id string, grace time.Duration) error {
+	secs := int(grace / time.Second)
+	if err := e.cli.ContainerStop(ctx, id, container.StopOptions{Timeout: &secs}); err != nil && !client.IsErrNotFound(err) {
+		return e.wrap(fmt.Sprintf("stop container %s", short(id)), err)
+	}
+	return nil
+}
+
+// Remove removes a container and its anonymous volumes. A container that
+// is already gone is not an error.
+func (e *Engine) Remove(ctx context.Context, id string) error {
+	err := e.cli.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
+	if err != nil && !client.IsErrNotFound(err) {
+		return e.wrap(fmt.Sprintf("remove container %s", short(id)), err)
+	}
+	return nil
+}
+
+func short(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}

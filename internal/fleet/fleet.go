@@ -1,0 +1,62 @@
+// Package fleet holds baton's own view of what runs: the containers it
+// observed and the containers it wants started. Engine adapters convert
+// their SDK types into these, so deciders never see an SDK type.
+package fleet
+
+import "time"
+
+// Labels baton puts on every container it owns. A container without
+// LabelProject set to the spec's project is never touched.
+const (
+	LabelProject = "baton.project"
+	LabelApp     = "baton.app"
+	LabelReplica = "baton.replica"
+	LabelHash    = "baton.spec-hash"
+)
+
+// Container is one observed container.
+type Container struct {
+	ID      string
+	Name    string
+	App     string
+	Replica int // -1 when the label is missing or malformed
+	Hash    string
+	Image   string
+	// State is Docker's: created, running, paused, restarting, removing,
+	// exited or dead.
+	State string
+	// Status is Docker's human status, e.g. "Up 3 minutes (healthy)".
+	Status string
+	// Health is "", "starting", "healthy" or "unhealthy" (from the image's
+	// own HEALTHCHECK, when it declares one).
+	Health  string
+	Created time.Time
+	// Addr is where the balancer reaches the container: host:port of the
+	// published port, or IP:port on the configured network. Empty when the
+	// container has no reachable port.
+	Addr string
+}
+
+// Running reports whether the container's process is up.
+func (c Container) Running() bool { return c.State == "running" }
+
+// Want is a container baton is about to create.
+type Want struct {
+	Project   string
+	App       string
+	Replica   int
+	Hash      string
+	Name      string
+	Image     string
+	Pull      string
+	Command   []string
+	Args      []string
+	Env       []string // KEY=value, sorted, including BATON_APP and BATON_REPLICA
+	Labels    map[string]string
+	Port      int
+	MemoryB   int64
+	MilliCPU  int64
+	Network   string
+	PublishIP string
+	StopGrace time.Duration
+}

@@ -1,0 +1,212 @@
+// Package plan holds baton's deciders: pure functions from the spec, what
+// was observed and the time to actions, each with a human reason. They do
+// no I/O; commands apply their results (Nomad scheduler/reconcile.go, restic
+// ApplyPolicy).
+package plan
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/baton-orchestrator/baton/internal/fleet"
+	"github.com/baton-orchestrator/baton/internal/spec"
+)
+
+// Kind is what an action does.
+type Kind string
+
+// The kinds of scale action.
+const (
+	// Start starts a new replica; it enters the balancer once ready.
+	Start Kind = "start"
+	// Replace starts a replica from the current spec, swaps it into the
+	// balancer once ready, drains and stops the old one.
+	Replace Kind = "replace"
+	// Remove takes a replica out of the balancer, drains, stops and removes it.
+	Remove Kind = "remove"
+)
+
+// Action is one step of a scale pass.
+type Action struct {
+	Kind    Kind
+	App     string
+	Replica int
+	// Old is the container replaced or removed; nil for Start.
+	Old    *fleet.Container
+	Reason string
+}
+
+// Target names what the action touches, for tables.
+func (a Action) Target() string {
+	switch a.Kind {
+	case Start:
+		return fmt.Sprintf("%s replica %d", a.App, a.Replica)
+	default:
+		if a.Old.Name != "" {
+			return a.Old.Name
+		}
+		return a.Old.ID
+	}
+}
+
+// Scale decides how to converge every app to its replica count and its
+// current spec. ready holds the IDs of running containers that answer their
+// readiness check.
+//
+// Rules:
+//   - only running containers count; exited, created or dead ones are left
+//     for gc (and their logs for the operator) and their replica is started
+//     anew;
+//   - replica indexes 0..want-1 are kept filled; for each, one running
+//     container is kept (current spec and ready first) and extra ones are
+//     removed;
+//   - an index whose kept container runs an outdated spec is replaced;
+//   - indexes >= want are removed, highest first (scale-in);
+//   - running containers of apps that left the spec are removed.
+func Scale(s *spec.Spec, observed []fleet.Container, ready map[string]bool) []Action {
+	var actions []Action
+	byApp := map[string][]fleet.Container{}
+	for _, c := range observed {
+		if c.Running() {
+			byApp[c.App] = append(byApp[c.App], c)
+		}
+	}
+	for _, a := range s.Apps {
+		actions = append(actions, scaleApp(a, s.Docker.Network, byApp[a.Name], ready)...)
+		delete(byApp, a.Name)
+	}
+	orphans := make([]string, 0, len(byApp))
+	for app := range byApp {
+		orphans = append(orphans, app)
+	}
+	sort.Strings(orphans)
+	for _, app := range orphans {
+		for _, c := range byApp[app] {
+			c := c
+			actions = append(actions, Action{Kind: Remove, App: app, Replica: c.Replica, Old: &c,
+				Reason: fmt.Sprintf("app %q is no longer in the spec", app)})
+		}
+	}
+	return actions
+}
+
+func scaleApp(a *spec.App, network string, running []fleet.Container, ready map[string]bool) []Action {
+	want := a.WantReplicas()
+	hash := a.Hash(network)
+	have := len(running)
+	byReplica := map[int][]fleet.Container{}
+	var extra []fleet.Container
+	for _, c := range running {
+		if c.Replica < 0 || c.Replica >= want {
+			extra = append(extra, c)
+			continue
+		}
+		byReplica[c.Replica] = append(byReplica[c.Replica], c)
+	}
+	var actions []Action
+	var starts []Action
+	for i := 0; i < want; i++ {
+		group := byReplica[i]
+		if len(group) == 0 {
+			starts = append(starts, Action{Kind: Start, App: a.Name, Replica: i})
+			continue
+		}
+		keep := best(group, hash, ready)
+		for _, c := range group {
+			if c.ID == keep.ID {
+				continue
+			}
+			c := c
+			actions = append(actions, Action{Kind: Remove, App: a.Name, Replica: i, Old: &c,
+				Reason: fmt.Sprintf("duplicate of replica %d (keeping %s)", i, keep.Name)})
+		}
+		if keep.Hash != hash {
+			k := keep
+			actions = append(actions, Action{Kind: Replace, App: a.Name, Replica: i, Old: &k,
+				Reason: changeReason(a, k, hash)})
+		}
+	}
+	for i := range starts {
+		starts[i].Reason = fmt.Sprintf("have %d running replicas, want %d", have, want)
+	}
+	// Scale-in removes the highest replica indexes first.
+	sort.SliceStable(extra, func(i, j int) bool { return extra[i].Replica > extra[j].Replica })
+	for _, c := range extra {
+		c := c
+		reason := fmt.Sprintf("have %d running replicas, want %d", have, want)
+		if c.Replica < 0 {
+			reason = "replica label missing or malformed"
+		}
+		actions = append(actions, Action{Kind: Remove, App: a.Name, Replica: c.Replica, Old: &c, Reason: reason})
+	}
+	return append(starts, actions...)
+}
+
+// best picks the container to keep for one replica index: the current spec
+// over an outdated one, a ready one over one that is not, then the newest.
+func best(group []fleet.Container, hash string, ready map[string]bool) fleet.Container {
+	score := func(c fleet.Container) int {
+		s := 0
+		if c.Hash == hash {
+			s += 2
+		}
+		if ready[c.ID] {
+			s++
+		}
+		return s
+	}
+	b := group[0]
+	for _, c := range group[1:] {
+		if sc, sb := score(c), score(b); sc > sb || (sc == sb && c.Created.After(b.Created)) {
+			b = c
+		}
+	}
+	return b
+}
+
+func changeReason(a *spec.App, old fleet.Container, hash string) string {
+	if old.Image != "" && old.Image != a.Image {
+		return fmt.Sprintf("image %s → %s", old.Image, a.Image)
+	}
+	return fmt.Sprintf("container spec changed (%s → %s)", orNone(old.Hash), hash)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// Want builds the container to create for replica of app. suffix makes the
+// name unique (a replacement coexists with the container it replaces).
+func Want(s *spec.Spec, a *spec.App, replica int, suffix string) fleet.Want {
+	env := make([]string, 0, len(a.Env)+2)
+	for k, v := range a.Env {
+		env = append(env, k+"="+v)
+	}
+	env = append(env, "BATON_APP="+a.Name, "BATON_REPLICA="+strconv.Itoa(replica))
+	sort.Strings(env)
+	name := strings.Join([]string{s.Project, a.Name, strconv.Itoa(replica), suffix}, "-")
+	return fleet.Want{
+		Project:   s.Project,
+		App:       a.Name,
+		Replica:   replica,
+		Hash:      a.Hash(s.Docker.Network),
+		Name:      name,
+		Image:     a.Image,
+		Pull:      a.Pull,
+		Command:   a.Command,
+		Args:      a.Args,
+		Env:       env,
+		Labels:    a.Labels,
+		Port:      a.Port,
+		MemoryB:   a.Resources.Memory.Bytes,
+		MilliCPU:  a.Resources.CPU.Milli,
+		Network:   s.Docker.Network,
+		PublishIP: s.Docker.PublishIP,
+		StopGrace: a.StopGrace.D,
+	}
+}

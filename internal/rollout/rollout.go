@@ -1,0 +1,285 @@
+// Package rollout applies scale actions in the order that keeps every
+// request served.
+//
+// This file enforces the zero-downtime rule: a container the balancer
+// routes to is never stopped before a config without it has been tested and
+// reloaded and its drain period has passed; a new container enters the
+// balancer only after it answers its readiness check; a replacement that
+// fails leaves the old container serving.
+//
+// A pass runs in steps. The first step carries every start, every removal
+// and the first replacement; each further replacement is a step of its own
+// (rolling one replica at a time). Each step: start the new containers
+// (concurrently) → wait until they answer → one balancer sync with the new
+// membership → wait the drain period → stop and remove the old containers.
+package rollout
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/baton-orchestrator/baton/internal/fleet"
+	"github.com/baton-orchestrator/baton/internal/plan"
+	"github.com/baton-orchestrator/baton/internal/probe"
+	"github.com/baton-orchestrator/baton/internal/spec"
+)
+
+// Engine is what the runner needs from Docker.
+type Engine interface {
+	EnsureImage(ctx context.Context, ref, policy string) error
+	Start(ctx context.Context, w fleet.Want) (fleet.Container, error)
+	Stop(ctx context.Context, id string, grace time.Duration) error
+	Remove(ctx context.Context, id string) error
+}
+
+// Prober waits for a new replica to answer.
+type Prober interface {
+	Wait(ctx context.Context, t probe.Target, within, interval time.Duration) error
+}
+
+// Runner applies actions. All fields are required except Logf.
+type Runner struct {
+	Spec   *spec.Spec
+	Engine Engine
+	Probe  Prober
+	// Sync makes the balancer route to exactly members (render, write,
+	// test, reload as needed).
+	Sync func(ctx context.Context, members []fleet.Container) error
+	// Sleep waits for d or until ctx ends.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Suffix returns a fresh suffix for container names.
+	Suffix func() string
+	// Logf reports progress; may be nil.
+	Logf func(format string, args ...any)
+	// Parallel bounds concurrent starts and stops; 0 means 4.
+	Parallel int
+}
+
+// Outcome is what became of one action.
+type Outcome struct {
+	Action plan.Action
+	New    *fleet.Container // the started container, for start and replace
+	Err    error
+}
+
+// Report is the result of Run.
+type Report struct {
+	Outcomes []Outcome
+	// Members is the balancer membership after the pass.
+	Members []fleet.Container
+	// SyncErr is set when the balancer could not be synced; the step's old
+	// containers were then left running, since the balancer may still
+	// route to them.
+	SyncErr error
+}
+
+// Failed counts the actions that did not complete.
+func (r Report) Failed() int {
+	n := 0
+	for _, o := range r.Outcomes {
+		if o.Err != nil {
+			n++
+		}
+	}
+	return n
+}
+
+func (r *Runner) logf(format string, args ...any) {
+	if r.Logf != nil {
+		r.Logf(format, args...)
+	}
+}
+
+// Run applies actions starting from the current membership. With no
+// actions it still syncs the balancer once, so every pass leaves it
+// consistent with what runs.
+func (r *Runner) Run(ctx context.Context, actions []plan.Action, members []fleet.Container) Report {
+	var first, replaces []plan.Action
+	for _, a := range actions {
+		if a.Kind == plan.Replace {
+			replaces = append(replaces, a)
+		} else {
+			first = append(first, a)
+		}
+	}
+	if len(replaces) > 0 {
+		first = append(first, replaces[0])
+		replaces = replaces[1:]
+	}
+	steps := [][]plan.Action{first}
+	for _, a := range replaces {
+		steps = append(steps, []plan.Action{a})
+	}
+	rep := Report{Members: members}
+	images := map[string]error{}
+	for k, step := range steps {
+		outs, next, err := r.step(ctx, step, rep.Members, images)
+		rep.Outcomes = append(rep.Outcomes, outs...)
+		rep.Members = next
+		if err != nil {
+			rep.SyncErr = err
+			for _, rest := range steps[k+1:] {
+				for _, a := range rest {
+					rep.Outcomes = append(rep.Outcomes, Outcome{Action: a, Err: fmt.Errorf("not attempted: %w", err)})
+				}
+			}
+			break
+		}
+	}
+	return rep
+}
+
+// step runs one step and returns its outcomes and the new membership.
+func (r *Runner) step(ctx context.Context, step []plan.Action, members []fleet.Container, images map[string]error) ([]Outcome, []fleet.Container, error) {
+	outs := make([]Outcome, len(step))
+	for i, a := range step {
+		outs[i].Action = a
+	}
+	// 1. Start new containers and wait until they answer.
+	r.each(len(step), func(i int) {
+		a := step[i]
+		if a.Kind == plan.Remove {
+			return
+		}
+		c, err := r.startReady(ctx, a, images)
+		outs[i].New, outs[i].Err = c, err
+	})
+	// 2. The membership after this step.
+	out := map[string]bool{} // container IDs leaving the balancer
+	for _, o := range outs {
+		a := o.Action
+		if a.Kind == plan.Remove || (a.Kind == plan.Replace && o.Err == nil) {
+			out[a.Old.ID] = true
+		}
+	}
+	routed := map[string]bool{}
+	var next []fleet.Container
+	for _, m := range members {
+		routed[m.ID] = true
+		if !out[m.ID] {
+			next = append(next, m)
+		}
+	}
+	for _, o := range outs {
+		if o.Err == nil && o.New != nil && r.Spec.App(o.Action.App).LB != nil {
+			next = append(next, *o.New)
+		}
+	}
+	// 3. One sync for the whole step. If it fails, nothing is stopped: the
+	// balancer may still route to the old containers.
+	if err := r.Sync(ctx, next); err != nil {
+		for i := range outs {
+			if outs[i].Action.Kind != plan.Start && outs[i].Err == nil {
+				outs[i].Err = fmt.Errorf("left running: balancer sync failed")
+			}
+		}
+		return outs, members, err
+	}
+	// 4. Drain: wait the longest drain period among the routed containers
+	// that are leaving.
+	var drain time.Duration
+	for _, o := range outs {
+		a := o.Action
+		if a.Old == nil || !out[a.Old.ID] || !routed[a.Old.ID] {
+			continue
+		}
+		d := spec.DefaultDrain
+		if app := r.Spec.App(a.App); app != nil {
+			d = app.Drain.D
+		}
+		drain = max(drain, d)
+	}
+	if drain > 0 {
+		r.logf("draining for %s", drain)
+		if err := r.Sleep(ctx, drain); err != nil {
+			return outs, next, err
+		}
+	}
+	// 5. Stop and remove what left the balancer.
+	r.each(len(outs), func(i int) {
+		a := outs[i].Action
+		if a.Old == nil || !out[a.Old.ID] {
+			return
+		}
+		grace := spec.DefaultStopGrace
+		if app := r.Spec.App(a.App); app != nil {
+			grace = app.StopGrace.D
+		}
+		if err := r.stopRemove(ctx, a.Old.ID, grace); err != nil {
+			outs[i].Err = err
+		}
+	})
+	return outs, next, nil
+}
+
+func (r *Runner) stopRemove(ctx context.Context, id string, grace time.Duration) error {
+	if err := r.Engine.Stop(ctx, id, grace); err != nil {
+		return err
+	}
+	return r.Engine.Remove(ctx, id)
+}
+
+// startReady starts the replica of a and waits until it answers. A replica
+// that does not answer is stopped and removed again: it never entered the
+// balancer.
+func (r *Runner) startReady(ctx context.Context, a plan.Action, images map[string]error) (*fleet.Container, error) {
+	app := r.Spec.App(a.App)
+	if app == nil {
+		return nil, fmt.Errorf("app %q is not in the spec", a.App)
+	}
+	err, done := images[app.Image]
+	if !done {
+		err = r.Engine.EnsureImage(ctx, app.Image, app.Pull)
+		images[app.Image] = err
+	}
+	if err != nil {
+		return nil, err
+	}
+	w := plan.Want(r.Spec, app, a.Replica, r.Suffix())
+	r.logf("starting %s", w.Name)
+	c, err := r.Engine.Start(ctx, w)
+	if err != nil {
+		if c.ID != "" {
+			_ = r.stopRemove(context.WithoutCancel(ctx), c.ID, 0)
+		}
+		return nil, err
+	}
+	if app.LB != nil && c.Addr == "" {
+		_ = r.stopRemove(context.WithoutCancel(ctx), c.ID, 0)
+		return nil, fmt.Errorf("container %s has no reachable address for port %d", c.Name, app.Port)
+	}
+	t := probe.Target{Addr: c.Addr, Check: CheckOf(app)}
+	if err := r.Probe.Wait(ctx, t, app.Health.ReadyTimeout.D, 100*time.Millisecond); err != nil {
+		_ = r.stopRemove(context.WithoutCancel(ctx), c.ID, 0)
+		return nil, fmt.Errorf("new replica %s: %w", c.Name, err)
+	}
+	r.logf("%s is ready at %s", c.Name, c.Addr)
+	return &c, nil
+}
+
+// CheckOf is the readiness probe of an app.
+func CheckOf(a *spec.App) probe.Check {
+	return probe.Check{Type: a.Health.Type, Path: a.Health.Path, Statuses: a.Health.Statuses, Timeout: a.Health.Timeout.D}
+}
+
+// each runs f(0..n-1) with at most Parallel at once.
+func (r *Runner) each(n int, f func(i int)) {
+	bound := r.Parallel
+	if bound <= 0 {
+		bound = 4
+	}
+	sem := make(chan struct{}, bound)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(i int) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			f(i)
+		}(i)
+	}
+	wg.Wait()
+}

@@ -1,0 +1,297 @@
+package spec
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Problem is one thing wrong with a spec, at a position in its file.
+type Problem struct {
+	File  string
+	Line  int
+	Col   int
+	Field string
+	Msg   string
+}
+
+func (p Problem) String() string {
+	loc := p.File
+	if p.Line > 0 {
+		loc = fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+	}
+	if p.Field == "" {
+		return loc + ": " + p.Msg
+	}
+	return fmt.Sprintf("%s: %s: %s", loc, p.Field, p.Msg)
+}
+
+// Error lists every problem found in a spec, one per line.
+type Error struct {
+	Problems []Problem
+}
+
+func (e *Error) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = p.String()
+	}
+	n := len(lines)
+	head := "1 problem"
+	if n != 1 {
+		head = fmt.Sprintf("%d problems", n)
+	}
+	return "invalid spec (" + head + "):\n  " + strings.Join(lines, "\n  ")
+}
+
+// maxNodes bounds the work a hostile file (alias bombs) can cause.
+const maxNodes = 200000
+
+// scalar is implemented by spec types decoded from one YAML scalar.
+type scalar interface {
+	parseScalar(s string) error
+}
+
+type pos struct{ line, col int }
+
+type decoder struct {
+	file     string
+	problems []Problem
+	at       map[string]pos
+	nodes    int
+}
+
+func (d *decoder) add(n *yaml.Node, field, format string, args ...any) {
+	p := Problem{File: d.file, Field: field, Msg: fmt.Sprintf(format, args...)}
+	if n != nil {
+		p.Line, p.Col = n.Line, n.Column
+	}
+	d.problems = append(d.problems, p)
+}
+
+// Load reads, decodes, validates and defaults the spec at path.
+func Load(path string) (*Spec, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read spec: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes and validates data as the spec file named path. On any
+// problem it returns an *Error listing all of them and no spec.
+func Parse(path string, data []byte) (*Spec, error) {
+	d := &decoder{file: path, at: map[string]pos{}}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			d.add(nil, "", "empty spec")
+		} else {
+			d.syntax(err)
+		}
+		return nil, &Error{Problems: d.problems}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		d.add(&extra, "", "more than one YAML document; a spec is one document")
+	}
+	s := &Spec{Path: path}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	d.decode(root, reflect.ValueOf(s).Elem(), "")
+	if len(d.problems) == 0 {
+		d.validate(s)
+	}
+	if len(d.problems) > 0 {
+		sort.SliceStable(d.problems, func(i, j int) bool {
+			a, b := d.problems[i], d.problems[j]
+			if a.Line != b.Line {
+				return a.Line < b.Line
+			}
+			if a.Col != b.Col {
+				return a.Col < b.Col
+			}
+			return a.Field < b.Field
+		})
+		return nil, &Error{Problems: d.problems}
+	}
+	abs, err := filepath.Abs(path)
+	if err == nil {
+		s.Dir = filepath.Dir(abs)
+	}
+	s.applyDefaults()
+	return s, nil
+}
+
+// syntax turns a yaml.v3 parse error ("yaml: line 3: ...") into a Problem.
+func (d *decoder) syntax(err error) {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 0
+	if strings.HasPrefix(msg, "line ") {
+		rest := msg[len("line "):]
+		if i := strings.Index(rest, ":"); i > 0 {
+			if n, convErr := strconv.Atoi(rest[:i]); convErr == nil {
+				line = n
+				msg = strings.TrimSpace(rest[i+1:])
+			}
+		}
+	}
+	d.problems = append(d.problems, Problem{File: d.file, Line: line, Col: 1, Msg: "YAML syntax: " + msg})
+}
+
+func join(path, field string) string {
+	if path == "" {
+		return field
+	}
+	return path + "." + field
+}
+
+// decode fills v from n strictly, recording every problem with its position.
+func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
+	d.nodes++
+	if d.nodes > maxNodes {
+		if d.nodes == maxNodes+1 {
+			d.add(n, path, "spec too large or too many aliases")
+		}
+		return
+	}
+	if n.Kind == yaml.AliasNode {
+		d.decode(n.Alias, v, path)
+		return
+	}
+	d.at[path] = pos{n.Line, n.Column}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return // an explicit null leaves the zero value
+	}
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		d.decode(n, v.Elem(), path)
+		return
+	}
+	if sc, ok := v.Addr().Interface().(scalar); ok {
+		if n.Kind != yaml.ScalarNode {
+			d.add(n, path, "expected a single value, got %s", kindName(n))
+			return
+		}
+		if err := sc.parseScalar(n.Value); err != nil {
+			d.add(n, path, "%s", err.Error())
+		}
+		return
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		d.decodeStruct(n, v, path)
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			d.add(n, path, "expected a list, got %s", kindName(n))
+			return
+		}
+		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+		for i, c := range n.Content {
+			d.decode(c, s.Index(i), fmt.Sprintf("%s[%d]", path, i))
+		}
+		v.Set(s)
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			d.add(n, path, "expected a mapping, got %s", kindName(n))
+			return
+		}
+		m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			if k.Kind != yaml.ScalarNode {
+				d.add(k, path, "keys must be plain strings")
+				continue
+			}
+			ev := reflect.New(v.Type().Elem()).Elem()
+			d.decode(val, ev, path+"."+k.Value)
+			m.SetMapIndex(reflect.ValueOf(k.Value), ev)
+		}
+		v.Set(m)
+	case reflect.String:
+		if n.Kind != yaml.ScalarNode {
+			d.add(n, path, "expected a string, got %s", kindName(n))
+			return
+		}
+		v.SetString(n.Value)
+	case reflect.Int:
+		if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!str") {
+			d.add(n, path, "expected a whole number, got %s", kindName(n))
+			return
+		}
+		i, err := strconv.Atoi(n.Value)
+		if err != nil {
+			d.add(n, path, "expected a whole number, got %q", n.Value)
+			return
+		}
+		v.SetInt(int64(i))
+	case reflect.Bool:
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
+			d.add(n, path, "expected true or false, got %s", kindName(n))
+			return
+		}
+		v.SetBool(n.Value == "true")
+	default:
+		d.add(n, path, "internal: cannot decode into %s", v.Type())
+	}
+}
+
+func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.MappingNode {
+		d.add(n, path, "expected a mapping, got %s", kindName(n))
+		return
+	}
+	fields := map[string]int{}
+	var names []string
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		tag := t.Field(i).Tag.Get("yaml")
+		if tag == "" || tag == "-" {
+			continue
+		}
+		fields[tag] = i
+		names = append(names, tag)
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		idx, ok := fields[k.Value]
+		if !ok {
+			d.add(k, join(path, k.Value), "unknown field (known: %s)", strings.Join(names, ", "))
+			continue
+		}
+		d.decode(val, v.Field(idx), join(path, k.Value))
+	}
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		switch n.Tag {
+		case "!!str":
+			return fmt.Sprintf("the string %q", n.Value)
+		case "!!null":
+			return "null"
+		default:
+			return fmt.Sprintf("%q", n.Value)
+		}
+	}
+	return "something else"
+}

@@ -1,0 +1,221 @@
+// Package spec holds baton's YAML spec: its types, strict decoding and
+// validation. It is the only importer of the YAML library.
+//
+// Decoding is strict: unknown fields, wrong types and invalid values are all
+// collected and reported together, each with file:line:column and the path
+// of the field, and a spec with any problem is never used.
+package spec
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"path/filepath"
+	"time"
+)
+
+// Spec is a whole baton spec file.
+type Spec struct {
+	// Project scopes the containers baton owns: two specs with different
+	// projects never touch each other's containers. Default "baton".
+	Project string `yaml:"project"`
+	Docker  Docker `yaml:"docker"`
+	Nginx   *Nginx `yaml:"nginx"`
+	Apps    []*App `yaml:"apps"`
+
+	// Path is the file the spec was read from; Dir is its directory, against
+	// which relative paths resolve and in which commands run.
+	Path string `yaml:"-"`
+	Dir  string `yaml:"-"`
+}
+
+// Docker holds engine-wide settings.
+type Docker struct {
+	// Network, when set, attaches every container to this user-defined
+	// network and addresses it there (IP:port) instead of publishing a port
+	// on the host; for a balancer that itself runs in a container.
+	Network string `yaml:"network"`
+	// PublishIP is the host address published ports bind to. Default 127.0.0.1.
+	PublishIP string `yaml:"publish_ip"`
+}
+
+// Nginx describes the balancer configuration file baton owns. The same
+// mechanism drives any text-configured balancer (see the HAProxy template).
+type Nginx struct {
+	// Config is the include file baton owns and rewrites.
+	Config string `yaml:"config"`
+	// Template is a text/template file; empty means the embedded nginx template.
+	Template string `yaml:"template"`
+	// Test and Reload are argv lists, run without a shell in the spec's directory.
+	Test   []string `yaml:"test"`
+	Reload []string `yaml:"reload"`
+	// Listen is the address server blocks listen on, e.g. 127.0.0.1:8080.
+	Listen string `yaml:"listen"`
+}
+
+// App is one application: a set of identical replicas.
+type App struct {
+	Name      string            `yaml:"name"`
+	Image     string            `yaml:"image"`
+	Pull      string            `yaml:"pull"`
+	Command   []string          `yaml:"command"`
+	Args      []string          `yaml:"args"`
+	Env       map[string]string `yaml:"env"`
+	Port      int               `yaml:"port"`
+	Resources Resources         `yaml:"resources"`
+	Labels    map[string]string `yaml:"labels"`
+	Replicas  *int              `yaml:"replicas"`
+	StopGrace Duration          `yaml:"stop_grace"`
+	Drain     Duration          `yaml:"drain"`
+	LB        *LB               `yaml:"lb"`
+	Health    Health            `yaml:"health"`
+}
+
+// Resources limits a container, in the units of the Orchestry seed.
+type Resources struct {
+	Memory Size     `yaml:"memory"`
+	CPU    MilliCPU `yaml:"cpu"`
+}
+
+// LB routes traffic from the balancer to an app.
+type LB struct {
+	Host      string `yaml:"host"`
+	Path      string `yaml:"path"`
+	Method    string `yaml:"method"`
+	Keepalive int    `yaml:"keepalive"`
+}
+
+// Health is how baton decides a replica answers. Scale uses it as the
+// readiness check (a new replica enters the balancer only once it passes);
+// heal uses the thresholds.
+type Health struct {
+	// Type is http, tcp or none. Default: http when Path is set, tcp when
+	// the app has a port, none otherwise.
+	Type             string   `yaml:"type"`
+	Path             string   `yaml:"path"`
+	Statuses         []int    `yaml:"statuses"`
+	Timeout          Duration `yaml:"timeout"`
+	StartPeriod      Duration `yaml:"start_period"`
+	ReadyTimeout     Duration `yaml:"ready_timeout"`
+	FailureThreshold int      `yaml:"failure_threshold"`
+	SuccessThreshold int      `yaml:"success_threshold"`
+}
+
+// Defaults applied by Load after validation.
+const (
+	DefaultProject      = "baton"
+	DefaultPublishIP    = "127.0.0.1"
+	DefaultPull         = "missing"
+	DefaultMethod       = "round_robin"
+	DefaultPath         = "/"
+	DefaultStopGrace    = 10 * time.Second
+	DefaultDrain        = 2 * time.Second
+	DefaultTimeout      = time.Second
+	DefaultReadyTimeout = 30 * time.Second
+	DefaultFailures     = 3
+)
+
+func (s *Spec) applyDefaults() {
+	if s.Project == "" {
+		s.Project = DefaultProject
+	}
+	if s.Docker.PublishIP == "" {
+		s.Docker.PublishIP = DefaultPublishIP
+	}
+	for _, a := range s.Apps {
+		if a.Pull == "" {
+			a.Pull = DefaultPull
+		}
+		if a.Replicas == nil {
+			one := 1
+			a.Replicas = &one
+		}
+		if a.StopGrace.D == 0 && !a.StopGrace.Set {
+			a.StopGrace.D = DefaultStopGrace
+		}
+		if a.Drain.D == 0 && !a.Drain.Set {
+			a.Drain.D = DefaultDrain
+		}
+		if a.LB != nil {
+			if a.LB.Method == "" {
+				a.LB.Method = DefaultMethod
+			}
+			if a.LB.Path == "" {
+				a.LB.Path = DefaultPath
+			}
+		}
+		h := &a.Health
+		if h.Type == "" {
+			switch {
+			case h.Path != "":
+				h.Type = "http"
+			case a.Port > 0:
+				h.Type = "tcp"
+			default:
+				h.Type = "none"
+			}
+		}
+		if h.Timeout.D == 0 {
+			h.Timeout.D = DefaultTimeout
+		}
+		if h.ReadyTimeout.D == 0 {
+			h.ReadyTimeout.D = DefaultReadyTimeout
+		}
+		if h.FailureThreshold == 0 {
+			h.FailureThreshold = DefaultFailures
+		}
+		if h.SuccessThreshold == 0 {
+			h.SuccessThreshold = 1
+		}
+		if h.Type == "http" && h.Path == "" {
+			h.Path = "/"
+		}
+	}
+}
+
+// App returns the app named name, or nil.
+func (s *Spec) App(name string) *App {
+	for _, a := range s.Apps {
+		if a.Name == name {
+			return a
+		}
+	}
+	return nil
+}
+
+// Resolve makes a spec-relative path absolute against the spec's directory.
+func (s *Spec) Resolve(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(s.Dir, p)
+}
+
+// WantReplicas is the fixed replica count of the app.
+func (a *App) WantReplicas() int {
+	if a.Replicas == nil {
+		return 1
+	}
+	return *a.Replicas
+}
+
+// Hash identifies the container-relevant part of an app's spec: a running
+// container whose hash differs is outdated and gets rolled. Replicas, lb and
+// health settings are not part of it: changing them never restarts a
+// container.
+func (a *App) Hash(network string) string {
+	// encoding/json sorts map keys, so the encoding is canonical.
+	b, _ := json.Marshal(struct {
+		Image   string
+		Command []string
+		Args    []string
+		Env     map[string]string
+		Port    int
+		Memory  int64
+		CPU     int64
+		Labels  map[string]string
+		Network string
+	}{a.Image, a.Command, a.Args, a.Env, a.Port, a.Resources.Memory.Bytes, a.Resources.CPU.Milli, a.Labels, network})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:6])
+}

@@ -1,0 +1,258 @@
+package spec
+
+// This file enforces the rule that nothing from the spec can inject
+// balancer directives or shell syntax: every value that reaches a rendered
+// config or a container name matches a closed alphabet.
+
+import (
+	"fmt"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+var (
+	nameRe    = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,39}$`)
+	imageRe   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$`)
+	envKeyRe  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
+	labelRe   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$`)
+	hostRe    = regexp.MustCompile(`^(\*\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$`)
+	urlPathRe = regexp.MustCompile(`^/[A-Za-z0-9._~/%+-]{0,255}$`)
+	netNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
+)
+
+var (
+	pulls   = []string{"never", "missing", "always"}
+	methods = []string{"least_conn", "round_robin", "ip_hash"}
+	probes  = []string{"http", "tcp", "none"}
+)
+
+// maxReplicas bounds a fixed replica count: a typo of 1000 for 10 should be
+// caught, not obeyed.
+const maxReplicas = 500
+
+func oneOf(v string, allowed []string) bool {
+	for _, a := range allowed {
+		if v == a {
+			return true
+		}
+	}
+	return false
+}
+
+// problem records a problem at the position of field, or of the nearest
+// enclosing field that was written when field itself is absent.
+func (d *decoder) problem(field, format string, args ...any) {
+	p := Problem{File: d.file, Field: field, Msg: fmt.Sprintf(format, args...)}
+	for f := field; ; {
+		if at, ok := d.at[f]; ok {
+			p.Line, p.Col = at.line, at.col
+			break
+		}
+		i := strings.LastIndexAny(f, ".[")
+		if i < 0 {
+			if at, ok := d.at[""]; ok {
+				p.Line, p.Col = at.line, at.col
+			}
+			break
+		}
+		f = f[:i]
+	}
+	d.problems = append(d.problems, p)
+}
+
+func (d *decoder) validate(s *Spec) {
+	if s.Project != "" && !nameRe.MatchString(s.Project) {
+		d.problem("project", "invalid name %q: use lowercase letters, digits and '-', starting with a letter or digit, at most 40", s.Project)
+	}
+	if s.Docker.Network != "" && !netNameRe.MatchString(s.Docker.Network) {
+		d.problem("docker.network", "invalid network name %q", s.Docker.Network)
+	}
+	if s.Docker.PublishIP != "" && net.ParseIP(s.Docker.PublishIP) == nil {
+		d.problem("docker.publish_ip", "not an IP address: %q", s.Docker.PublishIP)
+	}
+	anyLB := false
+	seen := map[string]int{}
+	routes := map[string]string{}
+	for i, a := range s.Apps {
+		p := fmt.Sprintf("apps[%d]", i)
+		if a == nil {
+			d.problem(p, "empty app")
+			continue
+		}
+		d.validateApp(a, p)
+		if a.Name != "" {
+			if j, dup := seen[a.Name]; dup {
+				d.problem(p+".name", "duplicate app name %q (also apps[%d])", a.Name, j)
+			} else {
+				seen[a.Name] = i
+			}
+		}
+		if a.LB != nil {
+			anyLB = true
+			path := a.LB.Path
+			if path == "" {
+				path = DefaultPath
+			}
+			key := a.LB.Host + " " + path
+			if other, dup := routes[key]; dup {
+				d.problem(p+".lb", "route host %q path %q is already taken by app %q", a.LB.Host, path, other)
+			} else {
+				routes[key] = a.Name
+			}
+		}
+	}
+	if s.Nginx != nil {
+		d.validateNginx(s.Nginx)
+	} else if anyLB {
+		d.problem("nginx", "apps have an lb section but the spec has no nginx section")
+	}
+}
+
+func (d *decoder) validateApp(a *App, p string) {
+	switch {
+	case a.Name == "":
+		d.problem(p+".name", "missing: every app needs a name")
+	case !nameRe.MatchString(a.Name):
+		d.problem(p+".name", "invalid name %q: use lowercase letters, digits and '-', starting with a letter or digit, at most 40", a.Name)
+	}
+	switch {
+	case a.Image == "":
+		d.problem(p+".image", "missing: every app needs an image")
+	case !imageRe.MatchString(a.Image):
+		d.problem(p+".image", "invalid image reference %q", a.Image)
+	}
+	if a.Pull != "" && !oneOf(a.Pull, pulls) {
+		d.problem(p+".pull", "must be one of %s, got %q", strings.Join(pulls, ", "), a.Pull)
+	}
+	for i, c := range append(append([]string{}, a.Command...), a.Args...) {
+		if strings.ContainsRune(c, 0) {
+			d.problem(fmt.Sprintf("%s.command/args[%d]", p, i), "contains a NUL byte")
+		}
+	}
+	for k, v := range a.Env {
+		switch {
+		case !envKeyRe.MatchString(k):
+			d.problem(p+".env."+k, "invalid environment variable name %q", k)
+		case strings.HasPrefix(k, "BATON_"):
+			d.problem(p+".env."+k, "names starting with BATON_ are reserved for baton")
+		case strings.ContainsRune(v, 0):
+			d.problem(p+".env."+k, "value contains a NUL byte")
+		}
+	}
+	for k, v := range a.Labels {
+		switch {
+		case !labelRe.MatchString(k):
+			d.problem(p+".labels."+k, "invalid label key %q", k)
+		case strings.HasPrefix(k, "baton."):
+			d.problem(p+".labels."+k, "label keys starting with baton. are reserved for baton")
+		case strings.ContainsAny(v, "\x00\n"):
+			d.problem(p+".labels."+k, "label value contains a NUL byte or a newline")
+		}
+	}
+	if a.Port < 0 || a.Port > 65535 {
+		d.problem(p+".port", "must be between 1 and 65535, got %d", a.Port)
+	}
+	if a.Replicas != nil && (*a.Replicas < 0 || *a.Replicas > maxReplicas) {
+		d.problem(p+".replicas", "must be between 0 and %d, got %d", maxReplicas, *a.Replicas)
+	}
+	if m := a.Resources.Memory.Bytes; m != 0 && m < 6<<20 {
+		d.problem(p+".resources.memory", "must be at least 6m (Docker's minimum), got %d bytes", m)
+	}
+	if a.LB != nil {
+		d.validateLB(a, p+".lb")
+	}
+	d.validateHealth(a, p+".health")
+}
+
+func (d *decoder) validateLB(a *App, p string) {
+	lb := a.LB
+	if a.Port == 0 {
+		d.problem(strings.TrimSuffix(p, ".lb")+".port", "missing: an app with an lb section needs the container port")
+	}
+	if lb.Host != "" && (len(lb.Host) > 253 || !hostRe.MatchString(lb.Host)) {
+		d.problem(p+".host", "invalid host name %q: lowercase DNS name, optionally starting with *.", lb.Host)
+	}
+	if lb.Path != "" && (!urlPathRe.MatchString(lb.Path) || strings.Contains(lb.Path, "..") || strings.Contains(lb.Path, "//")) {
+		d.problem(p+".path", "invalid path %q: must start with / and use only letters, digits and ._~/%%+-", lb.Path)
+	}
+	if lb.Method != "" && !oneOf(lb.Method, methods) {
+		d.problem(p+".method", "must be one of %s, got %q", strings.Join(methods, ", "), lb.Method)
+	}
+	if lb.Keepalive < 0 || lb.Keepalive > 4096 {
+		d.problem(p+".keepalive", "must be between 0 and 4096, got %d", lb.Keepalive)
+	}
+}
+
+func (d *decoder) validateHealth(a *App, p string) {
+	h := a.Health
+	if h.Type != "" && !oneOf(h.Type, probes) {
+		d.problem(p+".type", "must be one of %s, got %q", strings.Join(probes, ", "), h.Type)
+	}
+	if (h.Type == "http" || h.Type == "tcp" || (h.Type == "" && h.Path != "")) && a.Port == 0 {
+		d.problem(p+".type", "an http or tcp check needs the app's port")
+	}
+	if h.Path != "" && (!urlPathRe.MatchString(h.Path) || strings.Contains(h.Path, "..")) {
+		d.problem(p+".path", "invalid path %q: must start with / and use only letters, digits and ._~/%%+-", h.Path)
+	}
+	for i, st := range h.Statuses {
+		if st < 100 || st > 599 {
+			d.problem(fmt.Sprintf("%s.statuses[%d]", p, i), "not an HTTP status: %d", st)
+		}
+	}
+	if h.Timeout.Set && h.Timeout.D == 0 {
+		d.problem(p+".timeout", "must be more than 0")
+	}
+	if h.FailureThreshold < 0 || h.FailureThreshold > 100 {
+		d.problem(p+".failure_threshold", "must be between 1 and 100, got %d", h.FailureThreshold)
+	}
+	if h.SuccessThreshold < 0 || h.SuccessThreshold > 100 {
+		d.problem(p+".success_threshold", "must be between 1 and 100, got %d", h.SuccessThreshold)
+	}
+}
+
+func (d *decoder) validateNginx(n *Nginx) {
+	if n.Config == "" {
+		d.problem("nginx.config", "missing: the path of the include file baton owns")
+	} else if strings.ContainsAny(n.Config, "\x00\n") || strings.HasSuffix(n.Config, "/") {
+		d.problem("nginx.config", "invalid file path %q", n.Config)
+	}
+	if strings.ContainsAny(n.Template, "\x00\n") {
+		d.problem("nginx.template", "invalid file path %q", n.Template)
+	}
+	for _, c := range []struct {
+		name string
+		argv []string
+	}{{"test", n.Test}, {"reload", n.Reload}} {
+		name, argv := c.name, c.argv
+		if len(argv) == 0 {
+			d.problem("nginx."+name, "missing: an argv list such as [nginx, -t] (run without a shell)")
+			continue
+		}
+		for i, a := range argv {
+			if a == "" || strings.ContainsRune(a, 0) {
+				d.problem(fmt.Sprintf("nginx.%s[%d]", name, i), "empty or NUL argument")
+			}
+		}
+	}
+	if n.Listen == "" {
+		d.problem("nginx.listen", "missing: the address server blocks listen on, e.g. 127.0.0.1:8080")
+	} else if err := checkListen(n.Listen); err != nil {
+		d.problem("nginx.listen", "%s", err.Error())
+	}
+}
+
+func checkListen(l string) error {
+	host, port, err := net.SplitHostPort(l)
+	if err != nil {
+		return fmt.Errorf("invalid listen address %q: want IP:PORT", l)
+	}
+	if net.ParseIP(host) == nil {
+		return fmt.Errorf("invalid listen address %q: the host must be an IP address", l)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("invalid listen address %q: bad port", l)
+	}
+	return nil
+}

@@ -1,0 +1,224 @@
+// Package state is baton's state file: a versioned JSON document that holds
+// only what Docker cannot tell (balancer hashes, last actions; later probe
+// counters, cooldowns, metric baselines, download validators).
+//
+// This file enforces three rules:
+//   - the lock is an flock on a sidecar "<state>.lock" file, never on the
+//     state file itself, because an atomic save replaces the state file's
+//     inode and a lock on the old inode would protect nothing;
+//   - every save is atomic (write to a temporary file in the same
+//     directory, fsync, rename), so a crash leaves the old or the new file;
+//   - a corrupt or future-version file is an error naming the file, never
+//     silently replaced.
+package state
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofrs/flock"
+	"github.com/google/renameio/v2"
+)
+
+// Version is the state file schema this build reads and writes.
+const Version = 1
+
+// State is the whole state file.
+type State struct {
+	Version int `json:"version"`
+	// Apps is per-app memory, keyed by app name.
+	Apps map[string]*App `json:"apps,omitempty"`
+	// Balancer is keyed by the absolute path of the config file baton owns.
+	Balancer map[string]*Balancer `json:"balancer,omitempty"`
+}
+
+// App remembers what Docker cannot tell about one app.
+type App struct {
+	LastAction   string    `json:"last_action,omitempty"`
+	LastActionAt time.Time `json:"last_action_at,omitempty"`
+}
+
+// Balancer remembers the last config that was tested and reloaded.
+type Balancer struct {
+	// Reloaded is the sha256 of the config bytes last reloaded successfully.
+	// A file whose bytes match the render but not this hash (a pass killed
+	// between write and reload) is reloaded by the next pass.
+	Reloaded   string    `json:"reloaded,omitempty"`
+	ReloadedAt time.Time `json:"reloaded_at,omitempty"`
+}
+
+// New returns an empty state of the current version.
+func New() *State {
+	return &State{Version: Version, Apps: map[string]*App{}, Balancer: map[string]*Balancer{}}
+}
+
+// AppState returns the record for app, creating it.
+func (s *State) AppState(app string) *App {
+	if s.Apps == nil {
+		s.Apps = map[string]*App{}
+	}
+	a := s.Apps[app]
+	if a == nil {
+		a = &App{}
+		s.Apps[app] = a
+	}
+	return a
+}
+
+// BalancerState returns the record for the config at path, creating it.
+func (s *State) BalancerState(path string) *Balancer {
+	if s.Balancer == nil {
+		s.Balancer = map[string]*Balancer{}
+	}
+	b := s.Balancer[path]
+	if b == nil {
+		b = &Balancer{}
+		s.Balancer[path] = b
+	}
+	return b
+}
+
+// LockedError says another process holds the lock. Exit code 75.
+type LockedError struct {
+	LockFile string
+	Holder   string // "pid 1234" when the holder wrote it, else ""
+	Waited   time.Duration
+}
+
+func (e *LockedError) Error() string {
+	who := ""
+	if e.Holder != "" {
+		who = " by " + e.Holder
+	}
+	return fmt.Sprintf("state is locked%s: %s (waited %s)", who, e.LockFile, e.Waited)
+}
+
+// File is an open, locked state file. Close releases the lock.
+type File struct {
+	path string
+	lock *flock.Flock
+}
+
+// Open takes the exclusive lock on path's sidecar lock file, waiting up to
+// timeout (0 means one try). It creates the directory if needed.
+func Open(ctx context.Context, path string, timeout time.Duration) (*File, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("state directory: %w", err)
+	}
+	lockPath := path + ".lock"
+	fl := flock.New(lockPath)
+	ok, err := fl.TryLock()
+	if err == nil && !ok && timeout > 0 {
+		lctx, cancel := context.WithTimeout(ctx, timeout)
+		ok, err = fl.TryLockContext(lctx, 50*time.Millisecond)
+		cancel()
+		if err != nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)) {
+			err = nil
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", lockPath, err)
+	}
+	if !ok {
+		return nil, &LockedError{LockFile: lockPath, Holder: holder(lockPath), Waited: timeout}
+	}
+	// Record the holder for the next process's message. The lock file's
+	// content is advisory only; the flock is the lock.
+	if f, err := os.OpenFile(lockPath, os.O_WRONLY|os.O_TRUNC, 0o644); err == nil {
+		_, _ = f.WriteString("pid " + strconv.Itoa(os.Getpid()) + "\n")
+		_ = f.Close()
+	}
+	return &File{path: path, lock: fl}, nil
+}
+
+func holder(lockPath string) string {
+	b, err := os.ReadFile(lockPath)
+	if err != nil {
+		return ""
+	}
+	h := strings.TrimSpace(string(b))
+	if !strings.HasPrefix(h, "pid ") || len(h) > 32 {
+		return ""
+	}
+	return h
+}
+
+// Path is the state file's path.
+func (f *File) Path() string { return f.path }
+
+// Load reads the state. A missing file is an empty state; an unreadable,
+// corrupt or future-version file is an error naming it.
+func (f *File) Load() (*State, error) {
+	b, err := os.ReadFile(f.path)
+	if errors.Is(err, os.ErrNotExist) {
+		return New(), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read state %s: %w", f.path, err)
+	}
+	return Decode(f.path, b)
+}
+
+// Decode parses state bytes read from path (for messages).
+func Decode(path string, b []byte) (*State, error) {
+	var probe struct {
+		Version *int `json:"version"`
+	}
+	if err := json.Unmarshal(b, &probe); err != nil {
+		return nil, fmt.Errorf("state %s is corrupt (%v); baton will not overwrite it: move it aside to start from an empty state", path, err)
+	}
+	if probe.Version == nil {
+		return nil, fmt.Errorf("state %s has no version field; baton will not overwrite it", path)
+	}
+	if *probe.Version > Version {
+		return nil, fmt.Errorf("state %s is version %d, newer than this baton understands (%d); upgrade baton", path, *probe.Version, Version)
+	}
+	if *probe.Version < 1 {
+		return nil, fmt.Errorf("state %s has invalid version %d", path, *probe.Version)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	s := New()
+	if err := dec.Decode(s); err != nil {
+		return nil, fmt.Errorf("state %s is corrupt (%v); baton will not overwrite it: move it aside to start from an empty state", path, err)
+	}
+	if s.Apps == nil {
+		s.Apps = map[string]*App{}
+	}
+	if s.Balancer == nil {
+		s.Balancer = map[string]*Balancer{}
+	}
+	return s, nil
+}
+
+// Save writes the state atomically.
+func (f *File) Save(s *State) error {
+	s.Version = Version
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode state: %w", err)
+	}
+	if err := WriteFile(f.path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	return nil
+}
+
+// Close releases the lock.
+func (f *File) Close() error { return f.lock.Unlock() }
+
+// WriteFile replaces path with data atomically: a temporary file in the
+// same directory is written, fsynced and renamed over path, so readers and
+// crashes see either the old or the new bytes, never a mix. Other packages
+// (the balancer writer) use it so that one package imports renameio.
+func WriteFile(path string, data []byte, perm os.FileMode) error {
+	return renameio.WriteFile(path, data, perm)
+}

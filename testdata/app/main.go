@@ -1,0 +1,79 @@
+// Command app is baton's demo and test server: a tiny HTTP server built
+// statically into a FROM scratch image. It answers who it is, so requests
+// through the balancer show which replica served them.
+//
+//	GET /          "hello from web-1 (v1)"
+//	GET /healthz   200, or what /control/health set
+//	GET /control/health?status=500   make /healthz answer 500 from now on
+//	GET /control/hang                make /healthz hang
+//
+// Environment: PORT (default 8080), VERSION (default "v1"), BATON_APP and
+// BATON_REPLICA (set by baton), HEALTH_DELAY (e.g. 2s: /healthz fails until
+// this long after start), EXIT_AFTER (e.g. 0s: exit 1 this long after start).
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+func main() {
+	port := env("PORT", "8080")
+	version := env("VERSION", "v1")
+	who := env("BATON_APP", "app") + "-" + env("BATON_REPLICA", "0")
+	started := time.Now()
+	var healthStatus atomic.Int64
+	healthStatus.Store(200)
+	var hang atomic.Bool
+	delay, _ := time.ParseDuration(os.Getenv("HEALTH_DELAY"))
+	if d, err := time.ParseDuration(os.Getenv("EXIT_AFTER")); err == nil {
+		go func() {
+			time.Sleep(d)
+			fmt.Fprintln(os.Stderr, "exiting as EXIT_AFTER says")
+			os.Exit(1)
+		}()
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "hello from %s (%s)\n", who, version)
+	})
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		if hang.Load() {
+			<-r.Context().Done()
+			return
+		}
+		if time.Since(started) < delay {
+			http.Error(w, "warming up", http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(int(healthStatus.Load()))
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("/control/health", func(w http.ResponseWriter, r *http.Request) {
+		if s, err := strconv.Atoi(r.URL.Query().Get("status")); err == nil && s >= 100 && s <= 599 {
+			healthStatus.Store(int64(s))
+		}
+		fmt.Fprintln(w, "health status", healthStatus.Load())
+	})
+	mux.HandleFunc("/control/hang", func(w http.ResponseWriter, r *http.Request) {
+		hang.Store(true)
+		fmt.Fprintln(w, "healthz hangs from now on")
+	})
+	srv := &http.Server{Addr: ":" + port, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	if err := srv.ListenAndServe(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func env(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
