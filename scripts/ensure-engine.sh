@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# ensure-engine.sh: make a Docker engine, nginx and wrk available on a fresh
-# Debian machine, as root. Installs docker.io, nginx and wrk with apt when
-# they are missing and starts a private dockerd when none answers on
-# DOCKER_HOST (default unix:///var/run/docker.sock). Idempotent.
+# ensure-engine.sh: make a Docker engine, nginx, wrk and haproxy available
+# on a fresh Debian machine, as root. Installs docker.io, nginx, wrk and
+# haproxy (only to check the shipped HAProxy template) with apt when they
+# are missing, and starts a private dockerd when none answers on DOCKER_HOST
+# (default unix:///var/run/docker.sock). Idempotent.
 set -euo pipefail
 
 need=()
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 command -v nginx   >/dev/null 2>&1 || need+=(nginx)
 command -v wrk     >/dev/null 2>&1 || need+=(wrk)
+command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
 if [ ${#need[@]} -gt 0 ]; then
   echo "ensure-engine: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

@@ -67,10 +67,12 @@ type decoder struct {
 	file     string
 	problems []Problem
 	at       map[string]pos
+	bad      map[string]bool // fields that failed to decode
 	nodes    int
 }
 
 func (d *decoder) add(n *yaml.Node, field, format string, args ...any) {
+	d.bad[field] = true
 	p := Problem{File: d.file, Field: field, Msg: fmt.Sprintf(format, args...)}
 	if n != nil {
 		p.Line, p.Col = n.Line, n.Column
@@ -90,7 +92,7 @@ func Load(path string) (*Spec, error) {
 // Parse decodes and validates data as the spec file named path. On any
 // problem it returns an *Error listing all of them and no spec.
 func Parse(path string, data []byte) (*Spec, error) {
-	d := &decoder{file: path, at: map[string]pos{}}
+	d := &decoder{file: path, at: map[string]pos{}, bad: map[string]bool{}}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
@@ -111,9 +113,9 @@ func Parse(path string, data []byte) (*Spec, error) {
 		root = root.Content[0]
 	}
 	d.decode(root, reflect.ValueOf(s).Elem(), "")
-	if len(d.problems) == 0 {
-		d.validate(s)
-	}
+	// Validate even after decode problems, so every problem is reported at
+	// once; problem() skips fields that already failed to decode.
+	d.validate(s)
 	if len(d.problems) > 0 {
 		sort.SliceStable(d.problems, func(i, j int) bool {
 			a, b := d.problems[i], d.problems[j]

@@ -44,6 +44,9 @@ func oneOf(v string, allowed []string) bool {
 // problem records a problem at the position of field, or of the nearest
 // enclosing field that was written when field itself is absent.
 func (d *decoder) problem(field, format string, args ...any) {
+	if d.bad[field] {
+		return // already reported as a decode problem
+	}
 	p := Problem{File: d.file, Field: field, Msg: fmt.Sprintf(format, args...)}
 	for f := field; ; {
 		if at, ok := d.at[f]; ok {

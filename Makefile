@@ -1,0 +1,47 @@
+# baton — see README.md. Every target works on a fresh Debian machine with Go,
+# as root: scripts/ensure-engine.sh installs docker.io, nginx and wrk when
+# missing and starts a private dockerd when none answers.
+
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/baton-orchestrator/baton/commands.Version=$(VERSION)
+
+.PHONY: all build demo demo-clean test test-unit test-integration loadtest bench fuzz vet clean
+
+all: build
+
+build:
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/baton .
+
+## demo: run baton on the demo spec against a real dockerd and nginx
+demo:
+	scripts/demo.sh
+
+demo-clean:
+	scripts/demo-clean.sh
+
+## test: unit and integration tests against a real dockerd and nginx
+test: vet
+	scripts/ensure-engine.sh
+	scripts/build-image.sh baton-test:v1 v1
+	scripts/build-image.sh baton-test:v2 v2
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+test-unit:
+	$(GO) test -count=1 -short ./...
+
+vet:
+	$(GO) vet ./...
+
+## loadtest: replica changes and rollouts under wrk through nginx; writes docs/LOADTEST.md figures
+loadtest: build
+	scripts/ensure-engine.sh
+	scripts/build-image.sh baton-demo:v1 v1
+	scripts/build-image.sh baton-demo:v2 v2
+	scripts/loadtest.sh
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean: demo-clean
+	rm -rf bin .loadtest
