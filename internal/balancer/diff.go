@@ -41,7 +41,7 @@ func Diff(oldName, newName string, a, b []byte) string {
 			ops = append(ops, op{' ', x[i], i, j})
 			i++
 			j++
-		case j < len(y) && (i == len(x) || lcs[i][j+1] >= lcs[i+1][j]):
+		case j < len(y) && (i == len(x) || lcs[i][j+1] > lcs[i+1][j]):
 			ops = append(ops, op{'+', y[j], i, j})
 			j++
 		default:
