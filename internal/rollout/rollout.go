@@ -137,7 +137,15 @@ func (r *Runner) step(ctx context.Context, step []plan.Action, members []fleet.C
 	for i, a := range step {
 		outs[i].Action = a
 	}
-	// 1. Start new containers and wait until they answer.
+	// 1. Make the images present (once per image per pass, before the
+	// parallel part), start new containers and wait until they answer.
+	for _, a := range step {
+		if app := r.Spec.App(a.App); a.Kind != plan.Remove && app != nil {
+			if _, done := images[app.Image]; !done {
+				images[app.Image] = r.Engine.EnsureImage(ctx, app.Image, app.Pull)
+			}
+		}
+	}
 	r.each(len(step), func(i int) {
 		a := step[i]
 		if a.Kind == plan.Remove {
@@ -229,12 +237,7 @@ func (r *Runner) startReady(ctx context.Context, a plan.Action, images map[strin
 	if app == nil {
 		return nil, fmt.Errorf("app %q is not in the spec", a.App)
 	}
-	err, done := images[app.Image]
-	if !done {
-		err = r.Engine.EnsureImage(ctx, app.Image, app.Pull)
-		images[app.Image] = err
-	}
-	if err != nil {
+	if err := images[app.Image]; err != nil {
 		return nil, err
 	}
 	w := plan.Want(r.Spec, app, a.Replica, r.Suffix())
