@@ -407,3 +407,49 @@ func TestAppWithNoReadyReplicaGets503(t *testing.T) {
 		t.Errorf("got %d %q, want a clean 503", resp.StatusCode, b)
 	}
 }
+
+// TestUserNetworkAddressing: with docker.network set, containers join that
+// network, nothing is published on the host, and the balancer reaches them
+// at their IP on it.
+func TestUserNetworkAddressing(t *testing.T) {
+	e := newE2E(t)
+	netName := e.project + "-net"
+	if out, err := exec.Command("docker", "network", "create", netName).CombinedOutput(); err != nil {
+		t.Fatalf("create network: %v %s", err, out)
+	}
+	t.Cleanup(func() {
+		e.removeContainers()
+		_ = exec.Command("docker", "network", "rm", netName).Run()
+	})
+	e.writeSpec(2, "baton-test:v1", "")
+	spec, _ := os.ReadFile(e.spec)
+	withNet := strings.Replace(string(spec), "nginx:\n", "docker:\n  network: "+netName+"\nnginx:\n", 1)
+	if err := os.WriteFile(e.spec, []byte(withNet), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.mustBaton(0, "scale")
+	out, _ := exec.Command("docker", "network", "inspect", netName, "--format", "{{range .IPAM.Config}}{{.Subnet}}{{end}}").Output()
+	subnet := strings.TrimSpace(string(out))
+	prefix := subnet[:strings.LastIndex(subnet, ".")] // a /16 or /24 on a.b.c.0
+	var st struct {
+		Apps []struct{ Addresses []string }
+	}
+	if err := json.Unmarshal([]byte(e.mustBaton(0, "-o", "json", "status")), &st); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Apps) != 1 || len(st.Apps[0].Addresses) != 2 {
+		t.Fatalf("status: %+v", st)
+	}
+	for _, a := range st.Apps[0].Addresses {
+		if !strings.HasPrefix(a, strings.Split(prefix, ".")[0]+".") || !strings.HasSuffix(a, ":8080") {
+			t.Errorf("address %s is not on %s at the container port", a, subnet)
+		}
+	}
+	pub, _ := exec.Command("docker", "ps", "--filter", "label=baton.project="+e.project, "--format", "{{.Ports}}").Output()
+	if strings.Contains(string(pub), "->") {
+		t.Errorf("ports were published on the host: %s", pub)
+	}
+	if seen := e.responders(6); len(seen) != 2 {
+		t.Errorf("nginx routes to %d replicas over the network, want 2: %v", len(seen), seen)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -169,4 +170,38 @@ func TestAliasBombIsBounded(t *testing.T) {
 	if err == nil {
 		t.Fatal("want an error")
 	}
+}
+
+// TestReferenceNamesEveryField keeps docs/spec.md in step with the types:
+// every YAML field of every spec type must appear in it as `field`.
+func TestReferenceNamesEveryField(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/spec.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[reflect.Type]bool{}
+	var walk func(reflect.Type)
+	walk = func(tp reflect.Type) {
+		for tp.Kind() == reflect.Pointer || tp.Kind() == reflect.Slice {
+			tp = tp.Elem()
+		}
+		if tp.Kind() != reflect.Struct || seen[tp] {
+			return
+		}
+		seen[tp] = true
+		for i := 0; i < tp.NumField(); i++ {
+			f := tp.Field(i)
+			tag := f.Tag.Get("yaml")
+			if tag == "" || tag == "-" {
+				continue
+			}
+			if !strings.Contains(string(doc), "`"+tag+"`") {
+				t.Errorf("docs/spec.md does not document field %q of %s", tag, tp.Name())
+			}
+			if _, isScalar := reflect.New(f.Type).Interface().(scalar); !isScalar {
+				walk(f.Type)
+			}
+		}
+	}
+	walk(reflect.TypeOf(Spec{}))
 }
