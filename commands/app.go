@@ -87,7 +87,9 @@ func NewApp(env *Env) *cli.App {
 		},
 		Commands: []*cli.Command{
 			newScaleCommand(env),
+			newHealCommand(env),
 			newLBCommand(env),
+			newEventsCommand(env),
 			newStatusCommand(env),
 			newValidateCommand(env),
 			newVersionCommand(env),

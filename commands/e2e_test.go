@@ -35,6 +35,7 @@ type e2e struct {
 	// Overrides for writeSpec: the nginx test argv and template path.
 	testArgv []string
 	template string
+	health   string // the web app's health mapping, YAML flow style
 }
 
 func newE2E(t *testing.T) *e2e {
@@ -77,6 +78,10 @@ func (e *e2e) writeSpec(replicas int, image, extra string) {
 	if e.testArgv != nil {
 		test = e.testArgv
 	}
+	health := "{type: http, path: /healthz, timeout: 1s, ready_timeout: 20s}"
+	if e.health != "" {
+		health = e.health
+	}
 	tmpl := ""
 	if e.template != "" {
 		tmpl = "  template: " + e.template + "\n"
@@ -96,8 +101,8 @@ apps:
     stop_grace: 2s
     drain: 200ms
     lb: {path: /}
-    health: {type: http, path: /healthz, timeout: 1s, ready_timeout: 20s}
-%s`, e.project, tmpl, e.nginx.Conf(), q(test), q(e.nginx.Reload()), e.nginx.Listen, image, replicas, extra)
+    health: %s
+%s`, e.project, tmpl, e.nginx.Conf(), q(test), q(e.nginx.Reload()), e.nginx.Listen, image, replicas, health, extra)
 	if err := os.WriteFile(e.spec, []byte(s), 0o644); err != nil {
 		e.t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 const (
 	ExitOK      = 0  // done, nothing to do, or a dry run
 	ExitError   = 1  // error: nothing or not everything was done
-	ExitPartial = 3  // partly done: some actions failed, the rest were applied
+	ExitPartial = 3  // partly done: some actions failed (or an app crash-loops), the rest were applied
 	ExitLocked  = 75 // the state lock is held by another baton: try later (EX_TEMPFAIL)
 )
 
@@ -21,7 +21,7 @@ const (
 const exitHelp = `EXIT STATUS:
    0   done, nothing to do, or a dry run
    1   error (bad spec, Docker unreachable, balancer test failed, ...)
-   3   partly done: some actions failed, the others were applied
+   3   partly done: some actions failed or an app is crash-looping; the rest was applied
    75  the state lock is held by another baton; try again later`
 
 // CodedError carries an exit code and optional hints for the user.

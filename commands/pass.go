@@ -56,7 +56,7 @@ func openPass(ctx context.Context, env *Env, lock bool) (*pass, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &pass{env: env, spec: s, prober: probe.New()}
+	p := &pass{env: env, spec: s}
 	if s.Nginx != nil {
 		if p.tmpl, err = loadTemplate(s); err != nil {
 			return nil, err
@@ -80,6 +80,7 @@ func openPass(ctx context.Context, env *Env, lock bool) (*pass, error) {
 		p.close()
 		return nil, err
 	}
+	p.prober = probe.New(p.engine.Exec)
 	return p, nil
 }
 
@@ -152,12 +153,12 @@ func (p *pass) observe(ctx context.Context) (observation, error) {
 		if a == nil || !c.Running() {
 			continue
 		}
-		switch c.Health {
-		case "unhealthy", "starting":
+		if a.Health.Type != "docker" && (c.Health == "unhealthy" || c.Health == "starting") {
+			// The image's own HEALTHCHECK vetoes readiness too.
 			o.probeErr[c.ID] = fmt.Errorf("docker health is %s", c.Health)
 			continue
 		}
-		targets = append(targets, probe.Target{Addr: c.Addr, Check: rollout.CheckOf(a)})
+		targets = append(targets, probe.Target{Addr: c.Addr, ContainerID: c.ID, Health: c.Health, Check: rollout.CheckOf(a)})
 		ids = append(ids, c.ID)
 	}
 	for i, err := range p.prober.All(ctx, targets, probeParallel) {
@@ -211,4 +212,71 @@ func (p *pass) syncBalancer(ctx context.Context, members []fleet.Container) (*lb
 		p.env.logf("balancer: reloaded %s (changed: %v)", path, r.Changed)
 	}
 	return res, nil
+}
+
+// record notes a pass's outcomes: each app's last action in the state, and
+// every action (and extra event) in the event log. Nothing on a dry run.
+func (p *pass) record(command string, outs []rollout.Outcome, extra []state.Event) error {
+	if p.env.DryRun || p.file == nil {
+		return nil
+	}
+	now := p.env.now().UTC()
+	var events []state.Event
+	for _, o := range outs {
+		ev := state.Event{Time: now, Command: command, Type: string(o.Action.Kind), App: o.Action.App,
+			Target: o.Action.Target(), Reason: o.Action.Reason}
+		if o.New != nil {
+			ev.Container = o.New.Name
+		}
+		if o.Err != nil {
+			ev.Error = o.Err.Error()
+			events = append(events, ev)
+			continue
+		}
+		events = append(events, ev)
+		st := p.state.AppState(o.Action.App)
+		st.LastAction = fmt.Sprintf("%s: %s %s: %s", command, o.Action.Kind, o.Action.Target(), o.Action.Reason)
+		st.LastActionAt = now
+	}
+	for i := range extra {
+		extra[i].Time, extra[i].Command = now, command
+	}
+	return p.file.AppendEvents(append(events, extra...))
+}
+
+// runner returns the zero-downtime runner for this pass; balancer syncs are
+// added to rep.
+func (p *pass) runner(rep *passReport) *rollout.Runner {
+	return &rollout.Runner{
+		Spec:   p.spec,
+		Engine: p.engine,
+		Probe:  p.prober,
+		Sync: func(ctx context.Context, m []fleet.Container) error {
+			lb, err := p.syncBalancer(ctx, m)
+			if lb != nil && (lb.Changed || lb.Reloaded) {
+				rep.Balancer = append(rep.Balancer, lb)
+			}
+			return err
+		},
+		Sleep:  sleep,
+		Suffix: suffix,
+		Logf:   p.env.logf,
+	}
+}
+
+// outcomeRows turns outcomes into printed rows.
+func outcomeRows(outs []rollout.Outcome) []actionRow {
+	rows := make([]actionRow, 0, len(outs))
+	for _, o := range outs {
+		row := rowOf(o.Action)
+		row.Done = o.Err == nil
+		if o.Err != nil {
+			row.Error = o.Err.Error()
+		}
+		if o.New != nil {
+			row.Container = o.New.Name
+		}
+		rows = append(rows, row)
+	}
+	return rows
 }

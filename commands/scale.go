@@ -4,14 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/baton-orchestrator/baton/internal/fleet"
 	"github.com/baton-orchestrator/baton/internal/plan"
-	"github.com/baton-orchestrator/baton/internal/rollout"
 )
 
 func newScaleCommand(env *Env) *cli.Command {
@@ -38,16 +37,26 @@ type actionRow struct {
 	Error     string `json:"error,omitempty"`
 }
 
+// findingRow is a condition a pass found (a probe started failing, an app
+// backs off or crash-loops); printed with the actions, never an action.
+type findingRow struct {
+	App    string `json:"app"`
+	Type   string `json:"type"`
+	Target string `json:"target"`
+	Reason string `json:"reason"`
+}
+
 // passReport is a pass's printed result.
 type passReport struct {
-	Command  string      `json:"command"`
-	DryRun   bool        `json:"dry_run"`
-	Actions  []actionRow `json:"actions"`
-	Balancer []*lbResult `json:"balancer,omitempty"`
+	Command  string       `json:"command"`
+	DryRun   bool         `json:"dry_run"`
+	Actions  []actionRow  `json:"actions"`
+	Findings []findingRow `json:"findings,omitempty"`
+	Balancer []*lbResult  `json:"balancer,omitempty"`
 }
 
 func (r *passReport) noop() bool {
-	if len(r.Actions) > 0 {
+	if len(r.Actions) > 0 || len(r.Findings) > 0 {
 		return false
 	}
 	for _, b := range r.Balancer {
@@ -68,9 +77,11 @@ func runScale(ctx context.Context, env *Env) error {
 	if err != nil {
 		return err
 	}
-	actions := plan.Scale(p.spec, obs.containers, obs.ready)
+	now := env.now()
+	actions, holds := plan.ApplyHolds(p.spec, plan.Scale(p.spec, obs.containers, obs.ready), p.state.Attempts(), now)
 	members := plan.InRotation(p.spec, obs.containers, obs.ready)
 	rep := &passReport{Command: "scale", DryRun: env.DryRun, Actions: []actionRow{}}
+	events := holdFindings(rep, holds)
 
 	if env.DryRun {
 		for _, a := range actions {
@@ -87,42 +98,26 @@ func runScale(ctx context.Context, env *Env) error {
 				rep.Balancer = append(rep.Balancer, lb)
 			}
 		}
-		return printPass(env, rep)
+		if err := printPass(env, rep); err != nil {
+			return err
+		}
+		return holdError(holds, nil)
 	}
 
-	runner := rollout.Runner{
-		Spec:   p.spec,
-		Engine: p.engine,
-		Probe:  p.prober,
-		Sync: func(ctx context.Context, m []fleet.Container) error {
-			lb, err := p.syncBalancer(ctx, m)
-			if lb != nil && (lb.Changed || lb.Reloaded) {
-				rep.Balancer = append(rep.Balancer, lb)
-			}
-			return err
-		},
-		Sleep:  sleep,
-		Suffix: suffix,
-		Logf:   env.logf,
-	}
-	res := runner.Run(ctx, actions, members)
-	now := env.now().UTC()
+	res := p.runner(rep).Run(ctx, actions, members)
+	rep.Actions = append(rep.Actions, outcomeRows(res.Outcomes)...)
+	// A failed start or replacement is an attempt: repeated failures back
+	// off like heal's replacements, so a bad image is not retried every pass.
+	failed := map[string]bool{}
 	for _, o := range res.Outcomes {
-		row := rowOf(o.Action)
-		row.Done = o.Err == nil
-		if o.Err != nil {
-			row.Error = o.Err.Error()
-		}
-		if o.New != nil {
-			row.Container = o.New.Name
-		}
-		rep.Actions = append(rep.Actions, row)
-		if o.Err == nil {
-			st := p.state.AppState(o.Action.App)
-			st.LastAction = fmt.Sprintf("%s %s: %s", o.Action.Kind, o.Action.Target(), o.Action.Reason)
-			st.LastActionAt = now
+		if o.Err != nil && o.Action.Kind != plan.Remove {
+			failed[o.Action.App] = true
 		}
 	}
+	for app := range failed {
+		p.state.AddAttempt(app, now, p.spec.App(app).Health.CrashloopWindow.D)
+	}
+	recErr := p.record("scale", res.Outcomes, events)
 	saveErr := p.save()
 	if err := printPass(env, rep); err != nil {
 		return err
@@ -130,22 +125,21 @@ func runScale(ctx context.Context, env *Env) error {
 	if res.SyncErr != nil {
 		return withCode(ExitError, res.SyncErr, "containers the balancer may still route to were left running")
 	}
-	if saveErr != nil {
-		return saveErr
+	if err := errors.Join(recErr, saveErr); err != nil {
+		return err
 	}
-	return outcomeError(len(res.Outcomes), res.Failed())
+	return holdError(holds, outcomeError(len(res.Outcomes), res.Failed()))
 }
 
-// outcomeError turns action counts into the pass's exit status.
+// outcomeError turns action counts into the pass's exit status: failed
+// actions are a partial result (3) — the pass itself ran, nothing half-done
+// was left, and the next pass retries. Exit 1 is for passes that could not
+// run (spec, daemon, balancer test).
 func outcomeError(total, failed int) error {
-	switch {
-	case failed == 0:
+	if failed == 0 {
 		return nil
-	case failed == total:
-		return withCode(ExitError, fmt.Errorf("all %d actions failed", total))
-	default:
-		return withCode(ExitPartial, fmt.Errorf("%d of %d actions failed; the others were applied", failed, total))
 	}
+	return withCode(ExitPartial, fmt.Errorf("%d of %d actions failed; the others were applied and the next pass retries", failed, total))
 }
 
 func rowOf(a plan.Action) actionRow {
@@ -165,6 +159,9 @@ func printPass(env *Env, rep *passReport) error {
 		fmt.Fprintln(env.Stderr, "baton: dry run: nothing was changed")
 	}
 	var rows [][]string
+	for _, f := range rep.Findings {
+		rows = append(rows, []string{f.App, f.Type, f.Target, f.Reason, "-"})
+	}
 	for _, a := range rep.Actions {
 		result := "planned"
 		if !rep.DryRun {

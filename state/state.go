@@ -38,12 +38,29 @@ type State struct {
 	Apps map[string]*App `json:"apps,omitempty"`
 	// Balancer is keyed by the absolute path of the config file baton owns.
 	Balancer map[string]*Balancer `json:"balancer,omitempty"`
+	// Probes holds heal's consecutive probe results, keyed by container ID,
+	// so a failure threshold of 3 means 3 failing heal passes in a row
+	// whatever runs them.
+	Probes map[string]*Probe `json:"probes,omitempty"`
 }
 
 // App remembers what Docker cannot tell about one app.
 type App struct {
 	LastAction   string    `json:"last_action,omitempty"`
 	LastActionAt time.Time `json:"last_action_at,omitempty"`
+	// Attempts are the times of the app's recent restart attempts (heal
+	// passes that replaced something, scale passes whose starts failed),
+	// within the crash-loop window; they drive backoff and crash-loop
+	// detection.
+	Attempts []time.Time `json:"attempts,omitempty"`
+}
+
+// Probe is one container's run of probe results.
+type Probe struct {
+	Failures  int       `json:"failures"`
+	Successes int       `json:"successes"`
+	LastError string    `json:"last_error,omitempty"`
+	LastAt    time.Time `json:"last_at"`
 }
 
 // Balancer remembers the last config that was tested and reloaded.
@@ -57,7 +74,7 @@ type Balancer struct {
 
 // New returns an empty state of the current version.
 func New() *State {
-	return &State{Version: Version, Apps: map[string]*App{}, Balancer: map[string]*Balancer{}}
+	return &State{Version: Version, Apps: map[string]*App{}, Balancer: map[string]*Balancer{}, Probes: map[string]*Probe{}}
 }
 
 // AppState returns the record for app, creating it.
@@ -71,6 +88,28 @@ func (s *State) AppState(app string) *App {
 		s.Apps[app] = a
 	}
 	return a
+}
+
+// Attempts returns every app's attempt times.
+func (s *State) Attempts() map[string][]time.Time {
+	out := make(map[string][]time.Time, len(s.Apps))
+	for name, a := range s.Apps {
+		out[name] = a.Attempts
+	}
+	return out
+}
+
+// AddAttempt records an attempt of app at now, forgetting attempts older
+// than window.
+func (s *State) AddAttempt(app string, now time.Time, window time.Duration) {
+	a := s.AppState(app)
+	kept := a.Attempts[:0]
+	for _, t := range a.Attempts {
+		if now.Sub(t) < window {
+			kept = append(kept, t)
+		}
+	}
+	a.Attempts = append(kept, now.UTC())
 }
 
 // BalancerState returns the record for the config at path, creating it.
@@ -195,6 +234,9 @@ func Decode(path string, b []byte) (*State, error) {
 	}
 	if s.Balancer == nil {
 		s.Balancer = map[string]*Balancer{}
+	}
+	if s.Probes == nil {
+		s.Probes = map[string]*Probe{}
 	}
 	return s, nil
 }

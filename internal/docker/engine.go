@@ -297,3 +297,93 @@ func short(id string) string {
 	}
 	return id
 }
+
+// Inspect returns how a container stands or ended. Heal calls it only for
+// containers that are not running (to name OOM kills) and for new
+// containers it waits on; observation stays one list call.
+func (e *Engine) Inspect(ctx context.Context, id string) (fleet.Exit, error) {
+	ins, err := e.cli.ContainerInspect(ctx, id)
+	if err != nil {
+		return fleet.Exit{}, e.wrap(fmt.Sprintf("inspect container %s", short(id)), err)
+	}
+	return exitOf(ins), nil
+}
+
+func exitOf(ins container.InspectResponse) fleet.Exit {
+	var x fleet.Exit
+	if ins.ContainerJSONBase == nil || ins.State == nil {
+		return x
+	}
+	st := ins.State
+	x.State = string(st.Status)
+	x.ExitCode = st.ExitCode
+	x.OOMKilled = st.OOMKilled
+	x.Error = st.Error
+	if st.Health != nil {
+		x.Health = string(st.Health.Status)
+	}
+	if t, err := time.Parse(time.RFC3339Nano, st.FinishedAt); err == nil && t.Year() > 1 {
+		x.FinishedAt = t.UTC()
+	}
+	return x
+}
+
+// Exec runs argv inside a running container and returns nil when it exits
+// 0. The command's combined output (first 512 bytes) is in the error.
+func (e *Engine) Exec(ctx context.Context, id string, argv []string) error {
+	created, err := e.cli.ContainerExecCreate(ctx, id, container.ExecOptions{Cmd: argv, AttachStdout: true, AttachStderr: true})
+	if err != nil {
+		return e.wrap(fmt.Sprintf("exec in %s", short(id)), err)
+	}
+	att, err := e.cli.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{})
+	if err != nil {
+		return e.wrap(fmt.Sprintf("exec in %s", short(id)), err)
+	}
+	defer att.Close()
+	// The hijacked connection ignores ctx: close it when ctx ends so a
+	// hanging command cannot outlive the probe's timeout.
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-ctx.Done():
+			att.Close()
+		case <-done:
+		}
+	}()
+	out, _ := io.ReadAll(io.LimitReader(att.Reader, 64<<10))
+	if ctx.Err() != nil {
+		return fmt.Errorf("exec %q: %w", strings.Join(argv, " "), ctx.Err())
+	}
+	ins, err := e.cli.ContainerExecInspect(ctx, created.ID)
+	if err != nil {
+		return e.wrap(fmt.Sprintf("exec in %s", short(id)), err)
+	}
+	if ins.Running {
+		return fmt.Errorf("exec %q still running", strings.Join(argv, " "))
+	}
+	if ins.ExitCode != 0 {
+		msg := strings.TrimSpace(stripStreamHeaders(out))
+		if len(msg) > 512 {
+			msg = msg[:512]
+		}
+		return fmt.Errorf("exec %q exited %d: %s", strings.Join(argv, " "), ins.ExitCode, msg)
+	}
+	return nil
+}
+
+// stripStreamHeaders removes Docker's 8-byte multiplexing headers from an
+// attached non-TTY stream, keeping the text.
+func stripStreamHeaders(b []byte) string {
+	var out []byte
+	for len(b) >= 8 && (b[0] == 1 || b[0] == 2) && b[1] == 0 && b[2] == 0 && b[3] == 0 {
+		n := int(b[4])<<24 | int(b[5])<<16 | int(b[6])<<8 | int(b[7])
+		b = b[8:]
+		if n > len(b) {
+			n = len(b)
+		}
+		out = append(out, b[:n]...)
+		b = b[n:]
+	}
+	return string(append(out, b...))
+}

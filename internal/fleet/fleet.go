@@ -3,7 +3,10 @@
 // their SDK types into these, so deciders never see an SDK type.
 package fleet
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Labels baton puts on every container it owns. A container without
 // LabelProject set to the spec's project is never touched.
@@ -59,4 +62,37 @@ type Want struct {
 	Network   string
 	PublishIP string
 	StopGrace time.Duration
+}
+
+// Exit is what an inspect tells about a container that is not running (or
+// a new one whose readiness is awaited): list results do not carry these.
+type Exit struct {
+	State      string
+	Health     string // the image HEALTHCHECK verdict, when it declares one
+	ExitCode   int
+	OOMKilled  bool
+	Error      string
+	FinishedAt time.Time
+}
+
+// Running reports whether the inspected container is up.
+func (e Exit) Running() bool { return e.State == "running" }
+
+// String says how the container ended, for reasons and events:
+// "exited with code 137 (OOM killed)".
+func (e Exit) String() string {
+	if e.Running() {
+		return "running"
+	}
+	s := e.State
+	if e.State == "exited" || e.State == "dead" {
+		s = fmt.Sprintf("%s with code %d", e.State, e.ExitCode)
+	}
+	if e.OOMKilled {
+		s += " (OOM killed)"
+	}
+	if e.Error != "" {
+		s += ": " + e.Error
+	}
+	return s
 }

@@ -15,32 +15,43 @@ import (
 
 // Check is one probe definition.
 type Check struct {
-	Type     string // http, tcp or none
+	Type     string // http, tcp, exec, docker or none
 	Path     string
 	Statuses []int // accepted HTTP statuses; empty means 200-399
+	Headers  map[string]string
+	Command  []string // for exec
 	Timeout  time.Duration
 }
 
-// Target is a probe aimed at an address.
+// Target is a probe aimed at a container.
 type Target struct {
-	Addr  string
-	Check Check
+	Addr        string
+	ContainerID string
+	// Health is the Docker HEALTHCHECK verdict already observed, for
+	// type docker: "healthy" passes, anything else fails.
+	Health string
+	Check  Check
 }
+
+// ExecFunc runs argv in a container; nil error means exit 0.
+type ExecFunc func(ctx context.Context, containerID string, argv []string) error
 
 // Prober runs checks. The zero value is not usable; use New.
 type Prober struct {
 	client *http.Client
+	exec   ExecFunc
 }
 
-// New returns a Prober. Connections are not reused: a probe must measure
-// whether a fresh connection is accepted, as the balancer's would be.
-func New() *Prober {
+// New returns a Prober; exec runs exec checks (nil: they fail).
+// Connections are not reused: a probe must measure whether a fresh
+// connection is accepted, as the balancer's would be.
+func New(exec ExecFunc) *Prober {
 	tr := &http.Transport{
 		Proxy:             nil, // never through an environment proxy
 		DisableKeepAlives: true,
 		DialContext:       (&net.Dialer{}).DialContext,
 	}
-	return &Prober{client: &http.Client{
+	return &Prober{exec: exec, client: &http.Client{
 		Transport: tr,
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
@@ -50,11 +61,14 @@ func New() *Prober {
 
 // Do runs one check; nil means the target answered as expected.
 func (p *Prober) Do(ctx context.Context, t Target) error {
-	if t.Check.Type == "none" || t.Check.Type == "" {
+	switch t.Check.Type {
+	case "none", "":
 		return nil
-	}
-	if t.Addr == "" {
-		return fmt.Errorf("no address to probe")
+	case "docker":
+		if t.Health != "healthy" {
+			return fmt.Errorf("docker health is %q", t.Health)
+		}
+		return nil
 	}
 	timeout := t.Check.Timeout
 	if timeout <= 0 {
@@ -62,6 +76,15 @@ func (p *Prober) Do(ctx context.Context, t Target) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	if t.Check.Type == "exec" {
+		if p.exec == nil {
+			return fmt.Errorf("exec checks are not available")
+		}
+		return p.exec(ctx, t.ContainerID, t.Check.Command)
+	}
+	if t.Addr == "" {
+		return fmt.Errorf("no address to probe")
+	}
 	switch t.Check.Type {
 	case "tcp":
 		var d net.Dialer
@@ -77,6 +100,9 @@ func (p *Prober) Do(ctx context.Context, t Target) error {
 			return err
 		}
 		req.Header.Set("User-Agent", "baton-probe")
+		for k, v := range t.Check.Headers {
+			req.Header.Set(k, v)
+		}
 		resp, err := p.client.Do(req)
 		if err != nil {
 			return fmt.Errorf("GET %s: %w", url, err)
@@ -123,24 +149,4 @@ func (p *Prober) All(ctx context.Context, targets []Target, bound int) []error {
 	}
 	wg.Wait()
 	return out
-}
-
-// Wait probes t every interval until it answers or within elapses; it
-// returns the last probe error on timeout.
-func (p *Prober) Wait(ctx context.Context, t Target, within, interval time.Duration) error {
-	deadline := time.Now().Add(within)
-	for {
-		err := p.Do(ctx, t)
-		if err == nil {
-			return nil
-		}
-		if time.Now().Add(interval).After(deadline) {
-			return fmt.Errorf("not ready within %s: %w", within, err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(interval):
-		}
-	}
 }

@@ -16,6 +16,7 @@ package rollout
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -32,11 +33,12 @@ type Engine interface {
 	Start(ctx context.Context, w fleet.Want) (fleet.Container, error)
 	Stop(ctx context.Context, id string, grace time.Duration) error
 	Remove(ctx context.Context, id string) error
+	Inspect(ctx context.Context, id string) (fleet.Exit, error)
 }
 
-// Prober waits for a new replica to answer.
+// Prober checks whether a replica answers.
 type Prober interface {
-	Wait(ctx context.Context, t probe.Target, within, interval time.Duration) error
+	Do(ctx context.Context, t probe.Target) error
 }
 
 // Runner applies actions. All fields are required except Logf.
@@ -253,18 +255,60 @@ func (r *Runner) startReady(ctx context.Context, a plan.Action, images map[strin
 		_ = r.stopRemove(context.WithoutCancel(ctx), c.ID, 0)
 		return nil, fmt.Errorf("container %s has no reachable address for port %d", c.Name, app.Port)
 	}
-	t := probe.Target{Addr: c.Addr, Check: CheckOf(app)}
-	if err := r.Probe.Wait(ctx, t, app.Health.ReadyTimeout.D, 100*time.Millisecond); err != nil {
-		_ = r.stopRemove(context.WithoutCancel(ctx), c.ID, 0)
+	if err := r.waitReady(ctx, app, c); err != nil {
+		var ex *exitedError
+		if !errors.As(err, &ex) {
+			_ = r.stopRemove(context.WithoutCancel(ctx), c.ID, 0)
+		}
+		// A container that exited on its own is kept (stopped) so that
+		// `docker logs` shows why; heal and gc see it as exited.
 		return nil, fmt.Errorf("new replica %s: %w", c.Name, err)
 	}
 	r.logf("%s is ready at %s", c.Name, c.Addr)
 	return &c, nil
 }
 
-// CheckOf is the readiness probe of an app.
+// waitReady probes a new container until it answers or its ready timeout
+// passes. It inspects the container about once a second while it does not
+// answer, so one that exits at start fails fast with its exit code (and an
+// OOM kill named) instead of waiting the whole timeout.
+func (r *Runner) waitReady(ctx context.Context, app *spec.App, c fleet.Container) error {
+	const interval = 100 * time.Millisecond
+	check := CheckOf(app)
+	deadline := time.Now().Add(app.Health.ReadyTimeout.D)
+	lastInspect := time.Now()
+	t := probe.Target{Addr: c.Addr, ContainerID: c.ID, Check: check}
+	for {
+		if check.Type == "docker" || time.Since(lastInspect) >= time.Second {
+			lastInspect = time.Now()
+			x, err := r.Engine.Inspect(ctx, c.ID)
+			if err == nil && !x.Running() {
+				return &exitedError{x}
+			}
+			t.Health = x.Health
+		}
+		err := r.Probe.Do(ctx, t)
+		if err == nil {
+			return nil
+		}
+		if time.Now().Add(interval).After(deadline) {
+			return fmt.Errorf("not ready within %s: %w", app.Health.ReadyTimeout.D, err)
+		}
+		if err := r.Sleep(ctx, interval); err != nil {
+			return err
+		}
+	}
+}
+
+// exitedError says a new container stopped on its own before it answered.
+type exitedError struct{ exit fleet.Exit }
+
+func (e *exitedError) Error() string { return e.exit.String() + " before it answered" }
+
+// CheckOf is the probe of an app.
 func CheckOf(a *spec.App) probe.Check {
-	return probe.Check{Type: a.Health.Type, Path: a.Health.Path, Statuses: a.Health.Statuses, Timeout: a.Health.Timeout.D}
+	h := a.Health
+	return probe.Check{Type: h.Type, Path: h.Path, Statuses: h.Statuses, Headers: h.Headers, Command: h.Command, Timeout: h.Timeout.D}
 }
 
 // each runs f(0..n-1) with at most Parallel at once.

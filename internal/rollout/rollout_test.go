@@ -59,7 +59,11 @@ func (w *world) Stop(ctx context.Context, id string, grace time.Duration) error 
 
 func (w *world) Remove(ctx context.Context, id string) error { return nil }
 
-func (w *world) Wait(ctx context.Context, t probe.Target, within, interval time.Duration) error {
+func (w *world) Inspect(ctx context.Context, id string) (fleet.Exit, error) {
+	return fleet.Exit{State: "running"}, nil
+}
+
+func (w *world) Do(ctx context.Context, t probe.Target) error {
 	for k := range w.failWait {
 		if strings.Contains(t.Addr, k) {
 			return errors.New("not ready")
@@ -87,7 +91,12 @@ func (w *world) sync(ctx context.Context, members []fleet.Container) error {
 
 func (w *world) runner(s *spec.Spec) *Runner {
 	return &Runner{Spec: s, Engine: w, Probe: w, Sync: w.sync,
-		Sleep:  func(ctx context.Context, d time.Duration) error { w.record("drain " + d.String()); return nil },
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			if d >= time.Second { // readiness polling sleeps are shorter
+				w.record("drain " + d.String())
+			}
+			return nil
+		},
 		Suffix: func() string { return "x" }, Parallel: 1}
 }
 
@@ -95,7 +104,7 @@ func setup(t *testing.T, replicas int, running ...fleet.Container) (*spec.Spec, 
 	s, err := spec.Parse("t.yaml", []byte(fmt.Sprintf(`
 nginx: {config: c.conf, test: [nginx, -t], reload: [nginx, -s, reload], listen: "127.0.0.1:80"}
 apps:
-  - {name: web, image: web:v2, port: 8080, replicas: %d, drain: 3s, lb: {}}
+  - {name: web, image: web:v2, port: 8080, replicas: %d, drain: 3s, lb: {}, health: {ready_timeout: 1s}}
 `, replicas)))
 	if err != nil {
 		t.Fatal(err)

@@ -69,6 +69,10 @@ type App struct {
 	Drain     Duration          `yaml:"drain"`
 	LB        *LB               `yaml:"lb"`
 	Health    Health            `yaml:"health"`
+	// RestartWith lists apps this app restarts with: when heal replaces a
+	// container of one of them, this app's replicas are restarted too
+	// (rolling, start-first). One level: restarts do not cascade further.
+	RestartWith []string `yaml:"restart_with"`
 }
 
 // Resources limits a container, in the units of the Orchestry seed.
@@ -85,20 +89,33 @@ type LB struct {
 	Keepalive int    `yaml:"keepalive"`
 }
 
-// Health is how baton decides a replica answers. Scale uses it as the
-// readiness check (a new replica enters the balancer only once it passes);
-// heal uses the thresholds.
+// Health is how baton decides a replica answers. Every pass uses it as the
+// readiness check (only replicas that pass are in the balancer, and a new
+// replica enters only once it passes); heal adds the thresholds, the
+// backoff and the crash-loop limit.
 type Health struct {
-	// Type is http, tcp or none. Default: http when Path is set, tcp when
-	// the app has a port, none otherwise.
-	Type             string   `yaml:"type"`
-	Path             string   `yaml:"path"`
-	Statuses         []int    `yaml:"statuses"`
+	// Type is http, tcp, exec, docker or none. Default: http when Path is
+	// set, tcp when the app has a port, none otherwise.
+	Type     string            `yaml:"type"`
+	Path     string            `yaml:"path"`
+	Statuses []int             `yaml:"statuses"`
+	Headers  map[string]string `yaml:"headers"`
+	// Command is the argv run inside the container for type exec; exit 0
+	// passes.
+	Command          []string `yaml:"command"`
 	Timeout          Duration `yaml:"timeout"`
 	StartPeriod      Duration `yaml:"start_period"`
 	ReadyTimeout     Duration `yaml:"ready_timeout"`
 	FailureThreshold int      `yaml:"failure_threshold"`
 	SuccessThreshold int      `yaml:"success_threshold"`
+	// Backoff is the delay after heal's first replacement of the app,
+	// doubled for each further one within CrashloopWindow, up to BackoffMax.
+	Backoff    Duration `yaml:"backoff"`
+	BackoffMax Duration `yaml:"backoff_max"`
+	// CrashloopAttempts replacements within CrashloopWindow mark the app
+	// crash-looping (exit 3, an event); heal keeps backing off.
+	CrashloopAttempts int      `yaml:"crashloop_attempts"`
+	CrashloopWindow   Duration `yaml:"crashloop_window"`
 }
 
 // Defaults applied by Load after validation.
@@ -113,6 +130,10 @@ const (
 	DefaultTimeout      = time.Second
 	DefaultReadyTimeout = 30 * time.Second
 	DefaultFailures     = 3
+	DefaultBackoff      = 10 * time.Second
+	DefaultBackoffMax   = 5 * time.Minute
+	DefaultCrashloops   = 5
+	DefaultCrashWindow  = 10 * time.Minute
 )
 
 func (s *Spec) applyDefaults() {
@@ -169,6 +190,18 @@ func (s *Spec) applyDefaults() {
 		}
 		if h.Type == "http" && h.Path == "" {
 			h.Path = "/"
+		}
+		if !h.Backoff.Set {
+			h.Backoff.D = DefaultBackoff
+		}
+		if h.BackoffMax.D == 0 {
+			h.BackoffMax.D = max(DefaultBackoffMax, h.Backoff.D)
+		}
+		if h.CrashloopAttempts == 0 {
+			h.CrashloopAttempts = DefaultCrashloops
+		}
+		if h.CrashloopWindow.D == 0 {
+			h.CrashloopWindow.D = DefaultCrashWindow
 		}
 	}
 }

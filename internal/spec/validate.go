@@ -19,13 +19,14 @@ var (
 	labelRe   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$`)
 	hostRe    = regexp.MustCompile(`^(\*\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$`)
 	urlPathRe = regexp.MustCompile(`^/[A-Za-z0-9._~/%+-]{0,255}$`)
+	headerRe  = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
 	netNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
 )
 
 var (
 	pulls   = []string{"never", "missing", "always"}
 	methods = []string{"least_conn", "round_robin", "ip_hash"}
-	probes  = []string{"http", "tcp", "none"}
+	probes  = []string{"http", "tcp", "exec", "docker", "none"}
 )
 
 // maxReplicas bounds a fixed replica count: a typo of 1000 for 10 should be
@@ -103,6 +104,20 @@ func (d *decoder) validate(s *Spec) {
 				d.problem(p+".lb", "route host %q path %q is already taken by app %q", a.LB.Host, path, other)
 			} else {
 				routes[key] = a.Name
+			}
+		}
+	}
+	for i, a := range s.Apps {
+		if a == nil {
+			continue
+		}
+		for j, dep := range a.RestartWith {
+			f := fmt.Sprintf("apps[%d].restart_with[%d]", i, j)
+			switch {
+			case dep == a.Name:
+				d.problem(f, "an app cannot restart with itself")
+			case s.App(dep) == nil:
+				d.problem(f, "no app named %q in the spec", dep)
 			}
 		}
 	}
@@ -198,6 +213,23 @@ func (d *decoder) validateHealth(a *App, p string) {
 	}
 	if h.Path != "" && (!urlPathRe.MatchString(h.Path) || strings.Contains(h.Path, "..")) {
 		d.problem(p+".path", "invalid path %q: must start with / and use only letters, digits and ._~/%%+-", h.Path)
+	}
+	if h.Type == "exec" && len(h.Command) == 0 {
+		d.problem(p+".command", "missing: an exec check needs the argv to run in the container")
+	}
+	if h.Type != "exec" && len(h.Command) > 0 {
+		d.problem(p+".command", "only an exec check runs a command")
+	}
+	for k, v := range h.Headers {
+		if !headerRe.MatchString(k) || strings.ContainsAny(v, "\r\n\x00") {
+			d.problem(p+".headers."+k, "invalid header %q", k)
+		}
+	}
+	if h.CrashloopAttempts < 0 || h.CrashloopAttempts > 1000 {
+		d.problem(p+".crashloop_attempts", "must be between 1 and 1000, got %d", h.CrashloopAttempts)
+	}
+	if h.BackoffMax.Set && h.Backoff.Set && h.BackoffMax.D < h.Backoff.D {
+		d.problem(p+".backoff_max", "must not be less than backoff (%s)", h.Backoff.D)
 	}
 	for i, st := range h.Statuses {
 		if st < 100 || st > 599 {

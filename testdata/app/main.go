@@ -6,6 +6,7 @@
 //	GET /healthz   200, or what /control/health set
 //	GET /control/health?status=500   make /healthz answer 500 from now on
 //	GET /control/hang                make /healthz hang
+//	GET /control/oom                 allocate memory until the kernel kills the process
 //
 // Environment: PORT (default 8080), VERSION (default "v1"), BATON_APP and
 // BATON_REPLICA (set by baton), HEALTH_DELAY (e.g. 2s: /healthz fails until
@@ -63,6 +64,19 @@ func main() {
 	mux.HandleFunc("/control/hang", func(w http.ResponseWriter, r *http.Request) {
 		hang.Store(true)
 		fmt.Fprintln(w, "healthz hangs from now on")
+	})
+	mux.HandleFunc("/control/oom", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "allocating")
+		go func() {
+			var hog [][]byte
+			for {
+				b := make([]byte, 1<<20)
+				for i := range b {
+					b[i] = 1 // touch every page
+				}
+				hog = append(hog, b)
+			}
+		}()
 	})
 	srv := &http.Server{Addr: ":" + port, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	if err := srv.ListenAndServe(); err != nil {
