@@ -25,6 +25,7 @@ test: vet
 	scripts/ensure-engine.sh
 	scripts/build-image.sh baton-test:v1 v1
 	scripts/build-image.sh baton-test:v2 v2
+	scripts/build-image.sh baton-test:hc hc healthcheck
 	$(GO) test -race -count=1 -timeout 30m ./...
 
 test-unit:

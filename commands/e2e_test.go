@@ -351,7 +351,7 @@ func TestUnreachableDaemonChangesNothing(t *testing.T) {
 	st, _ := os.ReadFile(e.state)
 	conf, _ := os.ReadFile(e.nginx.Conf())
 	e.host = "unix://" + filepath.Join(e.dir, "no-such-docker.sock")
-	for _, cmd := range [][]string{{"scale"}, {"lb", "render"}, {"status"}} {
+	for _, cmd := range [][]string{{"scale"}, {"heal"}, {"lb", "render"}, {"status"}} {
 		_, errOut, code := e.baton(cmd...)
 		if code != 1 || !strings.Contains(errOut, "no-such-docker.sock") {
 			t.Errorf("%v: want exit 1 naming the socket, got %d: %s", cmd, code, errOut)

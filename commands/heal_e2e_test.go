@@ -213,3 +213,42 @@ func TestCrashLoopBacksOffAndLeavesOtherAppsAlone(t *testing.T) {
 		t.Errorf("logs of the crashed container: %q", logs)
 	}
 }
+
+// TestExecAndDockerHealthChecks runs heal with an exec check (a command in
+// the container) and with the image's own Docker HEALTHCHECK: each counts
+// a failure once the replica's /healthz answers 500.
+func TestExecAndDockerHealthChecks(t *testing.T) {
+	for _, c := range []struct{ name, image, health string }{
+		{"exec", "baton-test:v1", "{type: exec, command: [/app, check], timeout: 3s, ready_timeout: 20s, failure_threshold: 5}"},
+		{"docker", "baton-test:hc", "{type: docker, ready_timeout: 20s, failure_threshold: 5}"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newE2E(t)
+			testenv.Image(t, c.image)
+			e.health = c.health
+			e.writeSpec(1, c.image, "")
+			e.mustBaton(0, "scale")
+			if out := e.mustBaton(0, "heal"); out != "" {
+				t.Fatalf("a healthy replica made heal print:\n%s", out)
+			}
+			id := e.replicaID("web", 0)
+			get(t, "http://"+hostAddr(t, id)+"/control/health?status=500")
+			deadline := time.Now().Add(15 * time.Second)
+			for {
+				out := e.mustBaton(0, "heal")
+				if strings.Contains(out, "unhealthy") {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the failing check was never counted; last output:\n%s", out)
+				}
+				time.Sleep(500 * time.Millisecond)
+			}
+			b, _ := os.ReadFile(e.state)
+			st, err := state.Decode(e.state, b)
+			if err != nil || st.Probes[id] == nil || st.Probes[id].Failures < 1 {
+				t.Fatalf("no failure counted: %+v %v", st.Probes[id], err)
+			}
+		})
+	}
+}

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# build-image.sh NAME:TAG [VERSION]: build the demo/test server image FROM
-# scratch from testdata/app (no registry needed). VERSION (default: the tag)
-# is baked in as an env var, so v1 and v2 are different images.
+# build-image.sh NAME:TAG [VERSION] [healthcheck]: build the demo/test
+# server image FROM scratch from testdata/app (no registry needed). VERSION
+# (default: the tag) is baked in as an env var, so v1 and v2 are different
+# images. With "healthcheck" the image declares a Docker HEALTHCHECK.
 set -euo pipefail
 ref=$1
 version=${2:-${ref##*:}}
+hc=""
+if [ "${3:-}" = healthcheck ]; then
+  hc='HEALTHCHECK --interval=1s --timeout=2s --start-period=1s --retries=2 CMD ["/app", "check"]'
+fi
 root=$(cd "$(dirname "$0")/.." && pwd)
 ctx=$(mktemp -d)
 trap 'rm -rf "$ctx"' EXIT
@@ -15,6 +20,7 @@ COPY app /app
 ENV VERSION=$version
 EXPOSE 8080
 ENTRYPOINT ["/app"]
+$hc
 DOCKERFILE
 if ! out=$(DOCKER_BUILDKIT=0 docker build -q -t "$ref" "$ctx" 2>&1); then
   echo "$out" >&2

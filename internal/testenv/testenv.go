@@ -63,8 +63,9 @@ func Docker(t testing.TB) string {
 	return os.Getenv("DOCKER_HOST")
 }
 
-// Image checks that a test image exists (make test builds baton-test:v1
-// and :v2 with scripts/build-image.sh) and builds it when it does not.
+// Image checks that a test image exists (make test builds baton-test:v1,
+// :v2 and :hc, the last with a Docker HEALTHCHECK) and builds it when it
+// does not.
 func Image(t testing.TB, ref string) {
 	t.Helper()
 	imageMu.Lock()
@@ -73,7 +74,11 @@ func Image(t testing.TB, ref string) {
 		return
 	}
 	version := ref[strings.LastIndex(ref, ":")+1:]
-	out, err := exec.Command(filepath.Join(Root(), "scripts", "build-image.sh"), ref, version).CombinedOutput()
+	args := []string{ref, version}
+	if version == "hc" {
+		args = append(args, "healthcheck")
+	}
+	out, err := exec.Command(filepath.Join(Root(), "scripts", "build-image.sh"), args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("build image %s: %v\n%s", ref, err, out)
 	}

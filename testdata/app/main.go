@@ -8,6 +8,9 @@
 //	GET /control/hang                make /healthz hang
 //	GET /control/oom                 allocate memory until the kernel kills the process
 //
+// "app check" GETs its own /healthz and exits 0 on 200, 1 otherwise: the
+// command for exec probes and the image HEALTHCHECK (the image has no shell).
+//
 // Environment: PORT (default 8080), VERSION (default "v1"), BATON_APP and
 // BATON_REPLICA (set by baton), HEALTH_DELAY (e.g. 2s: /healthz fails until
 // this long after start), EXIT_AFTER (e.g. 0s: exit 1 this long after start).
@@ -24,6 +27,20 @@ import (
 
 func main() {
 	port := env("PORT", "8080")
+	if len(os.Args) > 1 && os.Args[1] == "check" {
+		client := http.Client{Timeout: 2 * time.Second}
+		resp, err := client.Get("http://127.0.0.1:" + port + "/healthz")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			fmt.Fprintln(os.Stderr, "healthz answered", resp.StatusCode)
+			os.Exit(1)
+		}
+		return
+	}
 	version := env("VERSION", "v1")
 	who := env("BATON_APP", "app") + "-" + env("BATON_REPLICA", "0")
 	started := time.Now()
