@@ -2,6 +2,7 @@ package commands_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -124,7 +125,22 @@ func TestHealReplacesKilledAndOOMKilledReplicas(t *testing.T) {
 	if out, err := exec.Command("docker", "kill", killed).CombinedOutput(); err != nil {
 		t.Fatalf("docker kill: %v %s", err, out)
 	}
-	e.mustBaton(0, "heal")
+	type row struct{ App, Action, Target, Reason string }
+	parse := func(out string) []row {
+		var r struct{ Actions []row }
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		return r.Actions
+	}
+	dry := parse(e.mustBaton(0, "-n", "-o", "json", "heal"))
+	if e.replicaID("web", 0) != "" {
+		t.Fatal("the dry run started a container")
+	}
+	real := parse(e.mustBaton(0, "-o", "json", "heal"))
+	if len(dry) != 1 || fmt.Sprint(dry) != fmt.Sprint(real) {
+		t.Errorf("dry run %+v, real pass %+v", dry, real)
+	}
 	if id := e.replicaID("web", 0); id == "" || id == killed {
 		t.Fatalf("killed replica not replaced by the next pass (replica 0 is %q)", id)
 	}
