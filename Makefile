@@ -6,12 +6,23 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/baton-orchestrator/baton/commands.Version=$(VERSION)
 
-.PHONY: all build demo demo-clean test test-unit test-integration loadtest bench fuzz vet clean
+PREFIX  ?= /usr/local
+DESTDIR ?=
+
+.PHONY: all build install demo demo-clean test test-unit test-integration loadtest bench fuzz vet clean
 
 all: build
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/baton .
+
+## install: the binary, shell completions and the man page in the standard places
+install: build
+	install -D -m 0755 bin/baton $(DESTDIR)$(PREFIX)/bin/baton
+	install -D -m 0644 completions/baton.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/baton
+	install -D -m 0644 completions/_baton $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_baton
+	install -D -m 0644 completions/baton.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/baton.fish
+	install -D -m 0644 docs/man/baton.1 $(DESTDIR)$(PREFIX)/share/man/man1/baton.1
 
 ## demo: run baton on the demo spec against a real dockerd and nginx
 demo:

@@ -5,9 +5,12 @@ package commands
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -29,6 +32,8 @@ type Env struct {
 	LockTimeout time.Duration
 	Quiet       bool
 	Verbose     bool
+	LogFormat   string // text or json, for diagnostics on stderr
+	MetricsDir  string // node_exporter textfile directory; empty: no metrics
 }
 
 func (e *Env) now() time.Time {
@@ -41,8 +46,31 @@ func (e *Env) now() time.Time {
 // logf prints progress on stderr when --verbose is set.
 func (e *Env) logf(format string, args ...any) {
 	if e.Verbose && !e.Quiet {
-		fmt.Fprintf(e.Stderr, "baton: "+format+"\n", args...)
+		e.log("info", fmt.Sprintf(format, args...))
 	}
+}
+
+// warnf prints a warning on stderr unless --quiet is set: something went
+// wrong that does not fail the pass (a hook, the metrics file).
+func (e *Env) warnf(format string, args ...any) {
+	if !e.Quiet {
+		e.log("warning", fmt.Sprintf(format, args...))
+	}
+}
+
+// log writes one diagnostic line: "baton: [level: ]msg", or a JSON object
+// with --log-format json. No timestamps: journald and cron add their own.
+func (e *Env) log(level, msg string) {
+	if e.LogFormat == "json" {
+		b, _ := json.Marshal(map[string]string{"level": level, "msg": msg})
+		fmt.Fprintf(e.Stderr, "%s\n", b)
+		return
+	}
+	if level == "info" {
+		fmt.Fprintf(e.Stderr, "baton: %s\n", msg)
+		return
+	}
+	fmt.Fprintf(e.Stderr, "baton: %s: %s\n", level, msg)
 }
 
 // Version is set by the build (-ldflags "-X ...commands.Version=...").
@@ -78,10 +106,15 @@ func NewApp(env *Env) *cli.App {
 			&cli.DurationFlag{Name: "lock-timeout", Value: 10 * time.Second, Usage: "how long to wait for the state lock before exiting 75", EnvVars: []string{"BATON_LOCK_TIMEOUT"}, Destination: &env.LockTimeout},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only errors", EnvVars: []string{"BATON_QUIET"}, Destination: &env.Quiet},
 			&cli.BoolFlag{Name: "verbose", Usage: "print progress on stderr", EnvVars: []string{"BATON_VERBOSE"}, Destination: &env.Verbose},
+			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "diagnostics on stderr as `FORMAT`: text or json", EnvVars: []string{"BATON_LOG_FORMAT"}, Destination: &env.LogFormat},
+			&cli.StringFlag{Name: "metrics-dir", Usage: "write Prometheus textfile metrics (baton_COMMAND.prom) into `DIR` after each pass", EnvVars: []string{"BATON_METRICS_DIR"}, Destination: &env.MetricsDir},
 		},
 		Before: func(*cli.Context) error {
 			if env.Output != "table" && env.Output != "json" {
 				return fmt.Errorf("--output must be table or json, got %q", env.Output)
+			}
+			if env.LogFormat != "text" && env.LogFormat != "json" {
+				return fmt.Errorf("--log-format must be text or json, got %q", env.LogFormat)
 			}
 			return nil
 		},
@@ -92,6 +125,9 @@ func NewApp(env *Env) *cli.App {
 			newEventsCommand(env),
 			newStatusCommand(env),
 			newValidateCommand(env),
+			newScheduleCommand(env),
+			newCompletionCommand(env),
+			newManCommand(env),
 			newVersionCommand(env),
 		},
 	}
@@ -115,7 +151,7 @@ func addExitHelp(c *cli.Command) {
 // to env.Stderr. main and the in-process tests both use it.
 func Run(ctx context.Context, env *Env, args []string) int {
 	app := NewApp(env)
-	return Report(env.Stderr, app.RunContext(ctx, args))
+	return Report(env, app.RunContext(ctx, args))
 }
 
 func newVersionCommand(env *Env) *cli.Command {
@@ -123,8 +159,38 @@ func newVersionCommand(env *Env) *cli.Command {
 		Name:  "version",
 		Usage: "print baton's version",
 		Action: func(*cli.Context) error {
-			fmt.Fprintf(env.Stdout, "baton %s\n", Version)
+			info := buildInfo()
+			if env.Output == "json" {
+				return writeJSON(env.Stdout, info)
+			}
+			fmt.Fprintf(env.Stdout, "baton %s\n", info["version"])
+			for _, k := range []string{"go", "revision", "time", "modified", "platform"} {
+				if v := info[k]; v != "" {
+					fmt.Fprintf(env.Stdout, "  %-9s %s\n", k+":", v)
+				}
+			}
 			return nil
 		},
 	}
+}
+
+// buildInfo is the version plus what the Go toolchain recorded.
+func buildInfo() map[string]string {
+	info := map[string]string{"version": Version, "go": runtime.Version(), "platform": runtime.GOOS + "/" + runtime.GOARCH}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if Version == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			info["version"] = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				info["revision"] = s.Value
+			case "vcs.time":
+				info["time"] = s.Value
+			case "vcs.modified":
+				info["modified"] = s.Value
+			}
+		}
+	}
+	return info
 }

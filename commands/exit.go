@@ -1,9 +1,9 @@
 package commands
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/baton-orchestrator/baton/state"
@@ -57,26 +57,31 @@ func Code(err error) int {
 	return ExitError
 }
 
-// Report prints err once, as "baton: error: ..." with hint lines, and
-// returns the exit code. A partial result with no error prints nothing.
-func Report(w io.Writer, err error) int {
+// Report prints err once, as "baton: error: ..." with "baton: hint: ..."
+// lines (or one JSON object with --log-format json), and returns the exit
+// code.
+func Report(env *Env, err error) int {
 	code := Code(err)
 	if err == nil {
 		return code
 	}
-	msg := err.Error()
-	if msg != "" {
-		fmt.Fprintf(w, "baton: error: %s\n", strings.ReplaceAll(msg, "\n", "\nbaton: "))
-	}
+	var hints []string
 	var ee *CodedError
 	if errors.As(err, &ee) {
-		for _, h := range ee.Hints {
-			fmt.Fprintf(w, "baton: hint: %s\n", h)
-		}
+		hints = append(hints, ee.Hints...)
 	}
 	var le *state.LockedError
 	if errors.As(err, &le) {
-		fmt.Fprintf(w, "baton: hint: another baton pass is running; exit %d means try again later (raise --lock-timeout to wait longer)\n", ExitLocked)
+		hints = append(hints, fmt.Sprintf("another baton pass is running; exit %d means try again later (raise --lock-timeout to wait longer)", ExitLocked))
+	}
+	if env.LogFormat == "json" {
+		b, _ := json.Marshal(map[string]any{"level": "error", "msg": err.Error(), "hints": hints, "exit_code": code})
+		fmt.Fprintf(env.Stderr, "%s\n", b)
+		return code
+	}
+	fmt.Fprintf(env.Stderr, "baton: error: %s\n", strings.ReplaceAll(err.Error(), "\n", "\nbaton: "))
+	for _, h := range hints {
+		fmt.Fprintf(env.Stderr, "baton: hint: %s\n", h)
 	}
 	return code
 }

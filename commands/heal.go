@@ -35,13 +35,16 @@ func newHealCommand(env *Env) *cli.Command {
 			&cli.DurationFlag{Name: "every", Value: 5 * time.Second, Usage: "with --for: the interval between passes", Destination: &every},
 		},
 		Action: func(c *cli.Context) error {
+			pass := func() error {
+				return runPassWithOutcome(c.Context, env, "heal", func(ctx context.Context, o *passOutcome) error { return runHeal(ctx, env, o) })
+			}
 			if forDur <= 0 {
-				return runHeal(c.Context, env)
+				return pass()
 			}
 			if every <= 0 {
 				return fmt.Errorf("--every must be more than 0")
 			}
-			return repeat(c.Context, forDur, every, func() error { return runHeal(c.Context, env) })
+			return repeat(c.Context, forDur, every, pass)
 		},
 	}
 }
@@ -77,8 +80,8 @@ func repeat(ctx context.Context, d, every time.Duration, pass func() error) erro
 	}
 }
 
-func runHeal(ctx context.Context, env *Env) error {
-	p, err := openPass(ctx, env, true)
+func runHeal(ctx context.Context, env *Env, o *passOutcome) error {
+	p, err := openPass(ctx, env, true, o)
 	if err != nil {
 		return err
 	}

@@ -19,13 +19,13 @@ func newLBCommand(env *Env) *cli.Command {
 				"app (an app with none answers 503). Writes only when the bytes change, runs the\n" +
 				"test command and restores the previous file byte for byte when it fails, then\n" +
 				"reloads. --dry-run prints the diff.",
-			Action: func(c *cli.Context) error { return runLBRender(c.Context, env) },
+			Action: passAction(env, "lb render", func(ctx context.Context, o *passOutcome) error { return runLBRender(ctx, env, o) }),
 		}},
 	}
 }
 
-func runLBRender(ctx context.Context, env *Env) error {
-	p, err := openPass(ctx, env, true)
+func runLBRender(ctx context.Context, env *Env, o *passOutcome) error {
+	p, err := openPass(ctx, env, true, o)
 	if err != nil {
 		return err
 	}

@@ -27,6 +27,7 @@ const probeParallel = 64
 
 type pass struct {
 	env    *Env
+	out    *passOutcome // what the pass did, for metrics and hooks
 	spec   *spec.Spec
 	file   *state.File // nil when the pass does not lock (status)
 	state  *state.State
@@ -50,13 +51,18 @@ func loadSpec(env *Env) (*spec.Spec, error) {
 }
 
 // openPass loads the spec, takes the state lock (when lock is true), loads
-// the state and connects to Docker. Call close when done.
-func openPass(ctx context.Context, env *Env, lock bool) (*pass, error) {
+// the state and connects to Docker. Call close when done. out collects the
+// outcome; nil means nobody asks.
+func openPass(ctx context.Context, env *Env, lock bool, out *passOutcome) (*pass, error) {
 	s, err := loadSpec(env)
 	if err != nil {
 		return nil, err
 	}
-	p := &pass{env: env, spec: s}
+	if out == nil {
+		out = &passOutcome{}
+	}
+	out.spec = s
+	p := &pass{env: env, spec: s, out: out}
 	if s.Nginx != nil {
 		if p.tmpl, err = loadTemplate(s); err != nil {
 			return nil, err
@@ -168,6 +174,7 @@ func (p *pass) observe(ctx context.Context) (observation, error) {
 			o.probeErr[ids[i]] = err
 		}
 	}
+	p.out.apps = appStatuses(p.spec, o, p.state)
 	return o, nil
 }
 
@@ -241,7 +248,15 @@ func (p *pass) record(command string, outs []rollout.Outcome, extra []state.Even
 	for i := range extra {
 		extra[i].Time, extra[i].Command = now, command
 	}
-	return p.file.AppendEvents(append(events, extra...))
+	events = append(events, extra...)
+	p.out.events = append(p.out.events, events...)
+	for _, o := range outs {
+		p.out.actions++
+		if o.Err != nil {
+			p.out.failed++
+		}
+	}
+	return p.file.AppendEvents(events)
 }
 
 // runner returns the zero-downtime runner for this pass; balancer syncs are

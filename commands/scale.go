@@ -21,7 +21,7 @@ func newScaleCommand(env *Env) *cli.Command {
 			"answer its readiness check before it enters the balancer), scale in by draining first,\n" +
 			"and leave the balancer config consistent with what runs. Exited containers are left\n" +
 			"for gc; their replica is started anew.",
-		Action: func(c *cli.Context) error { return runScale(c.Context, env) },
+		Action: passAction(env, "scale", func(ctx context.Context, o *passOutcome) error { return runScale(ctx, env, o) }),
 	}
 }
 
@@ -67,8 +67,8 @@ func (r *passReport) noop() bool {
 	return true
 }
 
-func runScale(ctx context.Context, env *Env) error {
-	p, err := openPass(ctx, env, true)
+func runScale(ctx context.Context, env *Env, o *passOutcome) error {
+	p, err := openPass(ctx, env, true, o)
 	if err != nil {
 		return err
 	}

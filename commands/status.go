@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/baton-orchestrator/baton/internal/spec"
+	"github.com/baton-orchestrator/baton/state"
 )
 
 func newStatusCommand(env *Env) *cli.Command {
@@ -27,50 +30,22 @@ type appStatus struct {
 	Ready        int       `json:"ready"`
 	Current      int       `json:"current"`
 	Stopped      int       `json:"stopped"`
+	Health       string    `json:"health"` // ok, degraded, failing or down
 	Addresses    []string  `json:"addresses"`
 	LastAction   string    `json:"last_action,omitempty"`
 	LastActionAt time.Time `json:"last_action_at,omitzero"`
 }
 
 func runStatus(ctx context.Context, env *Env) error {
-	p, err := openPass(ctx, env, false)
+	p, err := openPass(ctx, env, false, nil)
 	if err != nil {
 		return err
 	}
 	defer p.close()
-	obs, err := p.observe(ctx)
-	if err != nil {
+	if _, err := p.observe(ctx); err != nil {
 		return err
 	}
-	var out []appStatus
-	for _, a := range p.spec.Apps {
-		st := appStatus{App: a.Name, Want: a.WantReplicas(), Addresses: []string{}}
-		hash := a.Hash(p.spec.Docker.Network)
-		for _, c := range obs.containers {
-			if c.App != a.Name {
-				continue
-			}
-			if !c.Running() {
-				st.Stopped++
-				continue
-			}
-			st.Running++
-			if c.Hash == hash {
-				st.Current++
-			}
-			if obs.ready[c.ID] {
-				st.Ready++
-				if c.Addr != "" {
-					st.Addresses = append(st.Addresses, c.Addr)
-				}
-			}
-		}
-		sort.Strings(st.Addresses)
-		if rec := p.state.Apps[a.Name]; rec != nil {
-			st.LastAction, st.LastActionAt = rec.LastAction, rec.LastActionAt
-		}
-		out = append(out, st)
-	}
+	out := p.out.apps
 	if env.Output == "json" {
 		return writeJSON(env.Stdout, map[string]any{"apps": out})
 	}
@@ -86,8 +61,55 @@ func runStatus(ctx context.Context, env *Env) error {
 			addrs = "-"
 		}
 		rows = append(rows, []string{s.App, fmt.Sprint(s.Want), fmt.Sprint(s.Running), fmt.Sprint(s.Ready),
-			fmt.Sprint(s.Current), fmt.Sprint(s.Stopped), addrs, last})
+			fmt.Sprint(s.Current), fmt.Sprint(s.Stopped), s.Health, addrs, last})
 	}
-	table(env.Stdout, []string{"APP", "WANT", "RUNNING", "READY", "CURRENT", "STOPPED", "ADDRESSES", "LAST ACTION"}, rows)
+	table(env.Stdout, []string{"APP", "WANT", "RUNNING", "READY", "CURRENT", "STOPPED", "HEALTH", "ADDRESSES", "LAST ACTION"}, rows)
 	return nil
+}
+
+// appStatuses counts each spec app's replicas in an observation.
+func appStatuses(s *spec.Spec, obs observation, st *state.State) []appStatus {
+	out := []appStatus{}
+	for _, a := range s.Apps {
+		as := appStatus{App: a.Name, Want: a.WantReplicas(), Addresses: []string{}}
+		hash := a.Hash(s.Docker.Network)
+		for _, c := range obs.containers {
+			if c.App != a.Name {
+				continue
+			}
+			if !c.Running() {
+				as.Stopped++
+				continue
+			}
+			as.Running++
+			if c.Hash == hash {
+				as.Current++
+			}
+			if obs.ready[c.ID] {
+				as.Ready++
+				if c.Addr != "" {
+					as.Addresses = append(as.Addresses, c.Addr)
+				}
+			}
+		}
+		sort.Strings(as.Addresses)
+		switch {
+		case as.Running == 0 && as.Want > 0:
+			as.Health = "down"
+		case as.Ready == as.Running && as.Running >= as.Want:
+			as.Health = "ok"
+		case as.Ready == 0 && as.Running > 0:
+			as.Health = "failing"
+		default:
+			as.Health = "degraded"
+		}
+		if as.Want == 0 && as.Running == 0 {
+			as.Health = "ok"
+		}
+		if rec := st.Apps[a.Name]; rec != nil {
+			as.LastAction, as.LastActionAt = rec.LastAction, rec.LastActionAt
+		}
+		out = append(out, as)
+	}
+	return out
 }

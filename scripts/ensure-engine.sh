@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# ensure-engine.sh: make a Docker engine, nginx, wrk and haproxy available
-# on a fresh Debian machine, as root. Installs docker.io, nginx, wrk and
-# haproxy (only to check the shipped HAProxy template) with apt when they
-# are missing, and starts a private dockerd when none answers on DOCKER_HOST
+# ensure-engine.sh: make a Docker engine, nginx, wrk, haproxy and
+# systemd-analyze available on a fresh Debian machine, as root. Installs
+# docker.io, nginx, wrk, haproxy (to check the shipped HAProxy template) and
+# systemd (to verify the shipped units) with apt when they are missing, and starts a private dockerd when none answers on DOCKER_HOST
 # (default unix:///var/run/docker.sock). Idempotent.
 set -euo pipefail
 
@@ -11,6 +11,7 @@ command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 command -v nginx   >/dev/null 2>&1 || need+=(nginx)
 command -v wrk     >/dev/null 2>&1 || need+=(wrk)
 command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 if [ ${#need[@]} -gt 0 ]; then
   echo "ensure-engine: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

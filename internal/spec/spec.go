@@ -18,10 +18,11 @@ import (
 type Spec struct {
 	// Project scopes the containers baton owns: two specs with different
 	// projects never touch each other's containers. Default "baton".
-	Project string `yaml:"project"`
-	Docker  Docker `yaml:"docker"`
-	Nginx   *Nginx `yaml:"nginx"`
-	Apps    []*App `yaml:"apps"`
+	Project string  `yaml:"project"`
+	Docker  Docker  `yaml:"docker"`
+	Nginx   *Nginx  `yaml:"nginx"`
+	Apps    []*App  `yaml:"apps"`
+	Hooks   []*Hook `yaml:"hooks"`
 
 	// Path is the file the spec was read from; Dir is its directory, against
 	// which relative paths resolve and in which commands run.
@@ -51,6 +52,19 @@ type Nginx struct {
 	Reload []string `yaml:"reload"`
 	// Listen is the address server blocks listen on, e.g. 127.0.0.1:8080.
 	Listen string `yaml:"listen"`
+}
+
+// Hook is told about events: an HTTP POST of each event (JSON, or a
+// Slack-compatible {"text": ...} payload), or a command run with each
+// event as JSON on stdin. A failing or slow hook never fails a pass.
+type Hook struct {
+	URL     string   `yaml:"url"`
+	Format  string   `yaml:"format"` // json (default) or slack; for url
+	Command []string `yaml:"command"`
+	// Events filters by event type (start, replace, remove, unhealthy,
+	// recovered, hold, crashloop); empty means all.
+	Events  []string `yaml:"events"`
+	Timeout Duration `yaml:"timeout"` // for all deliveries of one pass; default 5s
 }
 
 // App is one application: a set of identical replicas.
@@ -142,6 +156,14 @@ func (s *Spec) applyDefaults() {
 	}
 	if s.Docker.PublishIP == "" {
 		s.Docker.PublishIP = DefaultPublishIP
+	}
+	for _, h := range s.Hooks {
+		if h.Format == "" {
+			h.Format = "json"
+		}
+		if h.Timeout.D == 0 {
+			h.Timeout.D = 5 * time.Second
+		}
 	}
 	for _, a := range s.Apps {
 		if a.Pull == "" {

@@ -7,9 +7,11 @@ package spec
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 var (
@@ -120,6 +122,9 @@ func (d *decoder) validate(s *Spec) {
 				d.problem(f, "no app named %q in the spec", dep)
 			}
 		}
+	}
+	for i, h := range s.Hooks {
+		d.validateHook(h, fmt.Sprintf("hooks[%d]", i))
 	}
 	if s.Nginx != nil {
 		d.validateNginx(s.Nginx)
@@ -275,6 +280,44 @@ func (d *decoder) validateNginx(n *Nginx) {
 		d.problem("nginx.listen", "missing: the address server blocks listen on, e.g. 127.0.0.1:8080")
 	} else if err := checkListen(n.Listen); err != nil {
 		d.problem("nginx.listen", "%s", err.Error())
+	}
+}
+
+// EventTypes are the event types hooks can filter on.
+var EventTypes = []string{"start", "replace", "remove", "unhealthy", "recovered", "hold", "crashloop"}
+
+func (d *decoder) validateHook(h *Hook, p string) {
+	if h == nil {
+		d.problem(p, "empty hook")
+		return
+	}
+	switch {
+	case h.URL == "" && len(h.Command) == 0:
+		d.problem(p, "a hook needs a url or a command")
+	case h.URL != "" && len(h.Command) > 0:
+		d.problem(p, "a hook has a url or a command, not both")
+	}
+	if h.URL != "" {
+		u, err := url.Parse(h.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			d.problem(p+".url", "not an http(s) URL: %q", h.URL)
+		}
+	}
+	if h.Format != "" && h.Format != "json" && h.Format != "slack" {
+		d.problem(p+".format", "must be json or slack, got %q", h.Format)
+	}
+	for i, a := range h.Command {
+		if a == "" || strings.ContainsRune(a, 0) {
+			d.problem(fmt.Sprintf("%s.command[%d]", p, i), "empty or NUL argument")
+		}
+	}
+	for i, e := range h.Events {
+		if !oneOf(e, EventTypes) {
+			d.problem(fmt.Sprintf("%s.events[%d]", p, i), "unknown event type %q (known: %s)", e, strings.Join(EventTypes, ", "))
+		}
+	}
+	if h.Timeout.D > time.Minute {
+		d.problem(p+".timeout", "at most 1m, got %s", h.Timeout.D)
 	}
 }
 

@@ -1,0 +1,445 @@
+package commands_test
+
+// Tests for operating baton: generated files kept in step with the app,
+// scheduling files that systemd accepts, validate on every fixture, the
+// spec's JSON Schema, textfile metrics that Prometheus parses, hooks.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/urfave/cli/v2"
+	"gopkg.in/yaml.v3"
+
+	"github.com/baton-orchestrator/baton/commands"
+	"github.com/baton-orchestrator/baton/internal/spec"
+	"github.com/baton-orchestrator/baton/internal/testenv"
+)
+
+var update = flag.Bool("update", false, "rewrite the generated files checked into the repository")
+
+// runApp runs the whole app in-process and returns stdout, stderr and the
+// exit code.
+func runApp(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	env := &commands.Env{Stdout: &out, Stderr: &errOut}
+	code := commands.Run(context.Background(), env, append([]string{"baton"}, args...))
+	return out.String(), errOut.String(), code
+}
+
+// generated lists every checked-in file the app generates, with the
+// arguments that print it.
+func generated(t *testing.T) map[string][]string {
+	files := map[string][]string{
+		"completions/baton.bash":  {"completion", "bash"},
+		"completions/_baton":      {"completion", "zsh"},
+		"completions/baton.fish":  {"completion", "fish"},
+		"docs/man/baton.1":        {"man"},
+		"docs/baton.schema.json":  {"validate", "--schema"},
+		"docs/examples/crontab":   {"--spec", "/etc/baton/baton.yaml", "--state", "/var/lib/baton/state.json", "schedule", "crontab"},
+		"docs/examples/systemd/*": {"--spec", "/etc/baton/baton.yaml", "--state", "/var/lib/baton/state.json", "schedule", "systemd", "--out"},
+	}
+	return files
+}
+
+func TestGeneratedFilesAreUpToDate(t *testing.T) {
+	root := testenv.Root()
+	for rel, args := range generated(t) {
+		t.Run(rel, func(t *testing.T) {
+			if strings.HasSuffix(rel, "/*") {
+				dir := t.TempDir()
+				if _, errOut, code := runApp(t, append(args, dir)...); code != 0 {
+					t.Fatalf("exit %d: %s", code, errOut)
+				}
+				want := filepath.Join(root, strings.TrimSuffix(rel, "/*"))
+				compareDirs(t, dir, want)
+				return
+			}
+			out, errOut, code := runApp(t, args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			path := filepath.Join(root, rel)
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run: go test ./commands -run TestGeneratedFilesAreUpToDate -update)", err)
+			}
+			if string(b) != out {
+				t.Errorf("%s differs from what the app generates (run: go test ./commands -run TestGeneratedFilesAreUpToDate -update)", rel)
+			}
+		})
+	}
+}
+
+func compareDirs(t *testing.T, got, want string) {
+	t.Helper()
+	entries, err := os.ReadDir(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		_ = os.RemoveAll(want)
+		if err := os.MkdirAll(want, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+		b, _ := os.ReadFile(filepath.Join(got, e.Name()))
+		if *update {
+			if err := os.WriteFile(filepath.Join(want, e.Name()), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w, err := os.ReadFile(filepath.Join(want, e.Name()))
+		if err != nil || !bytes.Equal(b, w) {
+			t.Errorf("%s differs from what the app generates (%v)", filepath.Join(want, e.Name()), err)
+		}
+	}
+	checked, _ := os.ReadDir(want)
+	if len(checked) != len(names) {
+		t.Errorf("%s has %d files, the app generates %d: %v", want, len(checked), len(names), names)
+	}
+}
+
+// TestSystemdUnitsVerify renders the units (the same templates as the
+// checked-in examples) for the built binary and runs systemd-analyze
+// verify on them.
+func TestSystemdUnitsVerify(t *testing.T) {
+	analyze := testenv.Tool(t, "systemd-analyze")
+	bin := testenv.Baton(t)
+	dir := t.TempDir()
+	if _, errOut, code := runApp(t, "--spec", "/etc/baton/baton.yaml", "--state", "/var/lib/baton/state.json",
+		"schedule", "systemd", "--bin", bin, "--out", dir); code != 0 {
+		t.Fatal(errOut)
+	}
+	units, _ := filepath.Glob(filepath.Join(dir, "*"))
+	if len(units) < 6 {
+		t.Fatalf("want a service and a timer per pass, got %v", units)
+	}
+	for _, u := range units {
+		out, errOut, code := testenv.Run(t, dir, analyze, "verify", u)
+		// verify prints warnings about the host (no /etc/baton, no
+		// docker.service); only lines naming our unit file are ours.
+		var ours []string
+		for _, l := range strings.Split(out+errOut, "\n") {
+			if strings.Contains(l, filepath.Base(u)) {
+				ours = append(ours, l)
+			}
+		}
+		if code != 0 || len(ours) > 0 {
+			t.Errorf("systemd-analyze verify %s: exit %d\n%s", filepath.Base(u), code, strings.Join(ours, "\n")+out+errOut)
+		}
+		b, _ := os.ReadFile(u)
+		if strings.HasSuffix(u, ".timer") && (!strings.Contains(string(b), "Persistent=true") || !strings.Contains(string(b), "RandomizedDelaySec=")) {
+			t.Errorf("%s: a timer must be Persistent with a RandomizedDelaySec", u)
+		}
+		if strings.HasSuffix(u, ".service") && (!strings.Contains(string(b), "Type=oneshot") || !strings.Contains(string(b), "SuccessExitStatus=75")) {
+			t.Errorf("%s: a service must be oneshot and treat 75 as success", u)
+		}
+	}
+}
+
+// TestCrontabRenders renders the crontab and checks every job line: five
+// time fields, a user, and a baton command line that the app parses.
+func TestCrontabRenders(t *testing.T) {
+	out, errOut, code := runApp(t, "--spec", "/etc/baton/baton.yaml", "--state", "/var/lib/baton/state.json", "schedule", "crontab")
+	if code != 0 {
+		t.Fatal(errOut)
+	}
+	field := `(\*|\*/[0-9]+|[0-9,-]+)`
+	job := regexp.MustCompile(`^` + strings.Repeat(field+` `, 5) + `root (/\S+/baton) (.*)$`)
+	jobs := 0
+	for _, line := range strings.Split(out, "\n") {
+		if line == "" || strings.HasPrefix(line, "#") || strings.Contains(line, "=") && !strings.Contains(line, "baton ") {
+			continue
+		}
+		m := job.FindStringSubmatch(line)
+		if m == nil {
+			t.Errorf("not a cron job line: %q", line)
+			continue
+		}
+		jobs++
+		args := strings.Fields(m[7])
+		if _, errOut, code := runApp(t, append(args, "--help")...); code != 0 {
+			t.Errorf("the app does not parse %q: %s", m[7], errOut)
+		}
+	}
+	if jobs < 3 {
+		t.Errorf("want a job per pass, got %d:\n%s", jobs, out)
+	}
+}
+
+func TestValidateEveryFixture(t *testing.T) {
+	root := testenv.Root()
+	good, _ := filepath.Glob(filepath.Join(root, "testdata", "specs", "good", "*.yaml"))
+	demo, _ := filepath.Glob(filepath.Join(root, "testdata", "demo", "*.yaml"))
+	for _, f := range append(good, demo...) {
+		if out, errOut, code := runApp(t, "--spec", f, "validate"); code != 0 || !strings.Contains(out, ": ok (") {
+			t.Errorf("%s: exit %d\n%s%s", f, code, out, errOut)
+		}
+	}
+	bad, _ := filepath.Glob(filepath.Join(root, "testdata", "specs", "bad", "*.yaml"))
+	for _, f := range bad {
+		b, _ := os.ReadFile(f)
+		_, errOut, code := runApp(t, "--spec", f, "validate")
+		if code != 1 {
+			t.Errorf("%s: exit %d, want 1", f, code)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if w, ok := strings.CutPrefix(line, "# want: "); ok && !strings.Contains(errOut, w) {
+				t.Errorf("%s: stderr lacks %q:\n%s", f, w, errOut)
+			}
+		}
+	}
+}
+
+// TestSchemaAcceptsGoodSpecsAndRejectsUnknownFields checks the generated
+// JSON Schema with a JSON Schema validator, as an editor would use it.
+func TestSchemaAcceptsGoodSpecsAndRejectsUnknownFields(t *testing.T) {
+	raw, err := spec.Schema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("baton.schema.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile("baton.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	asJSON := func(t *testing.T, path string) any {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v any
+		if err := yaml.Unmarshal(b, &v); err != nil {
+			t.Fatal(err)
+		}
+		j, _ := json.Marshal(v)
+		out, err := jsonschema.UnmarshalJSON(bytes.NewReader(j))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	root := testenv.Root()
+	good, _ := filepath.Glob(filepath.Join(root, "testdata", "specs", "good", "*.yaml"))
+	demo, _ := filepath.Glob(filepath.Join(root, "testdata", "demo", "*.yaml"))
+	for _, f := range append(good, demo...) {
+		if err := sch.Validate(asJSON(t, f)); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	for _, name := range []string{"unknown-field.yaml", "bad-method.yaml", "bad-pull.yaml", "name-semicolon.yaml"} {
+		if err := sch.Validate(asJSON(t, filepath.Join(root, "testdata", "specs", "bad", name))); err == nil {
+			t.Errorf("the schema accepts %s", name)
+		}
+	}
+}
+
+// TestMetricsParseWithThePrometheusParser runs real passes with
+// --metrics-dir and parses the textfiles with Prometheus' own parser.
+func TestMetricsParseWithThePrometheusParser(t *testing.T) {
+	e := newE2E(t)
+	metrics := t.TempDir()
+	e.writeSpec(2, "baton-test:v1", "")
+	e.mustBaton(0, "--metrics-dir", metrics, "scale")
+	e.mustBaton(0, "--metrics-dir", metrics, "lb", "render")
+	// A failing pass keeps the last success time and records its exit code.
+	e.host = "unix://" + filepath.Join(e.dir, "gone.sock")
+	e.baton("--metrics-dir", metrics, "scale")
+	e.host = ""
+
+	files, _ := filepath.Glob(filepath.Join(metrics, "*"))
+	sort.Strings(files)
+	if len(files) != 2 || filepath.Base(files[0]) != "baton_lb_render.prom" || filepath.Base(files[1]) != "baton_scale.prom" {
+		t.Fatalf("metrics files: %v (no temporary files may be left)", files)
+	}
+	b, _ := os.ReadFile(files[1])
+	parser := expfmt.NewTextParser(model.LegacyValidation)
+	families, err := parser.TextToMetricFamilies(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("Prometheus parser: %v\n%s", err, b)
+	}
+	value := func(name string) float64 {
+		f := families[name]
+		if f == nil || len(f.Metric) == 0 {
+			t.Fatalf("no %s in\n%s", name, b)
+		}
+		return f.Metric[0].GetGauge().GetValue()
+	}
+	if value("baton_pass_exit_code") != 1 {
+		t.Errorf("exit code of the failing pass not recorded:\n%s", b)
+	}
+	if value("baton_last_success_timestamp_seconds") < 1.7e9 {
+		t.Errorf("last success lost by the failing pass:\n%s", b)
+	}
+	lb, _ := os.ReadFile(files[0])
+	families, err = parser.TextToMetricFamilies(bytes.NewReader(lb))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := families["baton_app_replicas_ready"]; f == nil || f.Metric[0].GetGauge().GetValue() != 2 {
+		t.Errorf("ready replicas not 2:\n%s", lb)
+	}
+}
+
+// TestBashCompletionCompletes sources the checked-in bash completion in a
+// real bash and asks it to complete.
+func TestBashCompletionCompletes(t *testing.T) {
+	bash := testenv.Tool(t, "bash")
+	script := filepath.Join(testenv.Root(), "completions", "baton.bash")
+	cases := []struct {
+		words string // the command line; the last word is being completed
+		want  []string
+	}{
+		{"baton sc", []string{"scale", "schedule"}},
+		{"baton --spec x.yaml lb ", []string{"render"}},
+		{"baton heal --ev", []string{"--every"}},
+		{"baton -o ", []string{"table", "json"}},
+		{"baton completion ", []string{"bash", "zsh", "fish"}},
+	}
+	for _, c := range cases {
+		words := strings.Fields(c.words)
+		if strings.HasSuffix(c.words, " ") {
+			words = append(words, "")
+		}
+		quoted := make([]string, len(words))
+		for i, w := range words {
+			quoted[i] = "'" + w + "'"
+		}
+		prog := "source " + script + "; COMP_WORDS=(" + strings.Join(quoted, " ") + "); COMP_CWORD=" +
+			strconv.Itoa(len(words)-1) + "; _baton; printf '%s\\n' \"${COMPREPLY[@]}\""
+		out, errOut, code := testenv.Run(t, "", bash, "-c", prog)
+		if code != 0 {
+			t.Fatalf("%q: %s", c.words, errOut)
+		}
+		got := map[string]int{}
+		for _, w := range strings.Fields(out) {
+			got[w]++
+			if got[w] > 1 {
+				t.Errorf("%q offers %q twice", c.words, w)
+			}
+			if !strings.HasPrefix(w, words[len(words)-1]) {
+				t.Errorf("%q offers %q", c.words, w)
+			}
+		}
+		for _, w := range c.want {
+			if got[w] == 0 {
+				t.Errorf("%q does not offer %q (got %s)", c.words, w, out)
+			}
+		}
+		if got["help"] > 0 {
+			t.Errorf("%q offers the hidden help command", c.words)
+		}
+	}
+}
+
+// TestHooksDeliverEventsAndNeverHoldAPass runs scale with two webhooks on
+// 127.0.0.1: one records the events, one never answers. The events arrive
+// with the documented fields; the hanging one costs at most its timeout
+// and a warning, never the pass's exit code.
+func TestHooksDeliverEventsAndNeverHoldAPass(t *testing.T) {
+	e := newE2E(t)
+	var mu sync.Mutex
+	var got []map[string]any
+	rec := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&ev)
+		mu.Lock()
+		got = append(got, ev)
+		mu.Unlock()
+	}))
+	defer rec.Close()
+	release := make(chan struct{})
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer func() { close(release); hang.Close() }()
+
+	e.writeSpec(2, "baton-test:v1", "")
+	b, _ := os.ReadFile(e.spec)
+	hooks := "hooks:\n  - {url: " + rec.URL + "}\n  - {url: " + hang.URL + ", timeout: 1s}\n"
+	if err := os.WriteFile(e.spec, append([]byte(hooks), b...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := e.baton("scale")
+	if code != 0 {
+		t.Fatalf("a hook failure must not fail the pass: exit %d\n%s", code, errOut)
+	}
+	if !strings.Contains(errOut, "baton: warning: hook: hooks[1]") || !strings.Contains(errOut, "deadline exceeded") {
+		t.Errorf("the hanging hook's timeout is not reported:\n%s", errOut)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 2 {
+		t.Fatalf("want 2 start events, got %d: %v", len(got), got)
+	}
+	for _, ev := range got {
+		for _, f := range []string{"time", "command", "type", "app", "target", "container", "reason"} {
+			if ev[f] == nil || ev[f] == "" {
+				t.Errorf("event lacks %q: %v", f, ev)
+			}
+		}
+		if ev["type"] != "start" || ev["command"] != "scale" {
+			t.Errorf("event %v", ev)
+		}
+	}
+}
+
+// TestEveryCommandHasItsPage keeps docs/commands/ in step with the app.
+func TestEveryCommandHasItsPage(t *testing.T) {
+	app := commands.NewApp(&commands.Env{})
+	var walk func(prefix string, cs []*cli.Command)
+	walk = func(prefix string, cs []*cli.Command) {
+		for _, c := range cs {
+			if c.Hidden || c.Name == "help" {
+				continue
+			}
+			name := strings.TrimPrefix(prefix+"-"+c.Name, "-")
+			if len(c.Subcommands) > 0 && name != "schedule" {
+				walk(name, c.Subcommands)
+				continue
+			}
+			if _, err := os.Stat(filepath.Join(testenv.Root(), "docs", "commands", name+".md")); err != nil {
+				t.Errorf("no docs/commands/%s.md", name)
+			}
+		}
+	}
+	walk("", app.Commands)
+}
