@@ -18,8 +18,9 @@ import (
 func newHealCommand(env *Env) *cli.Command {
 	var every, forDur time.Duration
 	return &cli.Command{
-		Name:  "heal",
-		Usage: "probe replicas; replace unhealthy, exited, dead or OOM-killed ones start-first, with backoff",
+		Name:     "heal",
+		Category: passCategory,
+		Usage:    "probe replicas; replace unhealthy, exited, dead or OOM-killed ones start-first, with backoff",
 		Description: "One pass probes every running replica concurrently (about one timeout in all)\n" +
 			"and keeps consecutive failures in the state file, so failure_threshold counts heal\n" +
 			"passes, whatever runs them. A replica past its threshold, or whose container exited,\n" +

@@ -10,8 +10,9 @@ import (
 
 func newLBCommand(env *Env) *cli.Command {
 	return &cli.Command{
-		Name:  "lb",
-		Usage: "manage the balancer config",
+		Name:     "lb",
+		Category: passCategory,
+		Usage:    "manage the balancer config",
 		Subcommands: []*cli.Command{{
 			Name:  "render",
 			Usage: "render upstreams of ready replicas, write atomically if changed, test, reload",

@@ -443,3 +443,37 @@ func TestEveryCommandHasItsPage(t *testing.T) {
 	}
 	walk("", app.Commands)
 }
+
+// TestScheduleCoversEveryPass: every pass subcommand is in the rendered
+// crontab, so the shipped scheduling examples never miss one.
+func TestScheduleCoversEveryPass(t *testing.T) {
+	out, errOut, code := runApp(t, "schedule", "crontab")
+	if code != 0 {
+		t.Fatal(errOut)
+	}
+	app := commands.NewApp(&commands.Env{})
+	n := 0
+	for _, c := range app.Commands {
+		if c.Category != "passes" {
+			continue
+		}
+		names := []string{c.Name}
+		if len(c.Subcommands) > 0 {
+			names = nil
+			for _, s := range c.Subcommands {
+				if s.Name != "help" {
+					names = append(names, c.Name+" "+s.Name)
+				}
+			}
+		}
+		for _, name := range names {
+			n++
+			if !strings.Contains(out, " "+name+"\n") && !strings.Contains(out, " "+name+" --") {
+				t.Errorf("pass %q is not scheduled in the crontab", name)
+			}
+		}
+	}
+	if n < 3 {
+		t.Errorf("only %d passes found", n)
+	}
+}

@@ -15,8 +15,9 @@ import (
 
 func newScaleCommand(env *Env) *cli.Command {
 	return &cli.Command{
-		Name:  "scale",
-		Usage: "converge every app to its replica count and current spec (start-first, drain before stop)",
+		Name:     "scale",
+		Category: passCategory,
+		Usage:    "converge every app to its replica count and current spec (start-first, drain before stop)",
 		Description: "One pass: start missing replicas, roll outdated ones one at a time (the new one must\n" +
 			"answer its readiness check before it enters the balancer), scale in by draining first,\n" +
 			"and leave the balancer config consistent with what runs. Exited containers are left\n" +

@@ -25,6 +25,10 @@ type scheduled struct {
 	TimeoutSec string // TimeoutStartSec
 }
 
+// passCategory marks the subcommands that are reconciliation passes (in
+// help and for TestScheduleCoversEveryPass).
+const passCategory = "passes"
+
 // schedule lists every pass subcommand. TestScheduleCoversEveryPass keeps
 // it in step with the app.
 var schedule = []scheduled{
