@@ -122,6 +122,7 @@ func NewApp(env *Env) *cli.App {
 			newScaleCommand(env),
 			newHealCommand(env),
 			newLBCommand(env),
+			newGCCommand(env),
 			newEventsCommand(env),
 			newStatusCommand(env),
 			newValidateCommand(env),

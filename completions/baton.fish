@@ -2,7 +2,7 @@
 
 function __fish_baton_no_subcommand --description 'Test if there has been any subcommand yet'
     for i in (commandline -opc)
-        if contains -- $i scale heal lb render events status validate schedule crontab systemd completion help h version
+        if contains -- $i scale heal lb render gc events status validate schedule crontab systemd completion help h version
             return 1
         end
     end
@@ -33,6 +33,8 @@ complete -c baton -n '__fish_seen_subcommand_from lb' -f -l help -s h -d 'show h
 complete -r -c baton -n '__fish_baton_no_subcommand' -a 'lb' -d 'manage the balancer config'
 complete -c baton -n '__fish_seen_subcommand_from render' -f -l help -s h -d 'show help'
 complete -r -c baton -n '__fish_seen_subcommand_from lb' -a 'render' -d 'render upstreams of ready replicas, write atomically if changed, test, reload'
+complete -c baton -n '__fish_seen_subcommand_from gc' -f -l help -s h -d 'show help'
+complete -r -c baton -n '__fish_baton_no_subcommand' -a 'gc' -d 'remove exited containers past their grace, unused images beyond keep-N by last use, orphan volumes'
 complete -c baton -n '__fish_seen_subcommand_from events' -f -l help -s h -d 'show help'
 complete -r -c baton -n '__fish_baton_no_subcommand' -a 'events' -d 'show the event log: every action and finding of past passes, with reasons'
 complete -c baton -n '__fish_seen_subcommand_from events' -f -l app -r -d 'only events of this app'

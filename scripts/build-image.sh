@@ -14,9 +14,14 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 ctx=$(mktemp -d)
 trap 'rm -rf "$ctx"' EXIT
 CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$ctx/app" "$root/testdata/app"
+# A small layer of its own per version, so images differ on disk too (gc's
+# reclaimed-space figure is measured in layers).
+head -c 65536 /dev/zero | tr '\0' 'v' >"$ctx/version"
+echo "$version" >>"$ctx/version"
 cat >"$ctx/Dockerfile" <<DOCKERFILE
 FROM scratch
 COPY app /app
+COPY version /version
 ENV VERSION=$version
 EXPOSE 8080
 ENTRYPOINT ["/app"]

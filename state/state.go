@@ -42,6 +42,23 @@ type State struct {
 	// so a failure threshold of 3 means 3 failing heal passes in a row
 	// whatever runs them.
 	Probes map[string]*Probe `json:"probes,omitempty"`
+	// ImagesLastUsed is when gc last saw each image (by ID) in use: keep-N
+	// counts from last use, not from build time (moby #28497).
+	ImagesLastUsed map[string]time.Time `json:"images_last_used,omitempty"`
+	// Mods remembers each downloaded file of the mod cache, by destination.
+	Mods map[string]*Mod `json:"mods,omitempty"`
+}
+
+// Mod is what baton knows of one file it downloaded into the mod cache.
+// Only files recorded here are ever pruned.
+type Mod struct {
+	URL          string    `json:"url"`
+	ETag         string    `json:"etag,omitempty"`
+	LastModified string    `json:"last_modified,omitempty"`
+	SHA256       string    `json:"sha256"`
+	Size         int64     `json:"size"`
+	FetchedAt    time.Time `json:"fetched_at"`
+	CheckedAt    time.Time `json:"checked_at"`
 }
 
 // App remembers what Docker cannot tell about one app.

@@ -1,6 +1,7 @@
 package docker
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -46,7 +47,8 @@ func TestConvert(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := Convert(c.in, c.network); got != c.want {
+			c.want.Labels = c.in.Labels
+			if got := Convert(c.in, c.network); !reflect.DeepEqual(got, c.want) {
 				t.Errorf("got  %+v\nwant %+v", got, c.want)
 			}
 		})

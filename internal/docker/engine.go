@@ -92,6 +92,8 @@ func Convert(s container.Summary, networkName string) fleet.Container {
 	c := fleet.Container{
 		ID:      s.ID,
 		Image:   s.Image,
+		ImageID: s.ImageID,
+		Labels:  s.Labels,
 		State:   string(s.State),
 		Status:  s.Status,
 		Health:  healthFromStatus(s.Status),
@@ -100,6 +102,11 @@ func Convert(s container.Summary, networkName string) fleet.Container {
 	}
 	if len(s.Names) > 0 {
 		c.Name = strings.TrimPrefix(s.Names[0], "/")
+	}
+	for _, m := range s.Mounts {
+		if m.Type == "volume" && m.Name != "" {
+			c.Volumes = append(c.Volumes, m.Name)
+		}
 	}
 	if s.Labels != nil {
 		c.App = s.Labels[fleet.LabelApp]

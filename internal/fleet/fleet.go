@@ -5,6 +5,7 @@ package fleet
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -25,6 +26,11 @@ type Container struct {
 	Replica int // -1 when the label is missing or malformed
 	Hash    string
 	Image   string
+	ImageID string
+	// Labels are all the container's labels; Volumes the names of the
+	// volumes it mounts (for gc's in-use sets).
+	Labels  map[string]string
+	Volumes []string
 	// State is Docker's: created, running, paused, restarting, removing,
 	// exited or dead.
 	State string
@@ -95,4 +101,62 @@ func (e Exit) String() string {
 		s += ": " + e.Error
 	}
 	return s
+}
+
+// Image is one local image.
+type Image struct {
+	ID      string
+	Tags    []string // repo:tag; empty for a dangling image
+	Digests []string // repo@sha256:...
+	Labels  map[string]string
+	Created time.Time
+	Size    int64
+}
+
+// Repositories returns the repositories the image is tagged in.
+func (i Image) Repositories() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, t := range i.Tags {
+		repo := t
+		if k := lastColonAfterSlash(t); k >= 0 {
+			repo = t[:k]
+		}
+		if !seen[repo] {
+			seen[repo] = true
+			out = append(out, repo)
+		}
+	}
+	return out
+}
+
+// lastColonAfterSlash finds the tag separator: the last colon with no
+// slash after it (a registry host may carry a port: "host:5000/app:1").
+func lastColonAfterSlash(ref string) int {
+	i := strings.LastIndex(ref, ":")
+	if i < 0 || strings.Contains(ref[i+1:], "/") {
+		return -1
+	}
+	return i
+}
+
+// Volume is one volume.
+type Volume struct {
+	Name    string
+	Labels  map[string]string
+	Created time.Time
+}
+
+// Anonymous reports whether Docker generated the volume's name (64 hex
+// digits; dockerd 20.10 has no label for it).
+func (v Volume) Anonymous() bool {
+	if len(v.Name) != 64 {
+		return false
+	}
+	for _, r := range v.Name {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
+			return false
+		}
+	}
+	return true
 }

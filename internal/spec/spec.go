@@ -23,6 +23,8 @@ type Spec struct {
 	Nginx   *Nginx  `yaml:"nginx"`
 	Apps    []*App  `yaml:"apps"`
 	Hooks   []*Hook `yaml:"hooks"`
+	GC      GC      `yaml:"gc"`
+	Mods    *Mods   `yaml:"mods"`
 
 	// Path is the file the spec was read from; Dir is its directory, against
 	// which relative paths resolve and in which commands run.
@@ -52,6 +54,46 @@ type Nginx struct {
 	Reload []string `yaml:"reload"`
 	// Listen is the address server blocks listen on, e.g. 127.0.0.1:8080.
 	Listen string `yaml:"listen"`
+}
+
+// GC says what `baton gc` may remove.
+type GC struct {
+	// Grace: exited containers are removed once they finished this long
+	// ago (dangling images once created this long ago). Default 3h.
+	Grace Duration `yaml:"grace"`
+	// AllContainers extends container removal beyond this project's
+	// containers to every exited container on the host.
+	AllContainers bool `yaml:"all_containers"`
+	// Exclude lists label selectors, "key" or "key=value": containers,
+	// images and volumes carrying one are never removed.
+	Exclude []string `yaml:"exclude"`
+	// KeepImages is how many images per repository survive, newest by last
+	// use. Default 3; 0 removes no tagged image.
+	KeepImages *int `yaml:"keep_images"`
+	// Dangling removes untagged images nobody uses. Default true.
+	Dangling *bool `yaml:"dangling"`
+	// Volumes is anonymous (default: orphan anonymous volumes only), all
+	// (named orphans too) or none.
+	Volumes string `yaml:"volumes"`
+}
+
+// Mods is the file cache `baton mods refresh` keeps fresh.
+type Mods struct {
+	Dir      string     `yaml:"dir"`
+	Interval Duration   `yaml:"interval"` // default 12h
+	MaxSize  Size       `yaml:"max_size"` // per file; default 1g
+	Parallel int        `yaml:"parallel"` // downloads at once; default 4
+	Timeout  Duration   `yaml:"timeout"`  // per attempt; default 5m
+	Retries  int        `yaml:"retries"`  // extra attempts after a network error or 5xx; default 3
+	Files    []*ModFile `yaml:"files"`
+}
+
+// ModFile is one file of the cache.
+type ModFile struct {
+	URL      string   `yaml:"url"`
+	Dest     string   `yaml:"dest"` // relative to Mods.Dir; never leaves it
+	SHA256   string   `yaml:"sha256"`
+	Interval Duration `yaml:"interval"` // default Mods.Interval
 }
 
 // Hook is told about events: an HTTP POST of each event (JSON, or a
@@ -156,6 +198,42 @@ func (s *Spec) applyDefaults() {
 	}
 	if s.Docker.PublishIP == "" {
 		s.Docker.PublishIP = DefaultPublishIP
+	}
+	if !s.GC.Grace.Set {
+		s.GC.Grace.D = 3 * time.Hour
+	}
+	if s.GC.KeepImages == nil {
+		three := 3
+		s.GC.KeepImages = &three
+	}
+	if s.GC.Dangling == nil {
+		yes := true
+		s.GC.Dangling = &yes
+	}
+	if s.GC.Volumes == "" {
+		s.GC.Volumes = "anonymous"
+	}
+	if m := s.Mods; m != nil {
+		if m.Interval.D == 0 {
+			m.Interval.D = 12 * time.Hour
+		}
+		if m.MaxSize.Bytes == 0 {
+			m.MaxSize.Bytes = 1 << 30
+		}
+		if m.Parallel == 0 {
+			m.Parallel = 4
+		}
+		if m.Timeout.D == 0 {
+			m.Timeout.D = 5 * time.Minute
+		}
+		if m.Retries == 0 {
+			m.Retries = 3
+		}
+		for _, f := range m.Files {
+			if f.Interval.D == 0 {
+				f.Interval.D = m.Interval.D
+			}
+		}
 	}
 	for _, h := range s.Hooks {
 		if h.Format == "" {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -125,6 +126,10 @@ func (d *decoder) validate(s *Spec) {
 	}
 	for i, h := range s.Hooks {
 		d.validateHook(h, fmt.Sprintf("hooks[%d]", i))
+	}
+	d.validateGC(&s.GC)
+	if s.Mods != nil {
+		d.validateMods(s.Mods)
 	}
 	if s.Nginx != nil {
 		d.validateNginx(s.Nginx)
@@ -280,6 +285,82 @@ func (d *decoder) validateNginx(n *Nginx) {
 		d.problem("nginx.listen", "missing: the address server blocks listen on, e.g. 127.0.0.1:8080")
 	} else if err := checkListen(n.Listen); err != nil {
 		d.problem("nginx.listen", "%s", err.Error())
+	}
+}
+
+func (d *decoder) validateGC(g *GC) {
+	for i, sel := range g.Exclude {
+		k, _, _ := strings.Cut(sel, "=")
+		if !labelRe.MatchString(k) {
+			d.problem(fmt.Sprintf("gc.exclude[%d]", i), "invalid label selector %q: want key or key=value", sel)
+		}
+	}
+	if g.KeepImages != nil && (*g.KeepImages < 0 || *g.KeepImages > 1000) {
+		d.problem("gc.keep_images", "must be between 0 and 1000, got %d", *g.KeepImages)
+	}
+	if g.Volumes != "" && !oneOf(g.Volumes, []string{"anonymous", "all", "none"}) {
+		d.problem("gc.volumes", "must be one of anonymous, all, none, got %q", g.Volumes)
+	}
+}
+
+var sha256Re = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// CheckDest enforces that a mods destination stays inside the cache
+// directory: relative, clean, no "..", no NUL or newline, and not a name
+// baton uses for its temporary files.
+func CheckDest(dest string) error {
+	switch {
+	case dest == "":
+		return fmt.Errorf("missing: the file's path inside the cache directory")
+	case filepath.IsAbs(dest) || strings.HasPrefix(dest, "/"):
+		return fmt.Errorf("must be relative to the cache directory, got %q", dest)
+	case strings.ContainsAny(dest, "\x00\n\\"):
+		return fmt.Errorf("invalid characters in %q", dest)
+	case filepath.Clean(dest) != dest:
+		return fmt.Errorf("not a clean path: %q (clean: %q)", dest, filepath.Clean(dest))
+	}
+	for _, part := range strings.Split(dest, "/") {
+		if part == ".." || part == "." {
+			return fmt.Errorf("must not leave the cache directory: %q", dest)
+		}
+		if strings.HasPrefix(part, ".baton-") {
+			return fmt.Errorf("names starting with .baton- are baton's temporary files: %q", dest)
+		}
+	}
+	return nil
+}
+
+func (d *decoder) validateMods(m *Mods) {
+	if m.Dir == "" && len(m.Files) > 0 {
+		d.problem("mods.dir", "missing: the cache directory")
+	}
+	if m.Parallel < 0 || m.Parallel > 64 {
+		d.problem("mods.parallel", "must be between 1 and 64, got %d", m.Parallel)
+	}
+	if m.Retries < 0 || m.Retries > 10 {
+		d.problem("mods.retries", "must be between 0 and 10, got %d", m.Retries)
+	}
+	seen := map[string]int{}
+	for i, f := range m.Files {
+		p := fmt.Sprintf("mods.files[%d]", i)
+		if f == nil {
+			d.problem(p, "empty entry")
+			continue
+		}
+		u, err := url.Parse(f.URL)
+		if f.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			d.problem(p+".url", "not an http(s) URL: %q", f.URL)
+		}
+		if err := CheckDest(f.Dest); err != nil {
+			d.problem(p+".dest", "%s", err.Error())
+		} else if j, dup := seen[f.Dest]; dup {
+			d.problem(p+".dest", "duplicate destination %q (also mods.files[%d])", f.Dest, j)
+		} else {
+			seen[f.Dest] = i
+		}
+		if f.SHA256 != "" && !sha256Re.MatchString(f.SHA256) {
+			d.problem(p+".sha256", "want 64 lowercase hex digits, got %q", f.SHA256)
+		}
 	}
 }
 

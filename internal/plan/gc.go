@@ -1,0 +1,256 @@
+package plan
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/baton-orchestrator/baton/internal/fleet"
+	"github.com/baton-orchestrator/baton/internal/spec"
+)
+
+// GCInput is what a gc pass observed: every container on the host, the
+// images, the volumes, the Swarm services' images, and from the state file
+// when each image was last seen in use.
+type GCInput struct {
+	Spec          *spec.Spec
+	Containers    []fleet.Container
+	Exits         map[string]fleet.Exit // finish times of the stopped containers GCToInspect named
+	Images        []fleet.Image
+	Volumes       []fleet.Volume
+	ServiceImages []string
+	LastUsed      map[string]time.Time
+}
+
+// GCItem is one thing gc removes.
+type GCItem struct {
+	Kind   string // container, image or volume
+	ID     string
+	Name   string
+	Refs   []string // for images: the references to remove (tags, or the ID)
+	Size   int64    // for images: the image's size
+	Reason string
+}
+
+// GCPlan is gc's decision: what to remove, and the image last-use times to
+// remember.
+type GCPlan struct {
+	Remove   []GCItem
+	LastUsed map[string]time.Time
+}
+
+func excluded(sel []string, labels map[string]string) (string, bool) {
+	for _, s := range sel {
+		k, v, hasValue := strings.Cut(s, "=")
+		if got, ok := labels[k]; ok && (!hasValue || got == v) {
+			return s, true
+		}
+	}
+	return "", false
+}
+
+func stopped(c fleet.Container) bool {
+	return c.State == "exited" || c.State == "dead" || c.State == "created"
+}
+
+func (in GCInput) inScope(c fleet.Container) bool {
+	return in.Spec.GC.AllContainers || c.Labels[fleet.LabelProject] == in.Spec.Project
+}
+
+// GCToInspect names the stopped containers whose finish time gc needs (the
+// list call does not carry it).
+func GCToInspect(in GCInput) []fleet.Container {
+	var out []fleet.Container
+	for _, c := range in.Containers {
+		if stopped(c) && in.inScope(c) {
+			if _, ex := excluded(in.Spec.GC.Exclude, c.Labels); !ex {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// GC decides a gc pass.
+//
+// Rules:
+//   - a stopped container of this project (or any, with all_containers)
+//     is removed once it finished at least grace ago — by its finish time,
+//     not its creation (spotify/docker-gc);
+//   - an image is in use when a container that stays uses it (running or
+//     stopped), a Swarm service or the spec names it; an image in use is
+//     never removed, and its last use becomes now;
+//   - per repository the keep_images images most recently used (last use,
+//     or creation when never seen in use) are kept; the others go;
+//   - an untagged image nobody uses goes once created grace ago;
+//   - an orphan volume (mounted by no container that stays) goes when the
+//     policy allows: anonymous only by default;
+//   - anything with an excluded label stays.
+//
+// What this pass removes is left out of the in-use sets, so the pass after
+// finds nothing more to do.
+func GC(in GCInput, now time.Time) GCPlan {
+	g := in.Spec.GC
+	p := GCPlan{LastUsed: map[string]time.Time{}}
+	removed := map[string]bool{}
+	for _, c := range in.Containers {
+		if !stopped(c) || !in.inScope(c) {
+			continue
+		}
+		if _, ex := excluded(g.Exclude, c.Labels); ex {
+			continue
+		}
+		finished := c.Created
+		how := c.State
+		if x, ok := in.Exits[c.ID]; ok && !x.FinishedAt.IsZero() {
+			finished = x.FinishedAt
+			how = x.String()
+		}
+		age := now.Sub(finished)
+		if age < g.Grace.D {
+			continue
+		}
+		removed[c.ID] = true
+		p.Remove = append(p.Remove, GCItem{Kind: "container", ID: c.ID, Name: c.Name,
+			Reason: fmt.Sprintf("%s %s ago (grace %s)", how, age.Round(time.Second), g.Grace.D)})
+	}
+
+	// Images in use.
+	inUse := map[string]string{} // image ID → why
+	for _, c := range in.Containers {
+		if !removed[c.ID] && c.ImageID != "" {
+			inUse[c.ImageID] = "used by container " + c.Name
+		}
+	}
+	named := map[string]string{}
+	for _, ref := range in.ServiceImages {
+		named[normalizeRef(ref)] = "named by a Swarm service"
+		if _, digest, ok := strings.Cut(ref, "@"); ok {
+			named[digest] = "named by a Swarm service"
+		}
+	}
+	for _, a := range in.Spec.Apps {
+		named[normalizeRef(a.Image)] = "named in the spec"
+	}
+	for _, img := range in.Images {
+		for _, t := range img.Tags {
+			if why, ok := named[normalizeRef(t)]; ok {
+				inUse[img.ID] = why
+			}
+		}
+		for _, d := range img.Digests {
+			if _, digest, ok := strings.Cut(d, "@"); ok {
+				if why, ok := named[digest]; ok {
+					inUse[img.ID] = why
+				}
+			}
+		}
+	}
+	for _, img := range in.Images {
+		if _, ok := inUse[img.ID]; ok {
+			p.LastUsed[img.ID] = now.UTC()
+		} else if t, ok := in.LastUsed[img.ID]; ok {
+			p.LastUsed[img.ID] = t
+		}
+	}
+	lastUse := func(img fleet.Image) time.Time {
+		if t, ok := p.LastUsed[img.ID]; ok && t.After(img.Created) {
+			return t
+		}
+		return img.Created
+	}
+
+	// Keep the most recently used per repository.
+	keep := *g.KeepImages
+	kept := map[string]bool{}
+	byRepo := map[string][]fleet.Image{}
+	for _, img := range in.Images {
+		for _, r := range img.Repositories() {
+			byRepo[r] = append(byRepo[r], img)
+		}
+	}
+	repoOf := map[string]string{}
+	for repo, imgs := range byRepo {
+		sort.Slice(imgs, func(i, j int) bool {
+			li, lj := lastUse(imgs[i]), lastUse(imgs[j])
+			if !li.Equal(lj) {
+				return li.After(lj)
+			}
+			return imgs[i].ID < imgs[j].ID
+		})
+		for i, img := range imgs {
+			if i < keep || keep == 0 {
+				kept[img.ID] = true
+			} else if repoOf[img.ID] == "" {
+				repoOf[img.ID] = fmt.Sprintf("repository %s has %d images and keeps the %d most recently used", repo, len(imgs), keep)
+			}
+		}
+	}
+	for _, img := range in.Images {
+		if _, used := inUse[img.ID]; used {
+			continue
+		}
+		if _, ex := excluded(g.Exclude, img.Labels); ex {
+			continue
+		}
+		switch {
+		case len(img.Tags) == 0:
+			age := now.Sub(img.Created)
+			if !*g.Dangling || age < g.Grace.D {
+				continue
+			}
+			p.Remove = append(p.Remove, GCItem{Kind: "image", ID: img.ID, Name: shortID(img.ID), Refs: []string{img.ID}, Size: img.Size,
+				Reason: fmt.Sprintf("dangling (untagged), unused, created %s ago", age.Round(time.Second))})
+		case !kept[img.ID]:
+			p.Remove = append(p.Remove, GCItem{Kind: "image", ID: img.ID, Name: strings.Join(img.Tags, ","), Refs: img.Tags, Size: img.Size,
+				Reason: fmt.Sprintf("%s; last used %s", repoOf[img.ID], lastUse(img).Format(time.RFC3339))})
+		}
+	}
+
+	// Orphan volumes.
+	mounted := map[string]bool{}
+	for _, c := range in.Containers {
+		if !removed[c.ID] {
+			for _, v := range c.Volumes {
+				mounted[v] = true
+			}
+		}
+	}
+	for _, v := range in.Volumes {
+		if mounted[v.Name] || g.Volumes == "none" || (g.Volumes == "anonymous" && !v.Anonymous()) {
+			continue
+		}
+		if _, ex := excluded(g.Exclude, v.Labels); ex {
+			continue
+		}
+		kind := "named"
+		if v.Anonymous() {
+			kind = "anonymous"
+		}
+		p.Remove = append(p.Remove, GCItem{Kind: "volume", ID: v.Name, Name: shortID(v.Name),
+			Reason: fmt.Sprintf("orphan %s volume: no container mounts it", kind)})
+	}
+	return p
+}
+
+// normalizeRef adds the implicit :latest tag and drops a digest, so spec
+// and service references compare with image tags.
+func normalizeRef(ref string) string {
+	ref, _, _ = strings.Cut(ref, "@")
+	if strings.HasPrefix(ref, "sha256:") {
+		return ref
+	}
+	if i := strings.LastIndex(ref, ":"); i < 0 || strings.Contains(ref[i+1:], "/") {
+		ref += ":latest"
+	}
+	return ref
+}
+
+func shortID(id string) string {
+	id = strings.TrimPrefix(id, "sha256:")
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
