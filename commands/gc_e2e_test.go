@@ -58,7 +58,7 @@ func TestGCAgainstARealEngine(t *testing.T) {
 	gcImages(t, repo, 6)
 	lbl := "baton.project=" + e.project
 	// Containers: in this project, exited; one excluded; one of nobody.
-	stoppedUser := docker(t, "create", "--label", "gc-test="+e.project, repo+":1")                              // a stopped container (never started) uses :1
+	stoppedUser := docker(t, "create", "--label", "gc-test="+e.project, repo+":1")                             // a stopped container (never started) uses :1
 	exited := docker(t, "run", "-d", "--label", lbl, "--entrypoint", "/app", "-e", "EXIT_AFTER=0s", repo+":5") // exits at once, uses :5
 	keep := docker(t, "run", "-d", "--label", lbl, "--label", "keep=yes", "-e", "EXIT_AFTER=0s", repo+":6")
 	t.Cleanup(func() { _ = exec.Command("docker", "rm", "-f", stoppedUser, exited, keep).Run() })
