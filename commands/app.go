@@ -123,6 +123,7 @@ func NewApp(env *Env) *cli.App {
 			newHealCommand(env),
 			newLBCommand(env),
 			newGCCommand(env),
+			newModsCommand(env),
 			newEventsCommand(env),
 			newStatusCommand(env),
 			newValidateCommand(env),

@@ -18,12 +18,14 @@ _baton() {
         --log-format) COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
     esac
     case "$cmd" in
-        "") COMPREPLY=($(compgen -W "scale heal lb gc events status validate schedule completion version --spec -f --state --docker-host --dry-run -n --output -o --lock-timeout --quiet -q --verbose --log-format --metrics-dir --help -h --version -v" -- "$cur")) ;;
+        "") COMPREPLY=($(compgen -W "scale heal lb gc mods events status validate schedule completion version --spec -f --state --docker-host --dry-run -n --output -o --lock-timeout --quiet -q --verbose --log-format --metrics-dir --help -h --version -v" -- "$cur")) ;;
         "scale") COMPREPLY=($(compgen -W "" -- "$cur")) ;;
         "heal") COMPREPLY=($(compgen -W "--for --every" -- "$cur")) ;;
         "lb") COMPREPLY=($(compgen -W "render" -- "$cur")) ;;
         "lb render") COMPREPLY=($(compgen -W "" -- "$cur")) ;;
         "gc") COMPREPLY=($(compgen -W "" -- "$cur")) ;;
+        "mods") COMPREPLY=($(compgen -W "refresh" -- "$cur")) ;;
+        "mods refresh") COMPREPLY=($(compgen -W "" -- "$cur")) ;;
         "events") COMPREPLY=($(compgen -W "--app --type --since" -- "$cur")) ;;
         "status") COMPREPLY=($(compgen -W "" -- "$cur")) ;;
         "validate") COMPREPLY=($(compgen -W "--schema" -- "$cur")) ;;

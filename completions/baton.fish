@@ -2,7 +2,7 @@
 
 function __fish_baton_no_subcommand --description 'Test if there has been any subcommand yet'
     for i in (commandline -opc)
-        if contains -- $i scale heal lb render gc events status validate schedule crontab systemd completion help h version
+        if contains -- $i scale heal lb render gc mods refresh events status validate schedule crontab systemd completion help h version
             return 1
         end
     end
@@ -35,6 +35,10 @@ complete -c baton -n '__fish_seen_subcommand_from render' -f -l help -s h -d 'sh
 complete -r -c baton -n '__fish_seen_subcommand_from lb' -a 'render' -d 'render upstreams of ready replicas, write atomically if changed, test, reload'
 complete -c baton -n '__fish_seen_subcommand_from gc' -f -l help -s h -d 'show help'
 complete -r -c baton -n '__fish_baton_no_subcommand' -a 'gc' -d 'remove exited containers past their grace, unused images beyond keep-N by last use, orphan volumes'
+complete -c baton -n '__fish_seen_subcommand_from mods' -f -l help -s h -d 'show help'
+complete -r -c baton -n '__fish_baton_no_subcommand' -a 'mods' -d 'keep the mod file cache fresh'
+complete -c baton -n '__fish_seen_subcommand_from refresh' -f -l help -s h -d 'show help'
+complete -r -c baton -n '__fish_seen_subcommand_from mods' -a 'refresh' -d 'fetch due entries with conditional requests, verify, replace atomically; prune what left the list'
 complete -c baton -n '__fish_seen_subcommand_from events' -f -l help -s h -d 'show help'
 complete -r -c baton -n '__fish_baton_no_subcommand' -a 'events' -d 'show the event log: every action and finding of past passes, with reasons'
 complete -c baton -n '__fish_seen_subcommand_from events' -f -l app -r -d 'only events of this app'

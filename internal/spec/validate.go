@@ -365,7 +365,7 @@ func (d *decoder) validateMods(m *Mods) {
 }
 
 // EventTypes are the event types hooks can filter on.
-var EventTypes = []string{"start", "replace", "remove", "unhealthy", "recovered", "hold", "crashloop"}
+var EventTypes = []string{"start", "replace", "remove", "unhealthy", "recovered", "hold", "crashloop", "download", "prune"}
 
 func (d *decoder) validateHook(h *Hook, p string) {
 	if h == nil {
