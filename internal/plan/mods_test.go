@@ -20,7 +20,7 @@ mods:
     - {url: "http://127.0.0.1/fast", dest: fast.jar, interval: 1m}
     - {url: "http://127.0.0.1/moved2", dest: moved.jar}
     - {url: "http://127.0.0.1/gone", dest: deleted.jar}
-    - {url: "http://127.0.0.1/sum", dest: sum.jar, sha256: "` + strings.Repeat("b", 64) + `"}
+    - {url: "http://127.0.0.1/sum", dest: sum.jar, sha256: "`+strings.Repeat("b", 64)+`"}
 `)
 	rec := func(url string, checked time.Duration) *state.Mod {
 		return &state.Mod{URL: url, ETag: `"v1"`, SHA256: strings.Repeat("a", 64), CheckedAt: t0.Add(-checked)}
