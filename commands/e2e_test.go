@@ -33,9 +33,10 @@ type e2e struct {
 	bin     string
 	host    string // --docker-host; empty means the default
 	// Overrides for writeSpec: the nginx test argv and template path.
-	testArgv []string
-	template string
-	health   string // the web app's health mapping, YAML flow style
+	testArgv   []string
+	template   string
+	health     string // the web app's health mapping, YAML flow style
+	nginxExtra string // more lines for the nginx section
 }
 
 func newE2E(t *testing.T) *e2e {
@@ -92,7 +93,7 @@ nginx:
   test: %s
   reload: %s
   listen: %s
-apps:
+%sapps:
   - name: web
     image: %s
     pull: never
@@ -102,7 +103,7 @@ apps:
     drain: 200ms
     lb: {path: /}
     health: %s
-%s`, e.project, tmpl, e.nginx.Conf(), q(test), q(e.nginx.Reload()), e.nginx.Listen, image, replicas, health, extra)
+%s`, e.project, tmpl, e.nginx.Conf(), q(test), q(e.nginx.Reload()), e.nginx.Listen, e.nginxExtra, image, replicas, health, extra)
 	if err := os.WriteFile(e.spec, []byte(s), 0o644); err != nil {
 		e.t.Fatal(err)
 	}

@@ -81,6 +81,7 @@ func openPass(ctx context.Context, env *Env, lock bool, out *passOutcome) (*pass
 		p.close()
 		return nil, err
 	}
+	p.applyDesired()
 	p.engine, err = docker.New(env.DockerHost)
 	if err != nil {
 		p.close()

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -14,6 +16,8 @@ import (
 )
 
 func newScaleCommand(env *Env) *cli.Command {
+	var explain bool
+	var metricsPath string
 	return &cli.Command{
 		Name:     "scale",
 		Category: passCategory,
@@ -21,8 +25,13 @@ func newScaleCommand(env *Env) *cli.Command {
 		Description: "One pass: start missing replicas, roll outdated ones one at a time (the new one must\n" +
 			"answer its readiness check before it enters the balancer), scale in by draining first,\n" +
 			"and leave the balancer config consistent with what runs. Exited containers are left\n" +
-			"for gc; their replica is started anew.",
-		Action: passAction(env, "scale", func(ctx context.Context, o *passOutcome) error { return runScale(ctx, env, o) }),
+			"for gc; their replica is started anew. Apps with an autoscale policy first get their\n" +
+			"count from the autoscaler (see --explain).",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "explain", Usage: "show, per autoscaled app, each metric's value, target, ratio and recommendation, and the reason for the count", Destination: &explain},
+			&cli.StringFlag{Name: "metrics", Usage: "read the autoscaler's metrics from a JSON `FILE` instead of observing them (what-if runs, tests)", Destination: &metricsPath},
+		},
+		Action: passAction(env, "scale", func(ctx context.Context, o *passOutcome) error { return runScale(ctx, env, o, explain, metricsPath) }),
 	}
 }
 
@@ -54,6 +63,9 @@ type passReport struct {
 	Actions  []actionRow  `json:"actions"`
 	Findings []findingRow `json:"findings,omitempty"`
 	Balancer []*lbResult  `json:"balancer,omitempty"`
+	// Autoscale explains each autoscaled app's count.
+	Autoscale []plan.AutoscaleDecision `json:"autoscale,omitempty"`
+	explain   bool
 }
 
 func (r *passReport) noop() bool {
@@ -68,7 +80,7 @@ func (r *passReport) noop() bool {
 	return true
 }
 
-func runScale(ctx context.Context, env *Env, o *passOutcome) error {
+func runScale(ctx context.Context, env *Env, o *passOutcome, explain bool, metricsPath string) error {
 	p, err := openPass(ctx, env, true, o)
 	if err != nil {
 		return err
@@ -78,10 +90,14 @@ func runScale(ctx context.Context, env *Env, o *passOutcome) error {
 	if err != nil {
 		return err
 	}
+	decisions, err := p.autoscale(ctx, obs, metricsPath)
+	if err != nil {
+		return err
+	}
 	now := env.now()
 	actions, holds := plan.ApplyHolds(p.spec, plan.Scale(p.spec, obs.containers, obs.ready), p.state.Attempts(), now)
 	members := plan.InRotation(p.spec, obs.containers, obs.ready)
-	rep := &passReport{Command: "scale", DryRun: env.DryRun, Actions: []actionRow{}}
+	rep := &passReport{Command: "scale", DryRun: env.DryRun, Actions: []actionRow{}, Autoscale: decisions, explain: explain}
 	events := holdFindings(rep, holds)
 
 	if env.DryRun {
@@ -153,6 +169,9 @@ func printPass(env *Env, rep *passReport) error {
 	if env.Output == "json" {
 		return writeJSON(env.Stdout, rep)
 	}
+	if rep.explain && !env.Quiet {
+		printExplain(env, rep.Autoscale)
+	}
 	if env.Quiet || rep.noop() {
 		return nil
 	}
@@ -217,4 +236,31 @@ func suffix() string {
 	var b [3]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// printExplain shows why each autoscaled app has its count.
+func printExplain(env *Env, ds []plan.AutoscaleDecision) {
+	for _, d := range ds {
+		fmt.Fprintf(env.Stdout, "%s: %d ready of %d; raw %d, stabilized %d, floor %d → %d\n", d.App, d.Ready, d.Current, d.Raw, d.Stabilized, d.Floor, d.Final)
+		var rows [][]string
+		for _, m := range d.Metrics {
+			rec := "-"
+			if m.Recommend >= 0 {
+				rec = fmt.Sprint(m.Recommend)
+			}
+			value, ratio := "-", "-"
+			if !strings.HasPrefix(m.Note, "missing") {
+				value, ratio = trimFloat(m.Value), trimFloat(m.Ratio)
+			}
+			rows = append(rows, []string{"  " + m.Metric, value, trimFloat(m.Target), ratio, rec, m.Note})
+		}
+		if len(rows) > 0 {
+			table(env.Stdout, []string{"  METRIC", "VALUE", "TARGET", "RATIO", "RECOMMENDS", "NOTE"}, rows)
+		}
+		fmt.Fprintf(env.Stdout, "  reason: %s\n\n", d.Reason)
+	}
+}
+
+func trimFloat(f float64) string {
+	return strconv.FormatFloat(f, 'f', -1, 64)
 }

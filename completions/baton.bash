@@ -7,7 +7,7 @@ _baton() {
         w="${COMP_WORDS[i]}"
         if ((skip)); then skip=0; continue; fi
         case "$w" in
-            --app|--bin|--docker-host|--every|--for|--lock-timeout|--log-format|--metrics-dir|--out|--output|--since|--spec|--state|--type|-f|-o) skip=1 ;;
+            --app|--bin|--docker-host|--every|--for|--lock-timeout|--log-format|--metrics|--metrics-dir|--out|--output|--since|--spec|--state|--type|-f|-o) skip=1 ;;
             -*) ;;
             *) cmd="${cmd:+$cmd }$w" ;;
         esac
@@ -19,7 +19,7 @@ _baton() {
     esac
     case "$cmd" in
         "") COMPREPLY=($(compgen -W "scale heal lb gc mods events status validate schedule completion version --spec -f --state --docker-host --dry-run -n --output -o --lock-timeout --quiet -q --verbose --log-format --metrics-dir --help -h --version -v" -- "$cur")) ;;
-        "scale") COMPREPLY=($(compgen -W "" -- "$cur")) ;;
+        "scale") COMPREPLY=($(compgen -W "--explain --metrics" -- "$cur")) ;;
         "heal") COMPREPLY=($(compgen -W "--for --every" -- "$cur")) ;;
         "lb") COMPREPLY=($(compgen -W "render" -- "$cur")) ;;
         "lb render") COMPREPLY=($(compgen -W "" -- "$cur")) ;;

@@ -47,6 +47,26 @@ type State struct {
 	ImagesLastUsed map[string]time.Time `json:"images_last_used,omitempty"`
 	// Mods remembers each downloaded file of the mod cache, by destination.
 	Mods map[string]*Mod `json:"mods,omitempty"`
+	// AccessLog is how far scale has read the balancer's access log.
+	AccessLog *LogPos `json:"access_log,omitempty"`
+	// CPU is each container's CPU counter at the last pass, so CPU is a
+	// rate between passes, not a two-second sample per container.
+	CPU map[string]CPUSample `json:"cpu,omitempty"`
+}
+
+// LogPos is a read position in a file that may be rotated.
+type LogPos struct {
+	Path   string    `json:"path"`
+	Dev    uint64    `json:"dev"`
+	Ino    uint64    `json:"ino"`
+	Offset int64     `json:"offset"`
+	At     time.Time `json:"at"`
+}
+
+// CPUSample is a container's cumulative CPU time at a moment.
+type CPUSample struct {
+	Nanos uint64    `json:"nanos"`
+	At    time.Time `json:"at"`
 }
 
 // Mod is what baton knows of one file it downloaded into the mod cache.
@@ -70,6 +90,23 @@ type App struct {
 	// within the crash-loop window; they drive backoff and crash-loop
 	// detection.
 	Attempts []time.Time `json:"attempts,omitempty"`
+	// Autoscale is the autoscaler's memory for the app.
+	Autoscale *Autoscale `json:"autoscale,omitempty"`
+}
+
+// Autoscale is what the autoscaler keeps between passes.
+type Autoscale struct {
+	Desired    int       `json:"desired"`
+	Recs       []Rec     `json:"recommendations,omitempty"` // within the stabilization windows
+	LastUp     time.Time `json:"last_up,omitzero"`
+	LastDown   time.Time `json:"last_down,omitzero"`
+	LastChange time.Time `json:"last_change,omitzero"`
+}
+
+// Rec is one recorded recommendation.
+type Rec struct {
+	At       time.Time `json:"at"`
+	Replicas int       `json:"replicas"`
 }
 
 // Probe is one container's run of probe results.

@@ -8,6 +8,7 @@ package docker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -393,4 +394,32 @@ func stripStreamHeaders(b []byte) string {
 		b = b[n:]
 	}
 	return string(append(out, b...))
+}
+
+// Stats returns a container's cumulative CPU time and memory use from one
+// one-shot stats call (no two-second sampling: the CPU rate is computed
+// from the counter's difference between passes).
+func (e *Engine) Stats(ctx context.Context, id string) (fleet.Usage, error) {
+	r, err := e.cli.ContainerStatsOneShot(ctx, id)
+	if err != nil {
+		return fleet.Usage{}, e.wrap(fmt.Sprintf("stats of %s", short(id)), err)
+	}
+	defer r.Body.Close()
+	var s container.StatsResponse
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&s); err != nil {
+		return fleet.Usage{}, fmt.Errorf("stats of %s: %w", short(id), err)
+	}
+	mem := s.MemoryStats.Usage
+	// Page cache is reclaimable: cgroup v1 reports it as "cache", v2 as
+	// "inactive_file" (what docker stats subtracts).
+	if c, ok := s.MemoryStats.Stats["cache"]; ok && c < mem {
+		mem -= c
+	} else if c, ok := s.MemoryStats.Stats["inactive_file"]; ok && c < mem {
+		mem -= c
+	}
+	at := s.Read
+	if at.IsZero() {
+		at = time.Now()
+	}
+	return fleet.Usage{CPUNanos: s.CPUStats.CPUUsage.TotalUsage, MemBytes: mem, MemLimit: s.MemoryStats.Limit, At: at.UTC()}, nil
 }

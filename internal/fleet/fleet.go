@@ -160,3 +160,11 @@ func (v Volume) Anonymous() bool {
 	}
 	return true
 }
+
+// Usage is a container's resource counters at a moment.
+type Usage struct {
+	CPUNanos uint64 // cumulative CPU time
+	MemBytes uint64 // memory in use, without reclaimable page cache
+	MemLimit uint64
+	At       time.Time
+}

@@ -13,6 +13,9 @@ import (
 type LBView struct {
 	Project   string
 	Listen    string
+	// AccessLog is the file nginx logs requests to in baton's format
+	// (metrics.Format), or "" for none.
+	AccessLog string
 	Upstreams []Upstream
 	Servers   []Server
 }
@@ -63,6 +66,7 @@ func Balancer(s *spec.Spec, members []fleet.Container) LBView {
 	v := LBView{Project: s.Project}
 	if s.Nginx != nil {
 		v.Listen = s.Nginx.Listen
+		v.AccessLog = s.Resolve(s.Nginx.AccessLog)
 	}
 	addrs := map[string][]string{}
 	for _, c := range members {

@@ -49,6 +49,8 @@ func schemaOf(t reflect.Type, name string) map[string]any {
 		return map[string]any{"type": "string", "pattern": durationPattern}
 	case reflect.TypeOf(Size{}):
 		return map[string]any{"type": []string{"string", "integer"}, "pattern": sizePattern}
+	case reflect.TypeOf(Percent{}):
+		return map[string]any{"type": []string{"string", "number"}, "pattern": `^[0-9]+(\.[0-9]+)?%?$`}
 	case reflect.TypeOf(MilliCPU{}):
 		return map[string]any{"type": []string{"string", "number"}, "pattern": cpuPattern}
 	}
@@ -61,6 +63,8 @@ func schemaOf(t reflect.Type, name string) map[string]any {
 		return map[string]any{"type": "integer"}
 	case reflect.Bool:
 		return map[string]any{"type": "boolean"}
+	case reflect.Float64:
+		return map[string]any{"type": "number"}
 	case reflect.Slice:
 		return map[string]any{"type": "array", "items": schemaOf(t.Elem(), name+"[]")}
 	case reflect.Map:

@@ -54,6 +54,63 @@ type Nginx struct {
 	Reload []string `yaml:"reload"`
 	// Listen is the address server blocks listen on, e.g. 127.0.0.1:8080.
 	Listen string `yaml:"listen"`
+	// AccessLog is where the template makes nginx log requests in baton's
+	// format; scale reads it for requests per second, latency and errors.
+	AccessLog string `yaml:"access_log"`
+}
+
+// Autoscale is an app's scaling policy, modelled on the Kubernetes HPA.
+type Autoscale struct {
+	Min     int     `yaml:"min"`
+	Max     int     `yaml:"max"`
+	Targets Targets `yaml:"targets"`
+	// Tolerance: a metric within this fraction of its target recommends no
+	// change. Default 0.1.
+	Tolerance *float64  `yaml:"tolerance"`
+	ScaleUp   RateLimit `yaml:"scale_up"`
+	ScaleDown RateLimit `yaml:"scale_down"`
+	// Cooldown: no change within this long after the last one. Default 0.
+	Cooldown  Duration   `yaml:"cooldown"`
+	Schedules []Schedule `yaml:"schedules"`
+	Timezone  string     `yaml:"timezone"`
+	External  *External  `yaml:"external"`
+}
+
+// Targets are per-metric targets; a zero target is not used.
+type Targets struct {
+	RPS        float64  `yaml:"rps"`         // requests per second per ready replica
+	LatencyP95 Duration `yaml:"latency_p95"` // p95 request time
+	CPU        Percent  `yaml:"cpu"`         // of the CPU limit (or of one core)
+	Memory     Percent  `yaml:"memory"`      // of the memory limit
+	Inflight   float64  `yaml:"inflight"`    // concurrent requests per ready replica
+}
+
+// RateLimit bounds one direction of change.
+type RateLimit struct {
+	// MaxStep and MaxPercent bound one change (the larger bound wins, as in
+	// the HPA's policies); Period is the least time between two changes in
+	// this direction.
+	MaxStep    int      `yaml:"max_step"`
+	MaxPercent int      `yaml:"max_percent"`
+	Period     Duration `yaml:"period"`
+	// Stabilization: the highest recommendation within this window is used
+	// (scale-down default 5m, scale-up default 0).
+	Stabilization Duration `yaml:"stabilization"`
+}
+
+// Schedule raises the replica floor during a time window.
+type Schedule struct {
+	Days []string `yaml:"days"` // mon..sun; empty means every day
+	From string   `yaml:"from"` // HH:MM
+	To   string   `yaml:"to"`   // HH:MM, exclusive; may wrap past midnight
+	Min  int      `yaml:"min"`
+}
+
+// External is a scaler command: it gets the metrics as JSON on stdin and
+// prints a replica count.
+type External struct {
+	Command []string `yaml:"command"`
+	Timeout Duration `yaml:"timeout"`
 }
 
 // GC says what `baton gc` may remove.
@@ -125,6 +182,9 @@ type App struct {
 	Drain     Duration          `yaml:"drain"`
 	LB        *LB               `yaml:"lb"`
 	Health    Health            `yaml:"health"`
+	// Autoscale, when set, makes scale choose the replica count between
+	// Min and Max from metrics; Replicas is then only the starting count.
+	Autoscale *Autoscale `yaml:"autoscale"`
 	// RestartWith lists apps this app restarts with: when heal replaces a
 	// container of one of them, this app's replicas are restarted too
 	// (rolling, start-first). One level: restarts do not cascade further.
@@ -235,6 +295,31 @@ func (s *Spec) applyDefaults() {
 			}
 		}
 	}
+	for _, a := range s.Apps {
+		as := a.Autoscale
+		if as == nil {
+			continue
+		}
+		if as.Tolerance == nil {
+			t := 0.1
+			as.Tolerance = &t
+		}
+		if as.ScaleUp.MaxStep == 0 && as.ScaleUp.MaxPercent == 0 {
+			as.ScaleUp.MaxStep, as.ScaleUp.MaxPercent = 4, 100
+		}
+		if as.ScaleDown.MaxStep == 0 && as.ScaleDown.MaxPercent == 0 {
+			as.ScaleDown.MaxPercent = 100
+		}
+		if !as.ScaleDown.Stabilization.Set {
+			as.ScaleDown.Stabilization.D = 5 * time.Minute
+		}
+		if as.External != nil && as.External.Timeout.D == 0 {
+			as.External.Timeout.D = 5 * time.Second
+		}
+		if as.Timezone == "" {
+			as.Timezone = "UTC"
+		}
+	}
 	for _, h := range s.Hooks {
 		if h.Format == "" {
 			h.Format = "json"
@@ -324,7 +409,9 @@ func (s *Spec) Resolve(p string) string {
 	return filepath.Join(s.Dir, p)
 }
 
-// WantReplicas is the fixed replica count of the app.
+// WantReplicas is the app's replica count: the fixed one, or for an
+// autoscaled app the count the last scale pass decided (commands set it
+// from the state file before deciding anything).
 func (a *App) WantReplicas() int {
 	if a.Replicas == nil {
 		return 1

@@ -71,3 +71,16 @@ func (c *MilliCPU) parseScalar(s string) error {
 	c.Milli = int64(f*1000 + 0.5)
 	return nil
 }
+
+// Percent is a fraction written as "70%" or "70".
+type Percent struct{ Fraction float64 }
+
+func (p *Percent) parseScalar(s string) error {
+	t := strings.TrimSuffix(strings.TrimSpace(s), "%")
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil || f <= 0 || f > 1000 {
+		return fmt.Errorf("invalid percentage %q (use e.g. 70%%)", s)
+	}
+	p.Fraction = f / 100
+	return nil
+}

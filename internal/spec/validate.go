@@ -191,6 +191,9 @@ func (d *decoder) validateApp(a *App, p string) {
 	if a.LB != nil {
 		d.validateLB(a, p+".lb")
 	}
+	if a.Autoscale != nil {
+		d.validateAutoscale(a, p+".autoscale")
+	}
 	d.validateHealth(a, p+".health")
 }
 
@@ -281,10 +284,69 @@ func (d *decoder) validateNginx(n *Nginx) {
 			}
 		}
 	}
+	if strings.ContainsAny(n.AccessLog, "\x00\n;{} \t'\"") {
+		d.problem("nginx.access_log", "invalid file path %q", n.AccessLog)
+	}
 	if n.Listen == "" {
 		d.problem("nginx.listen", "missing: the address server blocks listen on, e.g. 127.0.0.1:8080")
 	} else if err := checkListen(n.Listen); err != nil {
 		d.problem("nginx.listen", "%s", err.Error())
+	}
+}
+
+var (
+	clockRe = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+	weekday = []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
+)
+
+func (d *decoder) validateAutoscale(a *App, p string) {
+	as := a.Autoscale
+	if as.Min < 0 || as.Max < 1 || as.Max > maxReplicas || as.Min > as.Max {
+		d.problem(p+".max", "want 0 <= min <= max <= %d with max >= 1, got min %d, max %d", maxReplicas, as.Min, as.Max)
+	}
+	t := as.Targets
+	if t.RPS < 0 || t.Inflight < 0 {
+		d.problem(p+".targets", "targets must not be negative")
+	}
+	if t.RPS == 0 && t.LatencyP95.D == 0 && t.CPU.Fraction == 0 && t.Memory.Fraction == 0 && t.Inflight == 0 && as.External == nil && len(as.Schedules) == 0 {
+		d.problem(p+".targets", "an autoscaled app needs at least one target, a schedule or an external scaler")
+	}
+	if (t.RPS > 0 || t.LatencyP95.D > 0 || t.Inflight > 0) && a.LB == nil {
+		d.problem(p+".targets", "rps, latency_p95 and inflight come from the balancer's access log: the app needs an lb section")
+	}
+	if t.Memory.Fraction > 0 && a.Resources.Memory.Bytes == 0 {
+		d.problem(p+".targets.memory", "a memory target is a share of the memory limit: set resources.memory")
+	}
+	if as.Tolerance != nil && (*as.Tolerance < 0 || *as.Tolerance >= 1) {
+		d.problem(p+".tolerance", "must be at least 0 and below 1, got %g", *as.Tolerance)
+	}
+	for _, r := range []struct {
+		name string
+		rl   RateLimit
+	}{{"scale_up", as.ScaleUp}, {"scale_down", as.ScaleDown}} {
+		if r.rl.MaxStep < 0 || r.rl.MaxPercent < 0 || r.rl.MaxPercent > 1000 {
+			d.problem(p+"."+r.name, "max_step and max_percent must be between 0 and 1000")
+		}
+	}
+	if _, err := time.LoadLocation(as.Timezone); as.Timezone != "" && err != nil {
+		d.problem(p+".timezone", "unknown time zone %q", as.Timezone)
+	}
+	for i, sc := range as.Schedules {
+		f := fmt.Sprintf("%s.schedules[%d]", p, i)
+		if !clockRe.MatchString(sc.From) || !clockRe.MatchString(sc.To) || sc.From == sc.To {
+			d.problem(f, "from and to must be different HH:MM times, got %q and %q", sc.From, sc.To)
+		}
+		for _, day := range sc.Days {
+			if !oneOf(day, weekday) {
+				d.problem(f+".days", "unknown day %q (use mon..sun)", day)
+			}
+		}
+		if sc.Min < 0 || sc.Min > as.Max {
+			d.problem(f+".min", "must be between 0 and max (%d), got %d", as.Max, sc.Min)
+		}
+	}
+	if as.External != nil && len(as.External.Command) == 0 {
+		d.problem(p+".external.command", "missing: the scaler's argv")
 	}
 }
 
