@@ -11,8 +11,8 @@ import (
 // from validated spec fields or from addresses Docker reported, so a
 // template cannot be made to emit a directive it did not write.
 type LBView struct {
-	Project   string
-	Listen    string
+	Project string
+	Listen  string
 	// AccessLog is the file nginx logs requests to in baton's format
 	// (metrics.Format), or "" for none.
 	AccessLog string
