@@ -37,7 +37,8 @@ test: vet
 	scripts/build-image.sh baton-test:v1 v1
 	scripts/build-image.sh baton-test:v2 v2
 	scripts/build-image.sh baton-test:hc hc healthcheck
-	$(GO) test -race -count=1 -timeout 30m ./...
+	$(GO) test -race -count=1 -timeout 45m ./...
+	$(MAKE) fuzz FUZZTIME=10s
 
 test-unit:
 	$(GO) test -count=1 -short ./...
@@ -52,8 +53,25 @@ loadtest: build
 	scripts/build-image.sh baton-demo:v2 v2
 	scripts/loadtest.sh
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+## fuzz: each fuzz target for FUZZTIME (make test runs them for 10s each)
+FUZZTIME ?= 2m
+FUZZ_TARGETS := FuzzParse:./internal/spec FuzzDecode:./state FuzzRender:./templates FuzzParseLine:./internal/metrics
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		name=$${t%%:*}; pkg=$${t#*:}; \
+		echo "fuzz $$name ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
+
+## bench: Go benchmarks (benchstat-comparable), then the pass-cost, heal and load figures
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
+	scripts/ensure-engine.sh
+	scripts/build-image.sh baton-demo:v1 v1
+	scripts/build-image.sh baton-demo:v2 v2
+	scripts/bench-pass.sh 10 100 500
+	scripts/bench-heal.sh 100 0 10 25 50 100
+	scripts/loadtest.sh
 
 clean: demo-clean
 	rm -rf bin .loadtest

@@ -30,10 +30,12 @@ type Env struct {
 	DryRun      bool
 	Output      string // table or json
 	LockTimeout time.Duration
-	Quiet       bool
-	Verbose     bool
-	LogFormat   string // text or json, for diagnostics on stderr
-	MetricsDir  string // node_exporter textfile directory; empty: no metrics
+	// DockerTimeout bounds each Docker API call.
+	DockerTimeout time.Duration
+	Quiet         bool
+	Verbose       bool
+	LogFormat     string // text or json, for diagnostics on stderr
+	MetricsDir    string // node_exporter textfile directory; empty: no metrics
 }
 
 func (e *Env) now() time.Time {
@@ -103,6 +105,7 @@ func NewApp(env *Env) *cli.App {
 			&cli.StringFlag{Name: "docker-host", Usage: "Docker daemon `URL` (default: DOCKER_HOST or the local socket)", EnvVars: []string{"BATON_DOCKER_HOST", "DOCKER_HOST"}, Destination: &env.DockerHost},
 			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "print the actions and config diff, change nothing", EnvVars: []string{"BATON_DRY_RUN"}, Destination: &env.DryRun},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "output `FORMAT`: table or json", EnvVars: []string{"BATON_OUTPUT"}, Destination: &env.Output},
+			&cli.DurationFlag{Name: "docker-timeout", Value: time.Minute, Usage: "bound on each Docker API call (image pulls: ten times it)", EnvVars: []string{"BATON_DOCKER_TIMEOUT"}, Destination: &env.DockerTimeout},
 			&cli.DurationFlag{Name: "lock-timeout", Value: 10 * time.Second, Usage: "how long to wait for the state lock before exiting 75", EnvVars: []string{"BATON_LOCK_TIMEOUT"}, Destination: &env.LockTimeout},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only errors", EnvVars: []string{"BATON_QUIET"}, Destination: &env.Quiet},
 			&cli.BoolFlag{Name: "verbose", Usage: "print progress on stderr", EnvVars: []string{"BATON_VERBOSE"}, Destination: &env.Verbose},

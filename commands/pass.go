@@ -82,7 +82,7 @@ func openPass(ctx context.Context, env *Env, lock bool, out *passOutcome) (*pass
 		return nil, err
 	}
 	p.applyDesired()
-	p.engine, err = docker.New(env.DockerHost)
+	p.engine, err = docker.New(env.DockerHost, env.DockerTimeout)
 	if err != nil {
 		p.close()
 		return nil, err
@@ -135,6 +135,12 @@ func (p *pass) close() {
 func (p *pass) save() error {
 	if p.env.DryRun || p.file == nil {
 		return nil
+	}
+	if p.out.command != "" {
+		if p.state.Runs == nil {
+			p.state.Runs = map[string]int{}
+		}
+		p.state.Runs[p.out.command]++
 	}
 	return p.file.Save(p.state)
 }

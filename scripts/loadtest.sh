@@ -3,7 +3,9 @@
 # traffic through nginx on 127.0.0.1 (and nowhere else), baton performs 10
 # replica changes and 2 image rollouts; wrk then reports non-2xx responses
 # and socket errors. Runs twice: clients sending `Connection: close`, and
-# keep-alive clients. Every load is bounded by wrk's -d and -c.
+# keep-alive clients. Then, for contrast, the naive kill-and-restart in
+# place (the seeds' way) under the same load. Every load is bounded by
+# wrk's -d and -c.
 #
 # Needs: bin/baton, images baton-demo:v1 and :v2 (make loadtest builds them),
 # a Docker engine, nginx and wrk (scripts/ensure-engine.sh).
@@ -83,11 +85,45 @@ run() { # run LABEL [wrk header args...]
   fi
 }
 
+# naive: the seeds' way, for contrast in the same run. Two replicas on fixed
+# ports behind the same nginx; each replica is killed and restarted in
+# place, one after the other, 6 times in all, under the same load.
+naive() {
+  local label=naive-kill-restart ports=(18191 18192) ids=() i
+  for p in "${ports[@]}"; do
+    ids+=("$(docker run -d --label baton.project=loadtest -p 127.0.0.1:$p:8080 baton-demo:v1)")
+  done
+  cat >"$dir/nginx/conf.d/baton.conf" <<CONF
+upstream naive { server 127.0.0.1:${ports[0]}; server 127.0.0.1:${ports[1]}; }
+server { listen 127.0.0.1:$port; location / { proxy_pass http://naive; } }
+CONF
+  nginx -s reload -p "$dir/nginx/" -c nginx.conf -e stderr
+  sleep 1
+  wrk -t2 -c"$conns" -d20s -H "Connection: close" "http://127.0.0.1:$port/" >"$dir/wrk-$label.txt" 2>&1 &
+  local wrk_pid=$!
+  sleep 2
+  for i in 0 1 2 3 4 5; do
+    docker restart -t 0 "${ids[$((i % 2))]}" >/dev/null
+    sleep 1
+  done
+  wait "$wrk_pid"
+  docker rm -f "${ids[@]}" >/dev/null
+  local total non2xx sockerr
+  total=$(awk '/requests in/ {print $1}' "$dir/wrk-$label.txt")
+  non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$dir/wrk-$label.txt")
+  sockerr=$(awk -F'[ ,]+' '/Socket errors:/ {print $4+$6+$8+$10}' "$dir/wrk-$label.txt")
+  printf '| %s | 6 in-place restarts | - | %s | %s | %s |\n' "$label" "$total" "${non2xx:-0}" "${sockerr:-0}"
+}
+
 failed=0
 echo "| clients | replica changes | image rollouts | requests | non-2xx | socket errors |"
 echo "|---|---|---|---|---|---|"
 run connection-close -H "Connection: close"
 run keep-alive
+ids=$(docker ps -aq --filter label=baton.project=loadtest)
+[ -n "$ids" ] && docker rm -f $ids >/dev/null
+rm -f "$dir/state.json"
+naive
 echo
 echo "wrk -t2 -c$conns -d${secs}s through nginx on 127.0.0.1:$port; raw output in $dir/"
 exit $failed

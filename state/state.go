@@ -47,6 +47,8 @@ type State struct {
 	ImagesLastUsed map[string]time.Time `json:"images_last_used,omitempty"`
 	// Mods remembers each downloaded file of the mod cache, by destination.
 	Mods map[string]*Mod `json:"mods,omitempty"`
+	// Runs counts the passes of each command that saved the state.
+	Runs map[string]int `json:"runs,omitempty"`
 	// AccessLog is how far scale has read the balancer's access log.
 	AccessLog *LogPos `json:"access_log,omitempty"`
 	// CPU is each container's CPU counter at the last pass, so CPU is a

@@ -30,13 +30,16 @@ import (
 
 // Engine talks to one Docker daemon.
 type Engine struct {
-	cli *client.Client
+	cli     *client.Client
+	timeout time.Duration
 }
 
 // New connects to host (a DOCKER_HOST-style URL; empty means the
 // environment's DOCKER_HOST or the default socket), negotiating the API
 // version down to what the daemon speaks (dockerd 20.10 speaks 1.41).
-func New(host string) (*Engine, error) {
+// Every API call is bounded by timeout (pulls by ten times it), so a daemon
+// that stops answering fails the pass instead of hanging it; 0 means 60s.
+func New(host string, timeout time.Duration) (*Engine, error) {
 	opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
 	if host != "" {
 		opts = append(opts, client.WithHost(host))
@@ -45,7 +48,15 @@ func New(host string) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("docker client: %w", err)
 	}
-	return &Engine{cli: cli}, nil
+	if timeout <= 0 {
+		timeout = time.Minute
+	}
+	return &Engine{cli: cli, timeout: timeout}, nil
+}
+
+// bound limits one API call to factor times the engine's timeout.
+func (e *Engine) bound(ctx context.Context, factor int) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, time.Duration(factor)*e.timeout)
 }
 
 // Host is the daemon address, for messages.
@@ -57,6 +68,9 @@ func (e *Engine) Close() error { return e.cli.Close() }
 // wrap names the daemon's socket when it cannot be reached, so a cron mail
 // says where baton looked.
 func (e *Engine) wrap(op string, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s: the Docker daemon at %s did not answer within --docker-timeout (%s): %w", op, e.Host(), e.timeout, err)
+	}
 	if client.IsErrConnectionFailed(err) {
 		return fmt.Errorf("%s: cannot reach the Docker daemon at %s: %w", op, e.Host(), err)
 	}
@@ -66,6 +80,8 @@ func (e *Engine) wrap(op string, err error) error {
 // List returns every container (running or not) labelled with project, in
 // one list call. network selects the address reported in Addr.
 func (e *Engine) List(ctx context.Context, project, network string) ([]fleet.Container, error) {
+	ctx, cancel := e.bound(ctx, 1)
+	defer cancel()
 	f := filters.NewArgs(filters.Arg("label", fleet.LabelProject+"="+project))
 	sums, err := e.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
 	if err != nil {
@@ -169,6 +185,8 @@ func healthFromStatus(status string) string {
 // EnsureImage makes ref present according to the pull policy
 // (never|missing|always).
 func (e *Engine) EnsureImage(ctx context.Context, ref, policy string) error {
+	ctx, cancel := e.bound(ctx, 10)
+	defer cancel()
 	if policy != "always" {
 		_, err := e.cli.ImageInspect(ctx, ref)
 		if err == nil {
@@ -196,6 +214,8 @@ func (e *Engine) EnsureImage(ctx context.Context, ref, policy string) error {
 // start (one inspect, for the Docker-chosen host port). On a start failure
 // the created container is removed again.
 func (e *Engine) Start(ctx context.Context, w fleet.Want) (fleet.Container, error) {
+	ctx, cancel := e.bound(ctx, 1)
+	defer cancel()
 	labels := map[string]string{}
 	for k, v := range w.Labels {
 		labels[k] = v
@@ -282,6 +302,8 @@ func convertInspect(ins container.InspectResponse, networkName string) fleet.Con
 
 // Stop stops a container, giving it grace to exit after SIGTERM.
 func (e *Engine) Stop(ctx context.Context, id string, grace time.Duration) error {
+	ctx, cancel := e.bound(ctx, 1)
+	defer cancel()
 	secs := int(grace / time.Second)
 	if err := e.cli.ContainerStop(ctx, id, container.StopOptions{Timeout: &secs}); err != nil && !client.IsErrNotFound(err) {
 		return e.wrap(fmt.Sprintf("stop container %s", short(id)), err)
@@ -292,6 +314,8 @@ func (e *Engine) Stop(ctx context.Context, id string, grace time.Duration) error
 // Remove removes a container and its anonymous volumes. A container that
 // is already gone is not an error.
 func (e *Engine) Remove(ctx context.Context, id string) error {
+	ctx, cancel := e.bound(ctx, 1)
+	defer cancel()
 	err := e.cli.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
 	if err != nil && !client.IsErrNotFound(err) {
 		return e.wrap(fmt.Sprintf("remove container %s", short(id)), err)
@@ -310,6 +334,8 @@ func short(id string) string {
 // containers that are not running (to name OOM kills) and for new
 // containers it waits on; observation stays one list call.
 func (e *Engine) Inspect(ctx context.Context, id string) (fleet.Exit, error) {
+	ctx, cancel := e.bound(ctx, 1)
+	defer cancel()
 	ins, err := e.cli.ContainerInspect(ctx, id)
 	if err != nil {
 		return fleet.Exit{}, e.wrap(fmt.Sprintf("inspect container %s", short(id)), err)
@@ -339,6 +365,8 @@ func exitOf(ins container.InspectResponse) fleet.Exit {
 // Exec runs argv inside a running container and returns nil when it exits
 // 0. The command's combined output (first 512 bytes) is in the error.
 func (e *Engine) Exec(ctx context.Context, id string, argv []string) error {
+	ctx, cancel := e.bound(ctx, 1)
+	defer cancel()
 	created, err := e.cli.ContainerExecCreate(ctx, id, container.ExecOptions{Cmd: argv, AttachStdout: true, AttachStderr: true})
 	if err != nil {
 		return e.wrap(fmt.Sprintf("exec in %s", short(id)), err)
@@ -400,6 +428,8 @@ func stripStreamHeaders(b []byte) string {
 // one-shot stats call (no two-second sampling: the CPU rate is computed
 // from the counter's difference between passes).
 func (e *Engine) Stats(ctx context.Context, id string) (fleet.Usage, error) {
+	ctx, cancel := e.bound(ctx, 1)
+	defer cancel()
 	r, err := e.cli.ContainerStatsOneShot(ctx, id)
 	if err != nil {
 		return fleet.Usage{}, e.wrap(fmt.Sprintf("stats of %s", short(id)), err)
@@ -422,4 +452,14 @@ func (e *Engine) Stats(ctx context.Context, id string) (fleet.Usage, error) {
 		at = time.Now()
 	}
 	return fleet.Usage{CPUNanos: s.CPUStats.CPUUsage.TotalUsage, MemBytes: mem, MemLimit: s.MemoryStats.Limit, At: at.UTC()}, nil
+}
+
+// Rename renames a container.
+func (e *Engine) Rename(ctx context.Context, id, name string) error {
+	ctx, cancel := e.bound(ctx, 1)
+	defer cancel()
+	if err := e.cli.ContainerRename(ctx, id, name); err != nil && !client.IsErrNotFound(err) {
+		return e.wrap(fmt.Sprintf("rename container %s", short(id)), err)
+	}
+	return nil
 }

@@ -20,6 +20,8 @@ import (
 // ListAll returns every container on the host, of any project or none, in
 // one list call: gc must see every container that may use an image.
 func (e *Engine) ListAll(ctx context.Context) ([]fleet.Container, error) {
+	ctx, cancel := e.bound(ctx, 1)
+	defer cancel()
 	sums, err := e.cli.ContainerList(ctx, container.ListOptions{All: true})
 	if err != nil {
 		return nil, e.wrap("list containers", err)
@@ -34,6 +36,8 @@ func (e *Engine) ListAll(ctx context.Context) ([]fleet.Container, error) {
 
 // Images lists the local images in one call.
 func (e *Engine) Images(ctx context.Context) ([]fleet.Image, error) {
+	ctx, cancel := e.bound(ctx, 1)
+	defer cancel()
 	sums, err := e.cli.ImageList(ctx, image.ListOptions{})
 	if err != nil {
 		return nil, e.wrap("list images", err)
@@ -64,6 +68,8 @@ func ConvertImage(s image.Summary) fleet.Image {
 
 // Volumes lists the volumes in one call.
 func (e *Engine) Volumes(ctx context.Context) ([]fleet.Volume, error) {
+	ctx, cancel := e.bound(ctx, 1)
+	defer cancel()
 	resp, err := e.cli.VolumeList(ctx, volume.ListOptions{})
 	if err != nil {
 		return nil, e.wrap("list volumes", err)
@@ -86,6 +92,8 @@ func (e *Engine) Volumes(ctx context.Context) ([]fleet.Volume, error) {
 // ServiceImages returns the image references of the Swarm services, or
 // nothing when this engine is not a Swarm manager.
 func (e *Engine) ServiceImages(ctx context.Context) ([]string, error) {
+	ctx, cancel := e.bound(ctx, 1)
+	defer cancel()
 	svcs, err := e.cli.ServiceList(ctx, swarm.ServiceListOptions{})
 	if err != nil {
 		if strings.Contains(err.Error(), "not a swarm manager") || strings.Contains(err.Error(), "not part of a swarm") {
@@ -106,6 +114,8 @@ func (e *Engine) ServiceImages(ctx context.Context) ([]string, error) {
 // Docker's own conflict check refuses an image a container uses, even one
 // created after gc looked.
 func (e *Engine) RemoveImage(ctx context.Context, ref string) error {
+	ctx, cancel := e.bound(ctx, 1)
+	defer cancel()
 	if _, err := e.cli.ImageRemove(ctx, ref, image.RemoveOptions{PruneChildren: true}); err != nil {
 		if client.IsErrNotFound(err) {
 			return nil
@@ -117,6 +127,8 @@ func (e *Engine) RemoveImage(ctx context.Context, ref string) error {
 
 // RemoveVolume removes a volume without force (Docker refuses one in use).
 func (e *Engine) RemoveVolume(ctx context.Context, name string) error {
+	ctx, cancel := e.bound(ctx, 1)
+	defer cancel()
 	if err := e.cli.VolumeRemove(ctx, name, false); err != nil {
 		if client.IsErrNotFound(err) {
 			return nil
@@ -129,6 +141,8 @@ func (e *Engine) RemoveVolume(ctx context.Context, name string) error {
 // LayersSize is the disk space of all image layers, for measuring what a
 // gc pass reclaimed.
 func (e *Engine) LayersSize(ctx context.Context) (int64, error) {
+	ctx, cancel := e.bound(ctx, 1)
+	defer cancel()
 	du, err := e.cli.DiskUsage(ctx, types.DiskUsageOptions{Types: []types.DiskUsageObject{types.ImageObject}})
 	if err != nil {
 		return 0, e.wrap("disk usage", err)
@@ -140,6 +154,8 @@ func (e *Engine) LayersSize(ctx context.Context) (int64, error) {
 // volumes (gc's volume policy decides those): Docker refuses a container
 // that was started again since gc looked.
 func (e *Engine) RemoveStopped(ctx context.Context, id string) error {
+	ctx, cancel := e.bound(ctx, 1)
+	defer cancel()
 	if err := e.cli.ContainerRemove(ctx, id, container.RemoveOptions{}); err != nil && !client.IsErrNotFound(err) {
 		return e.wrap(fmt.Sprintf("remove container %s", short(id)), err)
 	}

@@ -49,6 +49,14 @@ type Container struct {
 // Running reports whether the container's process is up.
 func (c Container) Running() bool { return c.State == "running" }
 
+// RetiringSuffix marks a container that left the balancer and is being
+// stopped: baton renames it before the stop, so a pass killed between stop
+// and remove leaves a container the next pass knows to remove.
+const RetiringSuffix = ".retiring"
+
+// Retiring reports whether the container was on its way out.
+func (c Container) Retiring() bool { return strings.HasSuffix(c.Name, RetiringSuffix) }
+
 // Want is a container baton is about to create.
 type Want struct {
 	Project   string

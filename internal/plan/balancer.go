@@ -51,7 +51,7 @@ func InRotation(s *spec.Spec, observed []fleet.Container, ready map[string]bool)
 	var out []fleet.Container
 	for _, c := range observed {
 		a := s.App(c.App)
-		if a == nil || a.LB == nil || !c.Running() || c.Addr == "" || !ready[c.ID] {
+		if a == nil || a.LB == nil || !c.Running() || c.Retiring() || c.Addr == "" || !ready[c.ID] {
 			continue
 		}
 		out = append(out, c)
@@ -70,7 +70,9 @@ func Balancer(s *spec.Spec, members []fleet.Container) LBView {
 	}
 	addrs := map[string][]string{}
 	for _, c := range members {
-		addrs[c.App] = append(addrs[c.App], c.Addr)
+		if c.Addr != "" {
+			addrs[c.App] = append(addrs[c.App], c.Addr)
+		}
 	}
 	byHost := map[string]*Server{"": {Host: "", Default: true}}
 	for _, a := range s.Apps {

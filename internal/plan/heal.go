@@ -95,7 +95,7 @@ func byIndex(s *spec.Spec, observed []fleet.Container) map[appIndex][]fleet.Cont
 	m := map[appIndex][]fleet.Container{}
 	for _, c := range observed {
 		a := s.App(c.App)
-		if a == nil || c.Replica < 0 || c.Replica >= a.WantReplicas() {
+		if a == nil || c.Retiring() || c.Replica < 0 || c.Replica >= a.WantReplicas() {
 			continue
 		}
 		k := appIndex{c.App, c.Replica}
@@ -151,7 +151,7 @@ func Heal(in HealInput, now time.Time) HealPlan {
 	for i := range in.Containers {
 		c := &in.Containers[i]
 		a := s.App(c.App)
-		if a == nil || !c.Running() {
+		if a == nil || !c.Running() || c.Retiring() {
 			continue
 		}
 		cnt := state.Probe{}

@@ -56,9 +56,11 @@ func (a Action) Target() string {
 // readiness check.
 //
 // Rules:
-//   - only running containers count; exited, created or dead ones are left
-//     for gc (and their logs for the operator) and their replica is started
-//     anew;
+//   - only running containers count; exited or dead ones are left for gc
+//     (and their logs for the operator) and their replica is started anew;
+//   - leftovers of an interrupted pass are removed: containers marked
+//     retiring (already out of the balancer) and containers created but
+//     never started;
 //   - replica indexes 0..want-1 are kept filled; for each, one running
 //     container is kept (current spec and ready first) and extra ones are
 //     removed;
@@ -69,7 +71,16 @@ func Scale(s *spec.Spec, observed []fleet.Container, ready map[string]bool) []Ac
 	var actions []Action
 	byApp := map[string][]fleet.Container{}
 	for _, c := range observed {
-		if c.Running() {
+		switch {
+		case c.Retiring():
+			c := c
+			actions = append(actions, Action{Kind: Remove, App: c.App, Replica: c.Replica, Old: &c,
+				Reason: "left by an interrupted pass after it was taken out of the balancer"})
+		case c.State == "created":
+			c := c
+			actions = append(actions, Action{Kind: Remove, App: c.App, Replica: c.Replica, Old: &c,
+				Reason: "created but never started (an interrupted pass)"})
+		case c.Running():
 			byApp[c.App] = append(byApp[c.App], c)
 		}
 	}

@@ -80,6 +80,10 @@ func TestScale(t *testing.T) {
 			[]fleet.Container{ctr("a", 0, cur, time.Hour), ctr("z", -1, cur, time.Hour)}, nil, "remove z"},
 		{"zero replicas removes all", 0,
 			[]fleet.Container{ctr("a", 0, cur, time.Hour)}, nil, "remove a"},
+		{"a retiring container left by an interrupted pass is removed", 1,
+			[]fleet.Container{ctr("a", 0, cur, time.Hour), {ID: "r", Name: "web-0-x.retiring", App: "web", Replica: 0, Hash: cur, State: "exited"}}, nil, "remove r"},
+		{"a container created but never started is removed", 1,
+			[]fleet.Container{ctr("a", 0, cur, time.Hour), {ID: "n", App: "web", Replica: 1, Hash: cur, State: "created"}}, nil, "remove n"},
 		{"containers of an app that left the spec are removed", 1,
 			[]fleet.Container{ctr("a", 0, cur, time.Hour), {ID: "o", App: "gone", Replica: 0, State: "running"}}, nil, "remove o"},
 	}

@@ -34,6 +34,7 @@ type Engine interface {
 	Stop(ctx context.Context, id string, grace time.Duration) error
 	Remove(ctx context.Context, id string) error
 	Inspect(ctx context.Context, id string) (fleet.Exit, error)
+	Rename(ctx context.Context, id, name string) error
 }
 
 // Prober checks whether a replica answers.
@@ -217,11 +218,30 @@ func (r *Runner) step(ctx context.Context, step []plan.Action, members []fleet.C
 		if app := r.Spec.App(a.App); app != nil {
 			grace = app.StopGrace.D
 		}
+		// Mark it first: if this pass dies between stop and remove, the
+		// next one sees a retiring container and removes it.
+		if !a.Old.Retiring() && a.Old.Name != "" {
+			if err := r.Engine.Rename(ctx, a.Old.ID, a.Old.Name+fleet.RetiringSuffix); err != nil {
+				outs[i].Err = err
+				return
+			}
+		}
 		if err := r.stopRemove(ctx, a.Old.ID, grace); err != nil {
 			outs[i].Err = err
 		}
 	})
 	return outs, next, nil
+}
+
+// discard removes a new container that never entered the balancer, best
+// effort: it is marked retiring first, so if the removal fails the next
+// pass removes it.
+func (r *Runner) discard(ctx context.Context, c fleet.Container) {
+	ctx = context.WithoutCancel(ctx)
+	if c.Name != "" {
+		_ = r.Engine.Rename(ctx, c.ID, c.Name+fleet.RetiringSuffix)
+	}
+	_ = r.stopRemove(ctx, c.ID, 0)
 }
 
 func (r *Runner) stopRemove(ctx context.Context, id string, grace time.Duration) error {
@@ -247,18 +267,18 @@ func (r *Runner) startReady(ctx context.Context, a plan.Action, images map[strin
 	c, err := r.Engine.Start(ctx, w)
 	if err != nil {
 		if c.ID != "" {
-			_ = r.stopRemove(context.WithoutCancel(ctx), c.ID, 0)
+			r.discard(ctx, c)
 		}
 		return nil, err
 	}
 	if app.LB != nil && c.Addr == "" {
-		_ = r.stopRemove(context.WithoutCancel(ctx), c.ID, 0)
+		r.discard(ctx, c)
 		return nil, fmt.Errorf("container %s has no reachable address for port %d", c.Name, app.Port)
 	}
 	if err := r.waitReady(ctx, app, c); err != nil {
 		var ex *exitedError
 		if !errors.As(err, &ex) {
-			_ = r.stopRemove(context.WithoutCancel(ctx), c.ID, 0)
+			r.discard(ctx, c)
 		}
 		// A container that exited on its own is kept (stopped) so that
 		// `docker logs` shows why; heal and gc see it as exited.

@@ -59,6 +59,8 @@ func (w *world) Stop(ctx context.Context, id string, grace time.Duration) error 
 
 func (w *world) Remove(ctx context.Context, id string) error { return nil }
 
+func (w *world) Rename(ctx context.Context, id, name string) error { return nil }
+
 func (w *world) Inspect(ctx context.Context, id string) (fleet.Exit, error) {
 	return fleet.Exit{State: "running"}, nil
 }

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"math/rand"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -11,16 +12,62 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
-// DockerProxy sits between baton and dockerd on a unix socket and counts
+// DockerProxy sits between baton and dockerd on a unix socket. It counts
 // the API calls that pass through it, by normalized route ("GET
-// /containers/json", "POST /containers/{id}/stop").
+// /containers/json", "POST /containers/{id}/stop"), and injects faults on
+// a chosen share of them.
 type DockerProxy struct {
 	Host string // unix://... for --docker-host
 
-	mu    sync.Mutex
-	calls map[string]int
+	mu       sync.Mutex
+	calls    map[string]int
+	faults   Faults
+	rng      *rand.Rand
+	injected map[string]int
+}
+
+// Faults says what the proxy breaks: each call fails with probability
+// Rate, by one of three faults chosen at random — an HTTP 500, a delay of
+// Delay before proxying (past the client's timeout), or a dropped
+// connection with no answer.
+type Faults struct {
+	Rate  float64
+	Delay time.Duration
+	Seed  int64
+}
+
+// SetFaults starts (or, with a zero Rate, stops) fault injection.
+func (p *DockerProxy) SetFaults(f Faults) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.faults = f
+	p.rng = rand.New(rand.NewSource(f.Seed))
+}
+
+// Injected returns how many faults of each kind were injected.
+func (p *DockerProxy) Injected() map[string]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range p.injected {
+		out[k] = v
+	}
+	return out
+}
+
+// fault picks the fault for one call, or "".
+func (p *DockerProxy) fault() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.faults.Rate <= 0 || p.rng.Float64() >= p.faults.Rate {
+		return ""
+	}
+	kind := []string{"error", "delay", "drop"}[p.rng.Intn(3)]
+	p.injected[kind]++
+	return kind
 }
 
 var (
@@ -49,7 +96,7 @@ func StartDockerProxy(t testing.TB) *DockerProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &DockerProxy{Host: "unix://" + sock, calls: map[string]int{}}
+	p := &DockerProxy{Host: "unix://" + sock, calls: map[string]int{}, injected: map[string]int{}, rng: rand.New(rand.NewSource(1))}
 	rp := &httputil.ReverseProxy{
 		Director: func(r *http.Request) {
 			r.URL.Scheme = "http"
@@ -64,7 +111,28 @@ func StartDockerProxy(t testing.TB) *DockerProxy {
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
 		p.calls[route(r)]++
+		delay := p.faults.Delay
 		p.mu.Unlock()
+		switch p.fault() {
+		case "error":
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusInternalServerError)
+			_, _ = w.Write([]byte(`{"message":"injected fault"}`))
+			return
+		case "delay":
+			select {
+			case <-time.After(delay):
+			case <-r.Context().Done():
+				return
+			}
+		case "drop":
+			if hj, ok := w.(http.Hijacker); ok {
+				if conn, _, err := hj.Hijack(); err == nil {
+					conn.Close()
+					return
+				}
+			}
+		}
 		rp.ServeHTTP(w, r)
 	})}
 	go func() { _ = srv.Serve(l) }()
