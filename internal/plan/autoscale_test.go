@@ -94,7 +94,7 @@ func TestAutoscale(t *testing.T) {
 
 func ptr(i int) *int { return &i }
 
-func withExternal(t *testing.T) *spec.App {
+func withExternal(t testing.TB) *spec.App {
 	s := testSpec(t, strings.Replace(asSpec, "      cooldown: 20s\n", "      cooldown: 20s\n      external: {command: [scaler]}\n", 1))
 	return s.App("web")
 }

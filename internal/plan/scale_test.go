@@ -12,7 +12,7 @@ import (
 
 var t0 = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 
-func testSpec(t *testing.T, yaml string) *spec.Spec {
+func testSpec(t testing.TB, yaml string) *spec.Spec {
 	t.Helper()
 	s, err := spec.Parse("test.yaml", []byte(yaml))
 	if err != nil {

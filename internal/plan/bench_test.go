@@ -1,0 +1,95 @@
+package plan
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/baton-orchestrator/baton/internal/fleet"
+	"github.com/baton-orchestrator/baton/state"
+)
+
+// fleet1000 is 10 apps × 100 replicas, every replica running and ready,
+// one in ten on an outdated spec.
+func fleet1000(b *testing.B) ([]fleet.Container, map[string]bool, string) {
+	y := "nginx: {config: c.conf, test: [t], reload: [r], listen: \"127.0.0.1:80\"}\napps:\n"
+	for a := 0; a < 10; a++ {
+		y += fmt.Sprintf("  - {name: app%d, image: img:1, port: 80, replicas: 100, lb: {path: /a%d}, autoscale: {min: 1, max: 200, targets: {rps: 100, cpu: 50%%}}}\n", a, a)
+	}
+	var cs []fleet.Container
+	ready := map[string]bool{}
+	for i := 0; i < 1000; i++ {
+		id := fmt.Sprintf("c%04d", i)
+		cs = append(cs, fleet.Container{ID: id, Name: id, App: fmt.Sprintf("app%d", i%10), Replica: i / 10, State: "running",
+			Created: t0.Add(-time.Hour), Addr: fmt.Sprintf("127.0.0.1:%d", 20000+i)})
+		ready[id] = true
+	}
+	return cs, ready, y
+}
+
+func BenchmarkScaleDecide1000(b *testing.B) {
+	cs, ready, y := fleet1000(b)
+	s := testSpec(b, y)
+	for i := range cs {
+		if i%10 != 0 {
+			cs[i].Hash = s.App(cs[i].App).Hash("")
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if a := Scale(s, cs, ready); len(a) != 100 {
+			b.Fatalf("%d actions", len(a))
+		}
+	}
+}
+
+func BenchmarkHealDecide1000(b *testing.B) {
+	cs, _, y := fleet1000(b)
+	s := testSpec(b, y)
+	probes := map[string]error{}
+	counters := map[string]*state.Probe{}
+	for i, c := range cs {
+		probes[c.ID] = nil
+		if i%50 == 0 {
+			probes[c.ID] = fmt.Errorf("status 500")
+			counters[c.ID] = &state.Probe{Failures: 2}
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p := Heal(HealInput{Spec: s, Containers: cs, Probes: probes, Counters: counters}, t0)
+		if len(p.Actions) != 20 {
+			b.Fatalf("%d actions", len(p.Actions))
+		}
+	}
+}
+
+func BenchmarkAutoscaleDecide(b *testing.B) {
+	s := testSpec(b, asSpec)
+	app := s.App("web")
+	var recs []state.Rec
+	for i := 0; i < 20; i++ {
+		recs = append(recs, state.Rec{At: sunday.Add(-time.Duration(i) * 15 * time.Second), Replicas: 5 + i%3})
+	}
+	in := AutoscaleInput{App: app, Current: 6, Ready: 6, Metrics: Metrics{RPS: f(420), CPU: f(0.4)}, Memory: state.Autoscale{Recs: recs}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		Autoscale(in, sunday)
+	}
+}
+
+func BenchmarkBalancerView1000(b *testing.B) {
+	cs, ready, y := fleet1000(b)
+	s := testSpec(b, y)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		v := Balancer(s, InRotation(s, cs, ready))
+		if len(v.Upstreams) != 10 {
+			b.Fatal(len(v.Upstreams))
+		}
+	}
+}
