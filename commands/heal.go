@@ -126,26 +126,13 @@ func runHeal(ctx context.Context, env *Env, o *passOutcome) error {
 	}
 
 	res := p.runner(rep).Run(ctx, hp.Actions, plan.InRotation(p.spec, obs.containers, obs.ready))
-	rep.Actions = append(rep.Actions, outcomeRows(res.Outcomes)...)
-
 	// Remember: probe counters for the containers that exist now, and one
-	// replacement per app per pass that replaced something.
+	// attempt per app per pass that replaced something.
 	p.state.Probes = hp.Counters
 	for _, app := range hp.Replaced {
 		p.state.AddAttempt(app, now, p.spec.App(app).Health.CrashloopWindow.D)
 	}
-	recErr := p.record("heal", res.Outcomes, events)
-	saveErr := p.save()
-	if err := printPass(env, rep); err != nil {
-		return err
-	}
-	if res.SyncErr != nil {
-		return withCode(ExitError, res.SyncErr, "containers the balancer may still route to were left running")
-	}
-	if err := errors.Join(recErr, saveErr); err != nil {
-		return err
-	}
-	return holdError(hp.Holds, outcomeError(len(res.Outcomes), res.Failed()))
+	return p.finish(rep, res, events, hp.Holds)
 }
 
 // holdFindings adds holds to the report and returns their events.

@@ -302,3 +302,23 @@ func outcomeRows(outs []rollout.Outcome) []actionRow {
 	}
 	return rows
 }
+
+// finish ends a pass that ran actions: it records them (state, event log),
+// saves, prints the report and returns the pass's exit status — 1 when the
+// balancer could not be synced, 3 when actions failed or an app is
+// crash-looping.
+func (p *pass) finish(rep *passReport, res rollout.Report, events []state.Event, holds []plan.Hold) error {
+	rep.Actions = append(rep.Actions, outcomeRows(res.Outcomes)...)
+	recErr := p.record(rep.Command, res.Outcomes, events)
+	saveErr := p.save()
+	if err := printPass(p.env, rep); err != nil {
+		return err
+	}
+	if res.SyncErr != nil {
+		return withCode(ExitError, res.SyncErr, "containers the balancer may still route to were left running")
+	}
+	if err := errors.Join(recErr, saveErr); err != nil {
+		return err
+	}
+	return holdError(holds, outcomeError(len(res.Outcomes), res.Failed()))
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -122,7 +121,6 @@ func runScale(ctx context.Context, env *Env, o *passOutcome, explain bool, metri
 	}
 
 	res := p.runner(rep).Run(ctx, actions, members)
-	rep.Actions = append(rep.Actions, outcomeRows(res.Outcomes)...)
 	// A failed start or replacement is an attempt: repeated failures back
 	// off like heal's replacements, so a bad image is not retried every pass.
 	failed := map[string]bool{}
@@ -134,18 +132,7 @@ func runScale(ctx context.Context, env *Env, o *passOutcome, explain bool, metri
 	for app := range failed {
 		p.state.AddAttempt(app, now, p.spec.App(app).Health.CrashloopWindow.D)
 	}
-	recErr := p.record("scale", res.Outcomes, events)
-	saveErr := p.save()
-	if err := printPass(env, rep); err != nil {
-		return err
-	}
-	if res.SyncErr != nil {
-		return withCode(ExitError, res.SyncErr, "containers the balancer may still route to were left running")
-	}
-	if err := errors.Join(recErr, saveErr); err != nil {
-		return err
-	}
-	return holdError(holds, outcomeError(len(res.Outcomes), res.Failed()))
+	return p.finish(rep, res, events, holds)
 }
 
 // outcomeError turns action counts into the pass's exit status: failed
