@@ -23,7 +23,7 @@ import (
 )
 
 // probeParallel bounds concurrent readiness probes in one pass.
-const probeParallel = 64
+const probeParallel = 256
 
 type pass struct {
 	env    *Env

@@ -71,4 +71,4 @@ for n in "${sizes[@]}"; do
     'BEGIN {printf "| %d | %.3f | %.3f | %.2fx | %.3f | %.2fx | %.3f | %.1f / %.1f |\n", n, ps, sc, sc/ps, lb, lb/ps, st, r1/1024, r2/1024}'
 done
 echo
-echo "mean of $runs runs each; every pass makes one container list call (TestOneListCallPerPass) plus one readiness probe per running replica, 64 at once"
+echo "mean of $runs runs each; every pass makes one container list call (TestOneListCallPerPass) plus one readiness probe per running replica, 256 at once"
