@@ -97,7 +97,7 @@ naive() {
 upstream naive { server 127.0.0.1:${ports[0]}; server 127.0.0.1:${ports[1]}; }
 server { listen 127.0.0.1:$port; location / { proxy_pass http://naive; } }
 CONF
-  nginx -s reload -p "$dir/nginx/" -c nginx.conf -e stderr
+  nginx -s reload -p "$dir/nginx/" -c nginx.conf -e stderr 2>/dev/null
   sleep 1
   wrk -t2 -c"$conns" -d20s -H "Connection: close" "http://127.0.0.1:$port/" >"$dir/wrk-$label.txt" 2>&1 &
   local wrk_pid=$!

@@ -1,0 +1,71 @@
+package testenv
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Swarm is a multi-node Docker Swarm on this machine (scripts/swarm.sh):
+// one dockerd per network namespace, node 1 the manager.
+type Swarm struct {
+	Dir   string
+	Net   string // the /24's first three octets
+	Nodes int
+	// Up is how long the swarm took to come up.
+	Up time.Duration
+}
+
+// Host is node k's engine, for --docker-host.
+func (s *Swarm) Host(k int) string { return fmt.Sprintf("unix://%s/node%d.sock", s.Dir, k) }
+
+// Addr is node k's address on the swarm's network.
+func (s *Swarm) Addr(k int) string { return fmt.Sprintf("%s.1%d", s.Net, k) }
+
+// Docker runs the docker CLI against node k.
+func (s *Swarm) Docker(t testing.TB, k int, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("docker", append([]string{"-H", s.Host(k)}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker -H node%d %v: %v\n%s", k, args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func swarmScript() string { return filepath.Join(Root(), "scripts", "swarm.sh") }
+
+// StartSwarm brings up an n-node swarm and tears it down when the test
+// ends. It needs root and a Docker engine's binaries.
+func StartSwarm(t testing.TB, n int) *Swarm {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		Missing(t, "a swarm of network namespaces needs root")
+	}
+	Tool(t, "dockerd")
+	Tool(t, "docker-init")
+	Tool(t, "nsenter")
+	s := &Swarm{Dir: "/run/baton-swarm", Net: "10.213.7", Nodes: n}
+	start := time.Now()
+	cmd := exec.Command(swarmScript(), "up", fmt.Sprint(n))
+	cmd.Env = append(os.Environ(), "BATON_SWARM_DIR="+s.Dir, "BATON_SWARM_NET="+s.Net)
+	out, err := cmd.CombinedOutput()
+	s.Up = time.Since(start)
+	t.Cleanup(func() { StopSwarm(t, s) })
+	if err != nil {
+		t.Fatalf("swarm up: %v\n%s", err, out)
+	}
+	return s
+}
+
+// StopSwarm tears the swarm down.
+func StopSwarm(t testing.TB, s *Swarm) {
+	cmd := exec.Command(swarmScript(), "down")
+	cmd.Env = append(os.Environ(), "BATON_SWARM_DIR="+s.Dir, "BATON_SWARM_NET="+s.Net)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("swarm down: %v\n%s", err, out)
+	}
+}
