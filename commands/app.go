@@ -127,6 +127,7 @@ func NewApp(env *Env) *cli.App {
 			newLBCommand(env),
 			newGCCommand(env),
 			newModsCommand(env),
+			newLabelsCommand(env),
 			newEventsCommand(env),
 			newStatusCommand(env),
 			newValidateCommand(env),

@@ -2,7 +2,7 @@
 
 function __fish_baton_no_subcommand --description 'Test if there has been any subcommand yet'
     for i in (commandline -opc)
-        if contains -- $i scale heal lb render gc mods refresh events status validate schedule crontab systemd completion help h version
+        if contains -- $i scale heal lb render gc mods refresh labels sync events status validate schedule crontab systemd completion help h version
             return 1
         end
     end
@@ -14,6 +14,7 @@ complete -c baton -n '__fish_baton_no_subcommand' -f -l state -r -d 'the JSON st
 complete -c baton -n '__fish_baton_no_subcommand' -f -l docker-host -r -d 'Docker daemon `URL` (default: DOCKER_HOST or the local socket)'
 complete -c baton -n '__fish_baton_no_subcommand' -f -l dry-run -s n -d 'print the actions and config diff, change nothing'
 complete -c baton -n '__fish_baton_no_subcommand' -f -l output -s o -r -d 'output `FORMAT`: table or json'
+complete -c baton -n '__fish_baton_no_subcommand' -f -l docker-timeout -r -d 'bound on each Docker API call (image pulls: ten times it)'
 complete -c baton -n '__fish_baton_no_subcommand' -f -l lock-timeout -r -d 'how long to wait for the state lock before exiting 75'
 complete -c baton -n '__fish_baton_no_subcommand' -f -l quiet -s q -d 'print only errors'
 complete -c baton -n '__fish_baton_no_subcommand' -f -l verbose -d 'print progress on stderr'
@@ -41,6 +42,10 @@ complete -c baton -n '__fish_seen_subcommand_from mods' -f -l help -s h -d 'show
 complete -r -c baton -n '__fish_baton_no_subcommand' -a 'mods' -d 'keep the mod file cache fresh'
 complete -c baton -n '__fish_seen_subcommand_from refresh' -f -l help -s h -d 'show help'
 complete -r -c baton -n '__fish_seen_subcommand_from mods' -a 'refresh' -d 'fetch due entries with conditional requests, verify, replace atomically; prune what left the list'
+complete -c baton -n '__fish_seen_subcommand_from labels' -f -l help -s h -d 'show help'
+complete -r -c baton -n '__fish_baton_no_subcommand' -a 'labels' -d 'manage Swarm node labels'
+complete -c baton -n '__fish_seen_subcommand_from sync' -f -l help -s h -d 'show help'
+complete -r -c baton -n '__fish_seen_subcommand_from labels' -a 'sync' -d 'apply static node labels; label the nodes running each anchor; make dependents follow'
 complete -c baton -n '__fish_seen_subcommand_from events' -f -l help -s h -d 'show help'
 complete -r -c baton -n '__fish_baton_no_subcommand' -a 'events' -d 'show the event log: every action and finding of past passes, with reasons'
 complete -c baton -n '__fish_seen_subcommand_from events' -f -l app -r -d 'only events of this app'

@@ -47,6 +47,11 @@ type State struct {
 	ImagesLastUsed map[string]time.Time `json:"images_last_used,omitempty"`
 	// Mods remembers each downloaded file of the mod cache, by destination.
 	Mods map[string]*Mod `json:"mods,omitempty"`
+	// NodeLabels are the label keys baton set on each Swarm node (by node
+	// ID): only these are ever removed, unless asked otherwise.
+	NodeLabels map[string][]string `json:"node_labels,omitempty"`
+	// Restarted is when labels sync last restarted each dependent service.
+	Restarted map[string]time.Time `json:"restarted,omitempty"`
 	// Runs counts the passes of each command that saved the state.
 	Runs map[string]int `json:"runs,omitempty"`
 	// AccessLog is how far scale has read the balancer's access log.

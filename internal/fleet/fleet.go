@@ -176,3 +176,30 @@ type Usage struct {
 	MemLimit uint64
 	At       time.Time
 }
+
+// Node is a Swarm node.
+type Node struct {
+	ID       string
+	Hostname string
+	Labels   map[string]string
+	Version  uint64
+	Ready    bool   // status ready (false: down or unknown)
+	Addr     string // the node's address as Swarm reports it
+}
+
+// Service is a Swarm service.
+type Service struct {
+	ID          string
+	Name        string
+	Version     uint64
+	Constraints []string
+	Image       string
+}
+
+// Task is one task of a Swarm service that Swarm wants running.
+type Task struct {
+	ID        string
+	ServiceID string
+	NodeID    string
+	State     string // Swarm's task state: running, pending, ...
+}

@@ -25,6 +25,7 @@ type Spec struct {
 	Hooks   []*Hook `yaml:"hooks"`
 	GC      GC      `yaml:"gc"`
 	Mods    *Mods   `yaml:"mods"`
+	Swarm   *Swarm  `yaml:"swarm"`
 
 	// Path is the file the spec was read from; Dir is its directory, against
 	// which relative paths resolve and in which commands run.
@@ -132,6 +133,31 @@ type GC struct {
 	// Volumes is anonymous (default: orphan anonymous volumes only), all
 	// (named orphans too) or none.
 	Volumes string `yaml:"volumes"`
+}
+
+// Swarm describes what `baton labels sync` keeps true on a Docker Swarm.
+type Swarm struct {
+	// Nodes gives static labels by node hostname.
+	Nodes map[string]SwarmNode `yaml:"nodes"`
+	// Anchors make a dependent service run where its anchor's tasks run.
+	Anchors []Anchor `yaml:"anchors"`
+	// PruneUnknownLabels removes every node label the spec does not name;
+	// by default only labels baton set are ever removed.
+	PruneUnknownLabels bool `yaml:"prune_unknown_labels"`
+	// RestartCooldown is the least time between two restarts of a
+	// dependent whose tasks sit on the wrong node. Default 1m.
+	RestartCooldown Duration `yaml:"restart_cooldown"`
+}
+
+// SwarmNode is one node's static labels.
+type SwarmNode struct {
+	Labels map[string]string `yaml:"labels"`
+}
+
+// Anchor: Service follows Anchor (e.g. an app follows its database).
+type Anchor struct {
+	Service string `yaml:"service"`
+	Anchor  string `yaml:"anchor"`
 }
 
 // Mods is the file cache `baton mods refresh` keeps fresh.
@@ -258,6 +284,9 @@ func (s *Spec) applyDefaults() {
 	}
 	if s.Docker.PublishIP == "" {
 		s.Docker.PublishIP = DefaultPublishIP
+	}
+	if s.Swarm != nil && !s.Swarm.RestartCooldown.Set {
+		s.Swarm.RestartCooldown.D = time.Minute
 	}
 	if !s.GC.Grace.Set {
 		s.GC.Grace.D = 3 * time.Hour

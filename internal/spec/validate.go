@@ -128,6 +128,9 @@ func (d *decoder) validate(s *Spec) {
 		d.validateHook(h, fmt.Sprintf("hooks[%d]", i))
 	}
 	d.validateGC(&s.GC)
+	if s.Swarm != nil {
+		d.validateSwarm(s.Swarm)
+	}
 	if s.Mods != nil {
 		d.validateMods(s.Mods)
 	}
@@ -350,6 +353,42 @@ func (d *decoder) validateAutoscale(a *App, p string) {
 	}
 }
 
+var serviceRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$`)
+
+func (d *decoder) validateSwarm(sw *Swarm) {
+	for host, n := range sw.Nodes {
+		p := "swarm.nodes." + host
+		if !hostRe.MatchString(strings.ToLower(host)) {
+			d.problem(p, "invalid hostname %q", host)
+		}
+		for k, v := range n.Labels {
+			switch {
+			case !labelRe.MatchString(k):
+				d.problem(p+".labels."+k, "invalid label key %q", k)
+			case strings.HasPrefix(k, "baton."):
+				d.problem(p+".labels."+k, "label keys starting with baton. are reserved for baton")
+			case strings.ContainsAny(v, "\x00\n"):
+				d.problem(p+".labels."+k, "label value contains a NUL byte or a newline")
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for i, a := range sw.Anchors {
+		p := fmt.Sprintf("swarm.anchors[%d]", i)
+		switch {
+		case !serviceRe.MatchString(a.Service):
+			d.problem(p+".service", "invalid service name %q", a.Service)
+		case !serviceRe.MatchString(a.Anchor):
+			d.problem(p+".anchor", "invalid service name %q", a.Anchor)
+		case a.Service == a.Anchor:
+			d.problem(p, "a service cannot follow itself")
+		case seen[a.Service]:
+			d.problem(p+".service", "service %q already follows an anchor", a.Service)
+		}
+		seen[a.Service] = true
+	}
+}
+
 func (d *decoder) validateGC(g *GC) {
 	for i, sel := range g.Exclude {
 		k, _, _ := strings.Cut(sel, "=")
@@ -427,7 +466,7 @@ func (d *decoder) validateMods(m *Mods) {
 }
 
 // EventTypes are the event types hooks can filter on.
-var EventTypes = []string{"start", "replace", "remove", "unhealthy", "recovered", "hold", "crashloop", "download", "prune"}
+var EventTypes = []string{"start", "replace", "remove", "unhealthy", "recovered", "hold", "crashloop", "download", "prune", "label"}
 
 func (d *decoder) validateHook(h *Hook, p string) {
 	if h == nil {
