@@ -117,8 +117,8 @@ func TestLabelsSyncOnARealSwarm(t *testing.T) {
 	}
 	followed := 0
 	for pass := 1; pass <= 2 && followed == 0; pass++ {
-		if _, errOut, code := swarmBaton(t, s, specPath, statePath, "labels", "sync"); code != 0 {
-			t.Fatalf("pass %d: exit %d\n%s", pass, code, errOut)
+		if out, errOut, code := swarmBaton(t, s, specPath, statePath, "labels", "sync"); code != 0 {
+			t.Fatalf("pass %d: exit %d\n%s%s", pass, code, out, errOut)
 		}
 		if waitTaskOn(t, s, "app", "node3", 15*time.Second) {
 			followed = pass
@@ -144,5 +144,16 @@ func TestLabelsSyncOnARealSwarm(t *testing.T) {
 	// Converged: the next pass does nothing.
 	if out, errOut, code := swarmBaton(t, s, specPath, statePath, "labels", "sync"); code != 0 || out != "" {
 		t.Errorf("the next pass was not a no-op: exit %d\n%s%s", code, out, errOut)
+	}
+
+	// A node dies: the pass still completes, reports the node and exits 3.
+	s.KillNode(t, 2)
+	write("    node2: {labels: {zone: c}}\n    node3: {labels: {tier: core}}\n")
+	out, errOut, code = swarmBaton(t, s, specPath, statePath, "labels", "sync")
+	if code != 3 || !strings.Contains(out, "node node2 is down: skipped") || !strings.Contains(errOut, "1 node(s) down were skipped") {
+		t.Errorf("with node2 down: exit %d, want 3 naming the node\n%s%s", code, out, errOut)
+	}
+	if l := nodeLabels(t, s, "node3"); l["tier"] != "core" {
+		t.Errorf("the live nodes were not synced: node3 %v", l)
 	}
 }

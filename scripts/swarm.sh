@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# swarm.sh up [N] | down | status: a Docker Swarm of N nodes (default 3) on
+# swarm.sh up [N] | down | kill K | status: a Docker Swarm of N nodes (default 3) on
 # this machine, for baton's tests. Each node is its own dockerd in its own
 # network, mount, UTS and PID namespaces; the nodes hang off a bridge that
 # lives in a namespace of its own, on a private /24 used only inside these
@@ -113,6 +113,18 @@ JSON
   dk 1 node ls
 }
 
+# kill K: kill node K's whole namespace (its dockerd and containers), as a
+# machine that died; Swarm marks it Down after a few heartbeats.
+kill_node() {
+  local d="$dir/node$1"
+  [ -f "$d/launcher.pid" ] || { echo "swarm: no node$1" >&2; exit 1; }
+  kill -9 "$(cat "$d/launcher.pid")"
+  for _ in $(seq 1 50); do
+    dk "$1" info >/dev/null 2>&1 || break
+    sleep 0.1
+  done
+}
+
 status() {
   dk 1 node ls 2>/dev/null || echo "no swarm"
 }
@@ -120,6 +132,7 @@ status() {
 case "${1:-}" in
   up) up "${2:-3}" ;;
   down) down ;;
+  kill) kill_node "$2" ;;
   status) status ;;
-  *) echo "usage: $0 up [N] | down | status" >&2; exit 2 ;;
+  *) echo "usage: $0 up [N] | down | kill K | status" >&2; exit 2 ;;
 esac

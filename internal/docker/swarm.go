@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/swarm"
@@ -75,9 +76,10 @@ func (e *Engine) Tasks(ctx context.Context) ([]fleet.Task, error) {
 	return out, nil
 }
 
-// SetNodeLabels replaces a node's labels. The update carries the version
-// the labels were read at: if the node changed since, Swarm refuses it and
-// the next pass re-reads and re-decides (nothing is lost).
+// SetNodeLabels replaces a node's labels — only if they are still what the
+// pass read (otherwise someone changed them meanwhile, and the next pass
+// re-reads and re-decides). The update carries the version of a fresh
+// read, so Swarm itself refuses it if anything changes in between.
 func (e *Engine) SetNodeLabels(ctx context.Context, n fleet.Node, labels map[string]string) error {
 	ctx, cancel := e.bound(ctx, 1)
 	defer cancel()
@@ -85,8 +87,8 @@ func (e *Engine) SetNodeLabels(ctx context.Context, n fleet.Node, labels map[str
 	if err != nil {
 		return e.wrap(fmt.Sprintf("inspect node %s", n.Hostname), err)
 	}
-	if cur.Version.Index != n.Version {
-		return fmt.Errorf("node %s changed since it was read (version %d, now %d); the next pass re-decides", n.Hostname, n.Version, cur.Version.Index)
+	if !sameLabels(cur.Spec.Labels, n.Labels) {
+		return fmt.Errorf("the labels of node %s changed since they were read; the next pass re-decides", n.Hostname)
 	}
 	spec := cur.Spec
 	spec.Labels = labels
@@ -97,7 +99,9 @@ func (e *Engine) SetNodeLabels(ctx context.Context, n fleet.Node, labels map[str
 }
 
 // UpdateService adds a placement constraint (when not empty) and/or forces
-// a redeploy of the service's tasks, at the version it was read at.
+// a redeploy of the service's tasks — only if its constraints are still
+// what the pass read, and at the version of a fresh read (Swarm refuses
+// the update if the service changes in between).
 func (e *Engine) UpdateService(ctx context.Context, s fleet.Service, addConstraint string, force bool) error {
 	ctx, cancel := e.bound(ctx, 1)
 	defer cancel()
@@ -105,8 +109,12 @@ func (e *Engine) UpdateService(ctx context.Context, s fleet.Service, addConstrai
 	if err != nil {
 		return e.wrap(fmt.Sprintf("inspect service %s", s.Name), err)
 	}
-	if cur.Version.Index != s.Version {
-		return fmt.Errorf("service %s changed since it was read (version %d, now %d); the next pass re-decides", s.Name, s.Version, cur.Version.Index)
+	var now []string
+	if p := cur.Spec.TaskTemplate.Placement; p != nil {
+		now = p.Constraints
+	}
+	if strings.Join(now, "\x00") != strings.Join(s.Constraints, "\x00") {
+		return fmt.Errorf("the constraints of service %s changed since they were read; the next pass re-decides", s.Name)
 	}
 	spec := cur.Spec
 	if addConstraint != "" {
@@ -122,4 +130,16 @@ func (e *Engine) UpdateService(ctx context.Context, s fleet.Service, addConstrai
 		return e.wrap(fmt.Sprintf("update service %s", s.Name), err)
 	}
 	return nil
+}
+
+func sameLabels(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
 }

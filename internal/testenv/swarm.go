@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -49,6 +50,21 @@ func StartSwarm(t testing.TB, n int) *Swarm {
 	Tool(t, "docker-init")
 	Tool(t, "nsenter")
 	s := &Swarm{Dir: "/run/baton-swarm", Net: "10.213.7", Nodes: n}
+	// One swarm at a time on this machine: `go test ./...` runs packages
+	// in parallel, and the swarm's namespaces and addresses are fixed.
+	// The lock is held until the test ends (the kernel drops it if the
+	// process dies).
+	lock, err := os.OpenFile("/run/baton-swarm.lock", os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+		lock.Close()
+	})
 	start := time.Now()
 	cmd := exec.Command(swarmScript(), "up", fmt.Sprint(n))
 	cmd.Env = append(os.Environ(), "BATON_SWARM_DIR="+s.Dir, "BATON_SWARM_NET="+s.Net)
@@ -68,4 +84,24 @@ func StopSwarm(t testing.TB, s *Swarm) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Errorf("swarm down: %v\n%s", err, out)
 	}
+}
+
+// KillNode kills node k's namespace, as a machine that died, and waits
+// until the manager reports it Down (bounded: 30s).
+func (s *Swarm) KillNode(t testing.TB, k int) {
+	t.Helper()
+	cmd := exec.Command(swarmScript(), "kill", fmt.Sprint(k))
+	cmd.Env = append(os.Environ(), "BATON_SWARM_DIR="+s.Dir, "BATON_SWARM_NET="+s.Net)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("swarm kill node%d: %v\n%s", k, err, out)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		out, _ := exec.Command("docker", "-H", s.Host(1), "node", "inspect", fmt.Sprintf("node%d", k), "--format", "{{.Status.State}}").Output()
+		if strings.TrimSpace(string(out)) == "down" {
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("node%d was not reported down within 30s", k)
 }
