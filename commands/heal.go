@@ -82,15 +82,11 @@ func repeat(ctx context.Context, d, every time.Duration, pass func() error) erro
 }
 
 func runHeal(ctx context.Context, env *Env, o *passOutcome) error {
-	p, err := openPass(ctx, env, true, o)
+	p, obs, err := openObserved(ctx, env, o)
 	if err != nil {
 		return err
 	}
 	defer p.close()
-	obs, err := p.observe(ctx)
-	if err != nil {
-		return err
-	}
 	now := env.now()
 	in := plan.HealInput{
 		Spec:         p.spec,

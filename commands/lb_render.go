@@ -26,15 +26,11 @@ func newLBCommand(env *Env) *cli.Command {
 }
 
 func runLBRender(ctx context.Context, env *Env, o *passOutcome) error {
-	p, err := openPass(ctx, env, true, o)
+	p, obs, err := openObserved(ctx, env, o)
 	if err != nil {
 		return err
 	}
 	defer p.close()
-	obs, err := p.observe(ctx)
-	if err != nil {
-		return err
-	}
 	rep := &passReport{Command: "lb render", DryRun: env.DryRun, Actions: []actionRow{}}
 	lb, syncErr := p.syncBalancer(ctx, plan.InRotation(p.spec, obs.containers, obs.ready))
 	if lb != nil && (env.Output == "json" || lb.Changed || lb.Reloaded) {

@@ -145,6 +145,21 @@ func (p *pass) save() error {
 	return p.file.Save(p.state)
 }
 
+// openObserved opens a locked pass and observes Docker: the first two
+// steps of scale, heal and lb render. The caller closes the pass.
+func openObserved(ctx context.Context, env *Env, out *passOutcome) (*pass, observation, error) {
+	p, err := openPass(ctx, env, true, out)
+	if err != nil {
+		return nil, observation{}, err
+	}
+	obs, err := p.observe(ctx)
+	if err != nil {
+		p.close()
+		return nil, observation{}, err
+	}
+	return p, obs, nil
+}
+
 // observation is what one pass sees: every container of the project (one
 // list call) and which running ones answer their readiness check.
 type observation struct {

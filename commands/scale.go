@@ -80,15 +80,11 @@ func (r *passReport) noop() bool {
 }
 
 func runScale(ctx context.Context, env *Env, o *passOutcome, explain bool, metricsPath string) error {
-	p, err := openPass(ctx, env, true, o)
+	p, obs, err := openObserved(ctx, env, o)
 	if err != nil {
 		return err
 	}
 	defer p.close()
-	obs, err := p.observe(ctx)
-	if err != nil {
-		return err
-	}
 	decisions, err := p.autoscale(ctx, obs, metricsPath)
 	if err != nil {
 		return err

@@ -172,16 +172,7 @@ func (d *decoder) validateApp(a *App, p string) {
 			d.problem(p+".env."+k, "value contains a NUL byte")
 		}
 	}
-	for k, v := range a.Labels {
-		switch {
-		case !labelRe.MatchString(k):
-			d.problem(p+".labels."+k, "invalid label key %q", k)
-		case strings.HasPrefix(k, "baton."):
-			d.problem(p+".labels."+k, "label keys starting with baton. are reserved for baton")
-		case strings.ContainsAny(v, "\x00\n"):
-			d.problem(p+".labels."+k, "label value contains a NUL byte or a newline")
-		}
-	}
+	d.validateLabels(p+".labels", a.Labels)
 	if a.Port < 0 || a.Port > 65535 {
 		d.problem(p+".port", "must be between 1 and 65535, got %d", a.Port)
 	}
@@ -198,6 +189,21 @@ func (d *decoder) validateApp(a *App, p string) {
 		d.validateAutoscale(a, p+".autoscale")
 	}
 	d.validateHealth(a, p+".health")
+}
+
+// validateLabels checks container or node labels: a safe key alphabet, no
+// key in baton's own namespace, no NUL or newline in a value.
+func (d *decoder) validateLabels(p string, labels map[string]string) {
+	for k, v := range labels {
+		switch {
+		case !labelRe.MatchString(k):
+			d.problem(p+"."+k, "invalid label key %q", k)
+		case strings.HasPrefix(k, "baton."):
+			d.problem(p+"."+k, "label keys starting with baton. are reserved for baton")
+		case strings.ContainsAny(v, "\x00\n"):
+			d.problem(p+"."+k, "label value contains a NUL byte or a newline")
+		}
+	}
 }
 
 func (d *decoder) validateLB(a *App, p string) {
@@ -361,16 +367,7 @@ func (d *decoder) validateSwarm(sw *Swarm) {
 		if !hostRe.MatchString(strings.ToLower(host)) {
 			d.problem(p, "invalid hostname %q", host)
 		}
-		for k, v := range n.Labels {
-			switch {
-			case !labelRe.MatchString(k):
-				d.problem(p+".labels."+k, "invalid label key %q", k)
-			case strings.HasPrefix(k, "baton."):
-				d.problem(p+".labels."+k, "label keys starting with baton. are reserved for baton")
-			case strings.ContainsAny(v, "\x00\n"):
-				d.problem(p+".labels."+k, "label value contains a NUL byte or a newline")
-			}
-		}
+		d.validateLabels(p+".labels", n.Labels)
 	}
 	seen := map[string]bool{}
 	for i, a := range sw.Anchors {
