@@ -34,7 +34,7 @@ func ConvertNode(n swarm.Node) fleet.Node {
 	for k, v := range n.Spec.Labels {
 		labels[k] = v
 	}
-	return fleet.Node{ID: n.ID, Hostname: n.Description.Hostname, Labels: labels, Version: n.Version.Index,
+	return fleet.Node{ID: n.ID, Hostname: n.Description.Hostname, Labels: labels,
 		Ready: n.Status.State == swarm.NodeStateReady, Addr: n.Status.Addr}
 }
 
@@ -48,7 +48,7 @@ func (e *Engine) Services(ctx context.Context) ([]fleet.Service, error) {
 	}
 	out := make([]fleet.Service, 0, len(ss))
 	for _, s := range ss {
-		fs := fleet.Service{ID: s.ID, Name: s.Spec.Name, Version: s.Version.Index}
+		fs := fleet.Service{ID: s.ID, Name: s.Spec.Name}
 		if p := s.Spec.TaskTemplate.Placement; p != nil {
 			fs.Constraints = append(fs.Constraints, p.Constraints...)
 		}

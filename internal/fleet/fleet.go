@@ -182,7 +182,6 @@ type Node struct {
 	ID       string
 	Hostname string
 	Labels   map[string]string
-	Version  uint64
 	Ready    bool   // status ready (false: down or unknown)
 	Addr     string // the node's address as Swarm reports it
 }
@@ -191,7 +190,6 @@ type Node struct {
 type Service struct {
 	ID          string
 	Name        string
-	Version     uint64
 	Constraints []string
 	Image       string
 }

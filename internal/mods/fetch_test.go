@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/baton-orchestrator/baton/internal/plan"
-	"github.com/baton-orchestrator/baton/state"
 )
 
 var now = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
@@ -230,5 +229,4 @@ func BenchmarkRefresh20(b *testing.B) {
 	}
 	b.ReportMetric(float64(serial.Milliseconds())/float64(b.N), "ms-sum-of-singles")
 	b.ReportMetric(float64(parallel.Milliseconds())/float64(b.N), "ms-parallel-4")
-	_ = state.Mod{}
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/baton-orchestrator/baton/internal/fleet"
-	"github.com/baton-orchestrator/baton/internal/spec"
 )
 
 const gcSpec = `
@@ -173,5 +172,4 @@ func TestNormalizeRef(t *testing.T) {
 			t.Errorf("normalizeRef(%q) = %q, want %q", in, got, want)
 		}
 	}
-	_ = spec.DefaultProject
 }
