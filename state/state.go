@@ -1,6 +1,8 @@
 // Package state is baton's state file: a versioned JSON document that holds
-// only what Docker cannot tell (balancer hashes, last actions; later probe
-// counters, cooldowns, metric baselines, download validators).
+// only what Docker cannot tell (balancer hashes, last actions, restart
+// attempts, probe counters, autoscaler memory, log positions, image last
+// use, download validators, node labels baton set), and the event log
+// beside it.
 //
 // This file enforces three rules:
 //   - the lock is an flock on a sidecar "<state>.lock" file, never on the
