@@ -11,6 +11,7 @@ import (
 	"math/rand"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,6 +57,19 @@ func (e *e2e) checkConverged(what string, want int, image string) {
 	if n := e.all(); n != want {
 		out, _ := exec.Command("docker", "ps", "-a", "--filter", "label=baton.project="+e.project, "--format", "{{.Names}} {{.State}}").Output()
 		e.t.Fatalf("%s: %d containers in all, want %d:\n%s", what, n, want, out)
+	}
+}
+
+// checkNoTemps asserts that no temporary file of an interrupted write is
+// left beside the state file or the nginx config (the next pass took the
+// lock and cleaned up).
+func (e *e2e) checkNoTemps(what string) {
+	e.t.Helper()
+	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(e.state), "."+filepath.Base(e.state)+"*"))
+	conf, _ := filepath.Glob(filepath.Join(filepath.Dir(e.nginx.Conf()), "."+filepath.Base(e.nginx.Conf())+"*"))
+	matches = append(matches, conf...)
+	if len(matches) > 0 {
+		e.t.Fatalf("%s: temporary files left: %v", what, matches)
 	}
 }
 
@@ -167,12 +181,14 @@ func TestCrashSafetyKill9(t *testing.T) {
 				t.Fatalf("%s: the next lb render exits %d:\n%s", what, code, errOut)
 			}
 			e.checkFiles(what + ", next pass")
+			e.checkNoTemps(what + ", next pass")
 			continue
 		}
 		if _, errOut, code := e.baton("scale"); code != 0 {
 			t.Fatalf("%s: the next scale exits %d:\n%s", what, code, errOut)
 		}
 		e.checkConverged(what+", next pass", want, image)
+		e.checkNoTemps(what + ", next pass")
 	}
 	t.Logf("%d kills: %v", kills, killed)
 	e.mustBaton(0, "lb", "render")

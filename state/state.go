@@ -238,6 +238,9 @@ func Open(ctx context.Context, path string, timeout time.Duration) (*File, error
 		_, _ = f.WriteString("pid " + strconv.Itoa(os.Getpid()) + "\n")
 		_ = f.Close()
 	}
+	// Any temporary file of a save is a leftover of a killed process: all
+	// saves happen under this lock.
+	RemoveStaleTemps(path)
 	return &File{path: path, lock: fl}, nil
 }
 
@@ -326,4 +329,19 @@ func (f *File) Close() error { return f.lock.Unlock() }
 // (the balancer writer) use it so that one package imports renameio.
 func WriteFile(path string, data []byte, perm os.FileMode) error {
 	return renameio.WriteFile(path, data, perm)
+}
+
+// RemoveStaleTemps removes the temporary files WriteFile leaves next to path
+// when its process is killed between creating and renaming one
+// (".<name><digits>"). Call it only while holding the lock under which
+// every write of path happens, so no live write is touched.
+func RemoveStaleTemps(path string) {
+	dir, base := filepath.Split(path)
+	matches, _ := filepath.Glob(filepath.Join(dir, "."+base+"*"))
+	for _, m := range matches {
+		suffix := strings.TrimPrefix(filepath.Base(m), "."+base)
+		if suffix != "" && strings.Trim(suffix, "0123456789") == "" {
+			_ = os.Remove(m)
+		}
+	}
 }

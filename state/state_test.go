@@ -157,3 +157,26 @@ func TestWriteFileIsAtomicReplace(t *testing.T) {
 		t.Errorf("temporary files left behind: %v", entries)
 	}
 }
+
+func TestStaleTempFilesAreRemovedUnderTheLock(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "state.json")
+	for _, name := range []string{".state.json123456", ".state.json9", ".state.jsonx", "state.json.lock", ".other1"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := Open(context.Background(), path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	entries, _ := os.ReadDir(dir)
+	var left []string
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	if strings.Join(left, " ") != ".other1 .state.jsonx state.json.lock" {
+		t.Errorf("left %v: only renameio's leftovers (.state.json<digits>) may go", left)
+	}
+}

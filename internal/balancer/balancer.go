@@ -89,6 +89,9 @@ func NeedsApply(old []byte, existed bool, rendered []byte, st *state.Balancer) b
 // last successful reload recorded in st (which it updates).
 func Apply(ctx context.Context, c Config, rendered []byte, st *state.Balancer, now time.Time) (Result, error) {
 	var res Result
+	// A killed pass may have left a temporary file beside the config; every
+	// write of it happens under the state lock the caller holds.
+	state.RemoveStaleTemps(c.Path)
 	old, existed, err := Current(c.Path)
 	if err != nil {
 		return res, err
