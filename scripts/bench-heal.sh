@@ -13,14 +13,8 @@ n=${1:-50}
 shift || true
 ks=("$@")
 [ ${#ks[@]} -gt 0 ] || ks=(0 10 25 50)
-dir=$(mktemp -d)
-project=bench-heal
-cleanup() {
-  ids=$(docker ps -aq --filter label=baton.project=$project)
-  [ -n "$ids" ] && docker rm -f $ids >/dev/null
-  rm -rf "$dir"
-}
-trap cleanup EXIT
+. "$root/scripts/bench-lib.sh"
+bench_setup bench-heal
 cat >"$dir/baton.yaml" <<SPEC
 project: $project
 apps:
@@ -32,7 +26,6 @@ apps:
     resources: {memory: 16m}
     health: {type: http, path: /healthz, timeout: 1s, failure_threshold: 100, ready_timeout: 60s}
 SPEC
-baton() { bin/baton --spec "$dir/baton.yaml" --state "$dir/state.json" "$@"; }
 baton scale >/dev/null
 ports=$(docker ps --filter label=baton.project=$project --format '{{.Ports}}' | sed -E 's/.*:([0-9]+)->.*/\1/' | sort -n)
 hung=0

@@ -7,15 +7,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 n=${1:-1000}
-command -v /usr/bin/time >/dev/null || { apt-get install -y -qq time >/dev/null; }
-dir=$(mktemp -d)
-project=bench-memory
-cleanup() {
-  ids=$(docker ps -aq --filter label=baton.project=$project)
-  [ -n "$ids" ] && docker rm -f $ids >/dev/null
-  rm -rf "$dir"
-}
-trap cleanup EXIT
+. "$root/scripts/bench-lib.sh"
+bench_setup bench-memory
+need_gnu_time
 # Two apps of N/2 (an app has at most 500 replicas).
 cat >"$dir/baton.yaml" <<SPEC
 project: $project
@@ -23,7 +17,6 @@ apps:
   - {name: worker-a, image: "baton-demo:v1", pull: never, replicas: $((n / 2)), resources: {memory: 16m}}
   - {name: worker-b, image: "baton-demo:v1", pull: never, replicas: $((n - n / 2)), resources: {memory: 16m}}
 SPEC
-baton() { bin/baton --spec "$dir/baton.yaml" --state "$dir/state.json" "$@"; }
 s=$(date +%s)
 baton scale >/dev/null
 echo "started $n containers in $(( $(date +%s) - s ))s" >&2

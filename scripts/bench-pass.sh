@@ -12,15 +12,9 @@ cd "$root"
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(10 100 500)
 runs=${BENCH_RUNS:-10}
-command -v /usr/bin/time >/dev/null || { apt-get install -y -qq time >/dev/null; }
-dir=$(mktemp -d)
-project=bench-pass
-cleanup() {
-  ids=$(docker ps -aq --filter label=baton.project=$project)
-  [ -n "$ids" ] && docker rm -f $ids >/dev/null
-  rm -rf "$dir"
-}
-trap cleanup EXIT
+. "$root/scripts/bench-lib.sh"
+bench_setup bench-pass
+need_gnu_time
 
 spec() {
   cat >"$dir/baton.yaml" <<SPEC
@@ -41,7 +35,6 @@ apps:
     health: {type: http, path: /healthz, timeout: 2s, ready_timeout: 60s}
 SPEC
 }
-baton() { bin/baton --spec "$dir/baton.yaml" --state "$dir/state.json" "$@"; }
 
 # mean wall seconds of $runs runs of a command
 mean() {
