@@ -8,6 +8,10 @@
 #
 #   BATON_SWARM_DIR   state directory (default /run/baton-swarm)
 #   BATON_SWARM_NET   the /24's first three octets (default 10.213.7)
+#   BATON_SWARM_MEM   made-up memory sizes in MiB, one per node ("4096 2048 8192", 0 = the host's);
+#                     each node's dockerd then reads a /proc/meminfo of that size
+#                     (bind-mounted in the node's own mount namespace), and Swarm
+#                     reports and schedules by it. Default: the host's memory.
 #
 # After `up`, node K's engine is unix://$DIR/nodeK.sock and its address is
 # $NET.1K; the host's end of the bridge is $NET.254. `down` removes every
@@ -79,12 +83,18 @@ up() {
     ip -n "$ns" link set "sw$k" name eth0
     ip -n "$ns" addr add "$net.1$k/24" dev eth0
     ip -n "$ns" link set eth0 up
+    local mem premount=""
+    mem=$(echo "${BATON_SWARM_MEM:-}" | awk -v k="$k" '{print $k}')
+    if [ -n "$mem" ] && [ "$mem" != 0 ]; then
+      awk -v kb=$((mem * 1024)) '/^(MemTotal|MemFree|MemAvailable):/ {printf "%-16s%8d kB\n", $1, kb; next} {print}' /proc/meminfo >"$d/meminfo"
+      premount="mount --bind $d/meminfo /proc/meminfo; "
+    fi
     cat >"$d/daemon.json" <<JSON
 {"deprecated-key-path": "$d/key.json", "iptables": true, "storage-driver": "overlay2"}
 JSON
     # setsid: the node must outlive the shell that started it.
     setsid nsenter --net="/run/netns/$ns" -- unshare --mount --uts --pid --fork --kill-child --mount-proc --propagation private -- \
-      docker-init -- sh -c "hostname node$k; exec dockerd --config-file $d/daemon.json --data-root $d/data --exec-root $d/exec \
+      docker-init -- sh -c "hostname node$k; ${premount}exec dockerd --config-file $d/daemon.json --data-root $d/data --exec-root $d/exec \
         --pidfile $d/dockerd.pid -H unix://$(sock "$k") --exec-opt native.cgroupdriver=cgroupfs --cgroup-parent /baton-swarm/node$k" \
       >"$d/log" 2>&1 </dev/null &
     echo $! >"$d/launcher.pid"

@@ -43,6 +43,15 @@ func swarmScript() string { return filepath.Join(Root(), "scripts", "swarm.sh") 
 // ends. It needs root and a Docker engine's binaries.
 func StartSwarm(t testing.TB, n int) *Swarm {
 	t.Helper()
+	return StartSwarmSized(t, make([]int, n))
+}
+
+// StartSwarmSized brings up a swarm of len(memMiB) nodes in which node k
+// reports memMiB[k-1] MiB of memory (0: the host's); Swarm schedules
+// memory reservations by these made-up sizes.
+func StartSwarmSized(t testing.TB, memMiB []int) *Swarm {
+	t.Helper()
+	n := len(memMiB)
 	if os.Geteuid() != 0 {
 		Missing(t, "a swarm of network namespaces needs root")
 	}
@@ -67,7 +76,11 @@ func StartSwarm(t testing.TB, n int) *Swarm {
 	})
 	start := time.Now()
 	cmd := exec.Command(swarmScript(), "up", fmt.Sprint(n))
-	cmd.Env = append(os.Environ(), "BATON_SWARM_DIR="+s.Dir, "BATON_SWARM_NET="+s.Net)
+	var mem []string
+	for _, m := range memMiB {
+		mem = append(mem, fmt.Sprint(m))
+	}
+	cmd.Env = append(os.Environ(), "BATON_SWARM_DIR="+s.Dir, "BATON_SWARM_NET="+s.Net, "BATON_SWARM_MEM="+strings.Join(mem, " "))
 	out, err := cmd.CombinedOutput()
 	s.Up = time.Since(start)
 	t.Cleanup(func() { StopSwarm(t, s) })
