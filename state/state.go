@@ -54,6 +54,9 @@ type State struct {
 	NodeLabels map[string][]string `json:"node_labels,omitempty"`
 	// Restarted is when labels sync last restarted each dependent service.
 	Restarted map[string]time.Time `json:"restarted,omitempty"`
+	// Moved is when rebalance last moved each service (by name); the
+	// latest of them starts the global cooldown.
+	Moved map[string]time.Time `json:"moved,omitempty"`
 	// Runs counts the passes of each command that saved the state.
 	Runs map[string]int `json:"runs,omitempty"`
 	// AccessLog is how far scale has read the balancer's access log.

@@ -89,6 +89,11 @@ func (e *Engine) List(ctx context.Context, project, network string) ([]fleet.Con
 	}
 	out := make([]fleet.Container, 0, len(sums))
 	for _, s := range sums {
+		if s.Labels[SwarmTaskLabel] != "" {
+			// A Swarm task's container is Swarm's to start and stop,
+			// whatever its labels say.
+			continue
+		}
 		out = append(out, Convert(s, network))
 	}
 	sort.Slice(out, func(i, j int) bool {

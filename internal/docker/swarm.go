@@ -2,6 +2,7 @@ package docker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -35,7 +36,9 @@ func ConvertNode(n swarm.Node) fleet.Node {
 		labels[k] = v
 	}
 	return fleet.Node{ID: n.ID, Hostname: n.Description.Hostname, Labels: labels,
-		Ready: n.Status.State == swarm.NodeStateReady, Addr: n.Status.Addr}
+		Ready: n.Status.State == swarm.NodeStateReady, Addr: n.Status.Addr,
+		MemoryBytes: n.Description.Resources.MemoryBytes, Active: n.Spec.Availability == swarm.NodeAvailabilityActive,
+		Role: string(n.Spec.Role)}
 }
 
 // Services lists the Swarm's services in one call.
@@ -48,14 +51,7 @@ func (e *Engine) Services(ctx context.Context) ([]fleet.Service, error) {
 	}
 	out := make([]fleet.Service, 0, len(ss))
 	for _, s := range ss {
-		fs := fleet.Service{ID: s.ID, Name: s.Spec.Name}
-		if p := s.Spec.TaskTemplate.Placement; p != nil {
-			fs.Constraints = append(fs.Constraints, p.Constraints...)
-		}
-		if cs := s.Spec.TaskTemplate.ContainerSpec; cs != nil {
-			fs.Image = cs.Image
-		}
-		out = append(out, fs)
+		out = append(out, ConvertService(s))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
@@ -71,7 +67,7 @@ func (e *Engine) Tasks(ctx context.Context) ([]fleet.Task, error) {
 	}
 	out := make([]fleet.Task, 0, len(ts))
 	for _, t := range ts {
-		out = append(out, fleet.Task{ID: t.ID, ServiceID: t.ServiceID, NodeID: t.NodeID, State: string(t.Status.State)})
+		out = append(out, ConvertTask(t))
 	}
 	return out, nil
 }
@@ -103,6 +99,254 @@ func (e *Engine) SetNodeLabels(ctx context.Context, n fleet.Node, labels map[str
 // what the pass read, and at the version of a fresh read (Swarm refuses
 // the update if the service changes in between).
 func (e *Engine) UpdateService(ctx context.Context, s fleet.Service, addConstraint string, force bool) error {
+	return e.editService(ctx, s, func(spec *swarm.ServiceSpec) {
+		if addConstraint != "" {
+			if spec.TaskTemplate.Placement == nil {
+				spec.TaskTemplate.Placement = &swarm.Placement{}
+			}
+			spec.TaskTemplate.Placement.Constraints = append(spec.TaskTemplate.Placement.Constraints, addConstraint)
+		}
+		if force {
+			spec.TaskTemplate.ForceUpdate++
+		}
+	})
+}
+
+func sameLabels(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// SwarmTaskLabel is on every container Swarm runs for a task.
+const SwarmTaskLabel = "com.docker.swarm.task.id"
+
+// ConvertService turns a service into a fleet.Service.
+func ConvertService(s swarm.Service) fleet.Service {
+	fs := fleet.Service{ID: s.ID, Name: s.Spec.Name, Labels: map[string]string{}}
+	for k, v := range s.Spec.Labels {
+		fs.Labels[k] = v
+	}
+	if p := s.Spec.TaskTemplate.Placement; p != nil {
+		fs.Constraints = append(fs.Constraints, p.Constraints...)
+	}
+	if cs := s.Spec.TaskTemplate.ContainerSpec; cs != nil {
+		fs.Image = cs.Image
+	}
+	if m := s.Spec.Mode.Replicated; m != nil && m.Replicas != nil {
+		fs.Replicas = *m.Replicas
+	}
+	fs.Global = s.Spec.Mode.Global != nil
+	if r := s.Spec.TaskTemplate.Resources; r != nil && r.Reservations != nil {
+		fs.ReserveMemory = r.Reservations.MemoryBytes
+	}
+	return fs
+}
+
+// ConvertTask turns a task into a fleet.Task.
+func ConvertTask(t swarm.Task) fleet.Task {
+	ft := fleet.Task{ID: t.ID, ServiceID: t.ServiceID, NodeID: t.NodeID, State: string(t.Status.State)}
+	if cs := t.Status.ContainerStatus; cs != nil {
+		ft.ContainerID = cs.ContainerID
+	}
+	for _, p := range t.Status.PortStatus.Ports {
+		if p.PublishMode == swarm.PortConfigPublishModeHost && p.PublishedPort != 0 {
+			if ft.HostPorts == nil {
+				ft.HostPorts = map[int]int{}
+			}
+			ft.HostPorts[int(p.TargetPort)] = int(p.PublishedPort)
+		}
+	}
+	return ft
+}
+
+// serviceSpec builds the spec of a swarm app's service: host-mode
+// published port (the routing mesh needs IPVS, which not every kernel
+// has), DNS round robin, start-first rolling updates.
+func serviceSpec(w fleet.ServiceWant) swarm.ServiceSpec {
+	labels := map[string]string{fleet.LabelProject: w.Project, fleet.LabelApp: w.App, fleet.LabelHash: w.Hash}
+	// The tasks' containers carry the app's labels but not baton's
+	// project label: local passes on a manager must never take them for
+	// containers of their own.
+	clabels := map[string]string{"baton.service-app": w.App}
+	for k, v := range w.Labels {
+		clabels[k] = v
+	}
+	replicas := w.Replicas
+	grace := w.StopGrace
+	spec := swarm.ServiceSpec{
+		Annotations: swarm.Annotations{Name: w.Name, Labels: labels},
+		TaskTemplate: swarm.TaskSpec{
+			ContainerSpec: &swarm.ContainerSpec{Image: w.Image, Command: w.Command, Args: w.Args, Env: w.Env,
+				Labels: clabels, StopGracePeriod: &grace},
+			RestartPolicy: &swarm.RestartPolicy{Condition: swarm.RestartPolicyConditionAny},
+		},
+		Mode:         swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &replicas}},
+		UpdateConfig: &swarm.UpdateConfig{Parallelism: 1, Order: swarm.UpdateOrderStartFirst, FailureAction: swarm.UpdateFailureActionRollback},
+		EndpointSpec: &swarm.EndpointSpec{Mode: swarm.ResolutionModeDNSRR},
+	}
+	if w.Port != 0 {
+		spec.EndpointSpec.Ports = []swarm.PortConfig{{Protocol: swarm.PortConfigProtocolTCP, TargetPort: uint32(w.Port), PublishMode: swarm.PortConfigPublishModeHost}}
+	}
+	if w.MemoryB != 0 || w.MilliCPU != 0 || w.ReserveB != 0 {
+		spec.TaskTemplate.Resources = &swarm.ResourceRequirements{}
+		if w.MemoryB != 0 || w.MilliCPU != 0 {
+			spec.TaskTemplate.Resources.Limits = &swarm.Limit{MemoryBytes: w.MemoryB, NanoCPUs: w.MilliCPU * 1e6}
+		}
+		if w.ReserveB != 0 {
+			spec.TaskTemplate.Resources.Reservations = &swarm.Resources{MemoryBytes: w.ReserveB}
+		}
+	}
+	return spec
+}
+
+// CreateService creates a swarm app's service.
+func (e *Engine) CreateService(ctx context.Context, w fleet.ServiceWant) error {
+	ctx, cancel := e.bound(ctx, 1)
+	defer cancel()
+	// The image is taken as named: each node resolves it itself (no
+	// registry lookup from the manager).
+	if _, err := e.cli.ServiceCreate(ctx, serviceSpec(w), swarm.ServiceCreateOptions{QueryRegistry: false}); err != nil {
+		return e.wrap("create service "+w.Name, err)
+	}
+	return nil
+}
+
+// ErrConflict says a compare-and-swap found the service changed since it
+// was read; the caller re-reads and re-decides.
+var ErrConflict = errors.New("the service changed since it was read")
+
+// UpdateServiceSpec rolls a swarm app's service to a new spec (Swarm's
+// start-first rolling update), keeping the replica count it has now —
+// replica changes go through ScaleService. Constraints and labels others
+// set (labels sync, rebalance pins) are kept.
+func (e *Engine) UpdateServiceSpec(ctx context.Context, id string, w fleet.ServiceWant) error {
+	ctx, cancel := e.bound(ctx, 1)
+	defer cancel()
+	cur, _, err := e.cli.ServiceInspectWithRaw(ctx, id, swarm.ServiceInspectOptions{})
+	if err != nil {
+		return e.wrap("inspect service "+w.Name, err)
+	}
+	spec := serviceSpec(w)
+	spec.Mode = cur.Spec.Mode
+	spec.TaskTemplate.Placement = cur.Spec.TaskTemplate.Placement
+	spec.TaskTemplate.ForceUpdate = cur.Spec.TaskTemplate.ForceUpdate
+	for k, v := range cur.Spec.Labels {
+		if _, ours := spec.Labels[k]; !ours {
+			spec.Labels[k] = v
+		}
+	}
+	if _, err := e.cli.ServiceUpdate(ctx, id, cur.Version, spec, swarm.ServiceUpdateOptions{}); err != nil {
+		return e.wrap("update service "+w.Name, err)
+	}
+	return nil
+}
+
+// ScaleService sets a replicated service's count by compare-and-swap: it
+// reads the service, asks decide for the count given the count read, and
+// updates at the version of that read. When Swarm refuses the update
+// because the service changed in between (another baton, an operator), it
+// reads again and asks decide again — at most attempts times. It returns
+// the count it replaced, the count it set, and how many reads lost a race.
+func (e *Engine) ScaleService(ctx context.Context, id string, attempts int, decide func(current uint64) uint64) (from, to uint64, conflicts int, err error) {
+	for i := 0; i < attempts; i++ {
+		from, to, err = e.scaleOnce(ctx, id, decide)
+		if err == nil || !isOutOfSequence(err) {
+			return from, to, conflicts, err
+		}
+		conflicts++
+	}
+	return from, to, conflicts, fmt.Errorf("scale service %s: %w (%d attempts)", id, ErrConflict, attempts)
+}
+
+func (e *Engine) scaleOnce(ctx context.Context, id string, decide func(uint64) uint64) (uint64, uint64, error) {
+	ctx, cancel := e.bound(ctx, 1)
+	defer cancel()
+	cur, _, err := e.cli.ServiceInspectWithRaw(ctx, id, swarm.ServiceInspectOptions{})
+	if err != nil {
+		return 0, 0, e.wrap("inspect service "+id, err)
+	}
+	m := cur.Spec.Mode.Replicated
+	if m == nil || m.Replicas == nil {
+		return 0, 0, fmt.Errorf("service %s is not replicated", cur.Spec.Name)
+	}
+	from := *m.Replicas
+	to := decide(from)
+	if to == from {
+		return from, to, nil
+	}
+	spec := cur.Spec
+	spec.Mode.Replicated = &swarm.ReplicatedService{Replicas: &to}
+	if _, err := e.cli.ServiceUpdate(ctx, id, cur.Version, spec, swarm.ServiceUpdateOptions{}); err != nil {
+		return from, to, e.wrap("update service "+cur.Spec.Name, err)
+	}
+	return from, to, nil
+}
+
+// isOutOfSequence reports Swarm's refusal of an update carrying an old
+// version.
+func isOutOfSequence(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "update out of sequence")
+}
+
+// RemoveService removes a service.
+func (e *Engine) RemoveService(ctx context.Context, id string) error {
+	ctx, cancel := e.bound(ctx, 1)
+	defer cancel()
+	if err := e.cli.ServiceRemove(ctx, id); err != nil {
+		return e.wrap("remove service "+id, err)
+	}
+	return nil
+}
+
+// PinService adds the placement constraint node.hostname==<host> and the
+// label naming it, so Swarm moves the service's tasks to that node — only
+// if its constraints are still what the pass read.
+func (e *Engine) PinService(ctx context.Context, s fleet.Service, host string) error {
+	return e.editService(ctx, s, func(spec *swarm.ServiceSpec) {
+		c := PinConstraint(host)
+		if spec.TaskTemplate.Placement == nil {
+			spec.TaskTemplate.Placement = &swarm.Placement{}
+		}
+		spec.TaskTemplate.Placement.Constraints = append(spec.TaskTemplate.Placement.Constraints, c)
+		if spec.Labels == nil {
+			spec.Labels = map[string]string{}
+		}
+		spec.Labels[fleet.LabelPin] = c
+	})
+}
+
+// UnpinService removes the constraint and label PinService added. Swarm
+// leaves tasks that run on a node matching the looser constraints where
+// they are: this change restarts nothing.
+func (e *Engine) UnpinService(ctx context.Context, s fleet.Service) error {
+	pin := s.Labels[fleet.LabelPin]
+	return e.editService(ctx, s, func(spec *swarm.ServiceSpec) {
+		if p := spec.TaskTemplate.Placement; p != nil {
+			var kept []string
+			for _, c := range p.Constraints {
+				if c != pin {
+					kept = append(kept, c)
+				}
+			}
+			p.Constraints = kept
+		}
+		delete(spec.Labels, fleet.LabelPin)
+	})
+}
+
+// PinConstraint is the constraint rebalance pins a service with.
+func PinConstraint(host string) string { return "node.hostname==" + host }
+
+// editService applies edit to a fresh read of the service, if its
+// constraints are still those read by the pass, at that read's version.
+func (e *Engine) editService(ctx context.Context, s fleet.Service, edit func(*swarm.ServiceSpec)) error {
 	ctx, cancel := e.bound(ctx, 1)
 	defer cancel()
 	cur, _, err := e.cli.ServiceInspectWithRaw(ctx, s.ID, swarm.ServiceInspectOptions{})
@@ -117,29 +361,9 @@ func (e *Engine) UpdateService(ctx context.Context, s fleet.Service, addConstrai
 		return fmt.Errorf("the constraints of service %s changed since they were read; the next pass re-decides", s.Name)
 	}
 	spec := cur.Spec
-	if addConstraint != "" {
-		if spec.TaskTemplate.Placement == nil {
-			spec.TaskTemplate.Placement = &swarm.Placement{}
-		}
-		spec.TaskTemplate.Placement.Constraints = append(spec.TaskTemplate.Placement.Constraints, addConstraint)
-	}
-	if force {
-		spec.TaskTemplate.ForceUpdate++
-	}
+	edit(&spec)
 	if _, err := e.cli.ServiceUpdate(ctx, s.ID, cur.Version, spec, swarm.ServiceUpdateOptions{}); err != nil {
 		return e.wrap(fmt.Sprintf("update service %s", s.Name), err)
 	}
 	return nil
-}
-
-func sameLabels(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }

@@ -78,6 +78,26 @@ type Want struct {
 	StopGrace time.Duration
 }
 
+// ServiceWant is the Swarm service baton wants for a swarm app.
+type ServiceWant struct {
+	Project  string
+	App      string
+	Name     string // <project>-<app>
+	Hash     string
+	Image    string
+	Command  []string
+	Args     []string
+	Env      []string // KEY=value, sorted, including BATON_APP
+	Labels   map[string]string
+	Port     int // published in host mode on a port Swarm picks, per task
+	MemoryB  int64
+	MilliCPU int64
+	ReserveB int64
+	Replicas uint64
+	// StopGrace is the time between SIGTERM and SIGKILL for a task.
+	StopGrace time.Duration
+}
+
 // Exit is what an inspect tells about a container that is not running (or
 // a new one whose readiness is awaited): list results do not carry these.
 type Exit struct {
@@ -184,6 +204,12 @@ type Node struct {
 	Labels   map[string]string
 	Ready    bool   // status ready (false: down or unknown)
 	Addr     string // the node's address as Swarm reports it
+	// MemoryBytes is the memory the node reports (what Swarm schedules
+	// reservations against).
+	MemoryBytes int64
+	// Active is false for a node drained or paused by its operator.
+	Active bool
+	Role   string // manager or worker
 }
 
 // Service is a Swarm service.
@@ -192,12 +218,31 @@ type Service struct {
 	Name        string
 	Constraints []string
 	Image       string
+	Labels      map[string]string
+	// Replicas is the replicated count; Global services have none.
+	Replicas uint64
+	Global   bool
+	// ReserveMemory is the memory reservation of each task.
+	ReserveMemory int64
 }
 
 // Task is one task of a Swarm service that Swarm wants running.
 type Task struct {
-	ID        string
-	ServiceID string
-	NodeID    string
-	State     string // Swarm's task state: running, pending, ...
+	ID          string
+	ServiceID   string
+	NodeID      string
+	State       string // Swarm's task state: running, pending, ...
+	ContainerID string
+	// HostPorts are the ports the task publishes in host mode on its
+	// node, by target port.
+	HostPorts map[int]int
 }
+
+// Running reports whether Swarm says the task runs.
+func (t Task) Running() bool { return t.State == "running" }
+
+// Labels baton puts on the Swarm services it owns and on services it
+// pinned to a node while moving them.
+const (
+	LabelPin = "baton.rebalance.pin"
+)

@@ -147,11 +147,51 @@ type Swarm struct {
 	// RestartCooldown is the least time between two restarts of a
 	// dependent whose tasks sit on the wrong node. Default 1m.
 	RestartCooldown Duration `yaml:"restart_cooldown"`
+	// Rebalance configures `baton rebalance`; without it rebalance only
+	// reports the nodes' memory pressure.
+	Rebalance *Rebalance `yaml:"rebalance"`
 }
 
-// SwarmNode is one node's static labels.
+// SwarmNode is one node's static labels and, optionally, where its real
+// memory usage is read.
 type SwarmNode struct {
 	Labels map[string]string `yaml:"labels"`
+	// Docker is the node's own engine (unix:// or tcp://); with
+	// rebalance.usage: docker its containers' memory is read there.
+	Docker string `yaml:"docker"`
+}
+
+// Rebalance moves services off nodes under memory pressure, the way the
+// Kubernetes descheduler's LowNodeUtilization does, with Swarm's own
+// mechanism: a placement constraint pins the service to the chosen node,
+// Swarm moves its tasks, and the constraint is removed again once they
+// run there (a placement-only change Swarm applies without a restart).
+type Rebalance struct {
+	// Threshold: a node whose memory use is above this share of its
+	// memory is under pressure. Default 80%.
+	Threshold Percent `yaml:"threshold"`
+	// Target: a move never brings the receiving node above this share.
+	// Default: the threshold. Below it, a receiver keeps headroom, so
+	// what moved does not make it the next pass's source.
+	Target Percent `yaml:"target"`
+	// Usage is where a node's memory use comes from: reservations (the
+	// default: the memory reservations of the Swarm tasks on it) or
+	// docker (the containers' real usage, from each node's swarm.nodes
+	// docker endpoint).
+	Usage string `yaml:"usage"`
+	// MaxMoves caps the services moved in one pass (default 5);
+	// MaxMovesPerNode the services moved off one node (default 2).
+	MaxMoves        int `yaml:"max_moves"`
+	MaxMovesPerNode int `yaml:"max_moves_per_node"`
+	// Cooldown: no move within this long after the last one (default
+	// 10m). ServiceCooldown: a service is not moved again within this
+	// long (default 1h), so nothing ping-pongs.
+	Cooldown        Duration `yaml:"cooldown"`
+	ServiceCooldown Duration `yaml:"service_cooldown"`
+	// Wait bounds how long a pass waits for moved tasks to run on their
+	// new node before it removes the pin (default 60s); a later pass
+	// removes a pin left behind.
+	Wait Duration `yaml:"wait"`
 }
 
 // Anchor: Service follows Anchor (e.g. an app follows its database).
@@ -194,7 +234,11 @@ type Hook struct {
 
 // App is one application: a set of identical replicas.
 type App struct {
-	Name      string            `yaml:"name"`
+	Name string `yaml:"name"`
+	// Engine is docker (default: containers on the local engine) or swarm
+	// (a Swarm service created and scaled through the manager at
+	// --docker-host, its port published in host mode on each node).
+	Engine    string            `yaml:"engine"`
 	Image     string            `yaml:"image"`
 	Pull      string            `yaml:"pull"`
 	Command   []string          `yaml:"command"`
@@ -221,6 +265,10 @@ type App struct {
 type Resources struct {
 	Memory Size     `yaml:"memory"`
 	CPU    MilliCPU `yaml:"cpu"`
+	// ReserveMemory is a swarm app's memory reservation per task: Swarm
+	// places a task only on a node with that much unreserved, and
+	// rebalance counts it.
+	ReserveMemory Size `yaml:"reserve_memory"`
 }
 
 // LB routes traffic from the balancer to an app.
@@ -287,6 +335,38 @@ func (s *Spec) applyDefaults() {
 	}
 	if s.Swarm != nil && !s.Swarm.RestartCooldown.Set {
 		s.Swarm.RestartCooldown.D = time.Minute
+	}
+	if s.Swarm != nil && s.Swarm.Rebalance != nil {
+		r := s.Swarm.Rebalance
+		if r.Threshold.Fraction == 0 {
+			r.Threshold.Fraction = 0.8
+		}
+		if r.Target.Fraction == 0 {
+			r.Target.Fraction = r.Threshold.Fraction
+		}
+		if r.Usage == "" {
+			r.Usage = "reservations"
+		}
+		if r.MaxMoves == 0 {
+			r.MaxMoves = 5
+		}
+		if r.MaxMovesPerNode == 0 {
+			r.MaxMovesPerNode = 2
+		}
+		if !r.Cooldown.Set {
+			r.Cooldown.D = 10 * time.Minute
+		}
+		if !r.ServiceCooldown.Set {
+			r.ServiceCooldown.D = time.Hour
+		}
+		if !r.Wait.Set {
+			r.Wait.D = time.Minute
+		}
+	}
+	for _, a := range s.Apps {
+		if a != nil && a.Engine == "" {
+			a.Engine = "docker"
+		}
 	}
 	if !s.GC.Grace.Set {
 		s.GC.Grace.D = 3 * time.Hour
@@ -438,6 +518,23 @@ func (s *Spec) Resolve(p string) string {
 	return filepath.Join(s.Dir, p)
 }
 
+// OnSwarm reports whether the app runs as a Swarm service.
+func (a *App) OnSwarm() bool { return a.Engine == "swarm" }
+
+// UsesSwarm reports whether a pass must look at the Swarm: the spec has a
+// swarm section or a swarm app.
+func (s *Spec) UsesSwarm() bool {
+	if s.Swarm != nil {
+		return true
+	}
+	for _, a := range s.Apps {
+		if a.OnSwarm() {
+			return true
+		}
+	}
+	return false
+}
+
 // WantReplicas is the app's replica count: the fixed one, or for an
 // autoscaled app the count the last scale pass decided (commands set it
 // from the state file before deciding anything).
@@ -464,7 +561,8 @@ func (a *App) Hash(network string) string {
 		CPU     int64
 		Labels  map[string]string
 		Network string
-	}{a.Image, a.Command, a.Args, a.Env, a.Port, a.Resources.Memory.Bytes, a.Resources.CPU.Milli, a.Labels, network})
+		Reserve int64 `json:",omitempty"`
+	}{a.Image, a.Command, a.Args, a.Env, a.Port, a.Resources.Memory.Bytes, a.Resources.CPU.Milli, a.Labels, network, a.Resources.ReserveMemory.Bytes})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:6])
 }

@@ -185,6 +185,24 @@ func (d *decoder) validateApp(a *App, p string) {
 	if a.LB != nil {
 		d.validateLB(a, p+".lb")
 	}
+	switch a.Engine {
+	case "", "docker":
+		if a.Resources.ReserveMemory.Bytes != 0 {
+			d.problem(p+".resources.reserve_memory", "only for an app with engine: swarm")
+		}
+	case "swarm":
+		if t := a.Health.Type; t == "exec" || t == "docker" {
+			d.problem(p+".health.type", "%s checks need the container's own engine; a swarm app supports http, tcp or none", t)
+		}
+		if len(a.RestartWith) > 0 {
+			d.problem(p+".restart_with", "not for a swarm app: Swarm restarts its own tasks")
+		}
+		if a.LB != nil && a.Port == 0 {
+			d.problem(p+".port", "missing: a swarm app with an lb section needs the port its tasks publish")
+		}
+	default:
+		d.problem(p+".engine", "must be one of docker, swarm, got %q", a.Engine)
+	}
 	if a.Autoscale != nil {
 		d.validateAutoscale(a, p+".autoscale")
 	}
@@ -368,6 +386,41 @@ func (d *decoder) validateSwarm(sw *Swarm) {
 			d.problem(p, "invalid hostname %q", host)
 		}
 		d.validateLabels(p+".labels", n.Labels)
+	}
+	for host, n := range sw.Nodes {
+		if n.Docker != "" && !strings.HasPrefix(n.Docker, "unix://") && !strings.HasPrefix(n.Docker, "tcp://") {
+			d.problem("swarm.nodes."+host+".docker", "must be a unix:// or tcp:// address, got %q", n.Docker)
+		}
+	}
+	if r := sw.Rebalance; r != nil {
+		if r.Threshold.Fraction > 1 {
+			d.problem("swarm.rebalance.threshold", "must be at most 100%%")
+		}
+		if r.Target.Fraction > 1 {
+			d.problem("swarm.rebalance.target", "must be at most 100%%")
+		}
+		if r.Target.Fraction != 0 && r.Threshold.Fraction != 0 && r.Target.Fraction > r.Threshold.Fraction {
+			d.problem("swarm.rebalance.target", "must not be above the threshold: a receiver would end up under pressure")
+		}
+		if r.Usage != "" && !oneOf(r.Usage, []string{"reservations", "docker"}) {
+			d.problem("swarm.rebalance.usage", "must be one of reservations, docker, got %q", r.Usage)
+		}
+		if r.Usage == "docker" {
+			for host, n := range sw.Nodes {
+				if n.Docker == "" {
+					d.problem("swarm.nodes."+host+".docker", "missing: rebalance.usage docker reads each node's containers at its own endpoint")
+				}
+			}
+			if len(sw.Nodes) == 0 {
+				d.problem("swarm.rebalance.usage", "usage docker needs swarm.nodes with a docker endpoint per node")
+			}
+		}
+		if r.MaxMoves < 0 {
+			d.problem("swarm.rebalance.max_moves", "must not be negative")
+		}
+		if r.MaxMovesPerNode < 0 {
+			d.problem("swarm.rebalance.max_moves_per_node", "must not be negative")
+		}
 	}
 	seen := map[string]bool{}
 	for i, a := range sw.Anchors {
