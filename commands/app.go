@@ -128,6 +128,7 @@ func NewApp(env *Env) *cli.App {
 			newGCCommand(env),
 			newModsCommand(env),
 			newLabelsCommand(env),
+			newRebalanceCommand(env),
 			newEventsCommand(env),
 			newStatusCommand(env),
 			newValidateCommand(env),

@@ -32,6 +32,8 @@ type passOutcome struct {
 	failed  int
 	apps    []appStatus
 	events  []state.Event
+	// down are the Swarm nodes found down ("node X is down: skipped").
+	down []string
 }
 
 // passAction wraps a pass: it times it, then writes metrics and fires hooks.
@@ -45,6 +47,11 @@ func runPassWithOutcome(ctx context.Context, env *Env, command string, run func(
 	start := time.Now()
 	o := &passOutcome{command: command}
 	err := run(ctx, o)
+	if err == nil && len(o.down) > 0 {
+		// The pass did what it could; a node it could not reach makes the
+		// result partial.
+		err = withCode(ExitPartial, fmt.Errorf("swarm: %s", strings.Join(o.down, "; ")))
+	}
 	if env.MetricsDir != "" {
 		if werr := o.writeMetrics(env.MetricsDir, start, time.Since(start), Code(err)); werr != nil {
 			env.warnf("metrics: %v", werr)

@@ -34,6 +34,7 @@ type pass struct {
 	engine *docker.Engine
 	prober *probe.Prober
 	tmpl   *template.Template
+	swarm  swarmView // empty unless the spec involves a Swarm
 }
 
 // loadSpec reads and validates the spec; a bad spec exits 1 before
@@ -88,6 +89,10 @@ func openPass(ctx context.Context, env *Env, lock bool, out *passOutcome) (*pass
 		return nil, err
 	}
 	p.prober = probe.New(p.engine.Exec)
+	if err := p.observeNodes(ctx); err != nil {
+		p.close()
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -166,6 +171,9 @@ type observation struct {
 	containers []fleet.Container
 	ready      map[string]bool
 	probeErr   map[string]error
+	// tasks are the running tasks of swarm apps (as containers at their
+	// node's address); ready and probeErr hold their verdicts too.
+	tasks []fleet.Container
 }
 
 func (p *pass) observe(ctx context.Context) (observation, error) {
@@ -196,6 +204,9 @@ func (p *pass) observe(ctx context.Context) (observation, error) {
 			o.probeErr[ids[i]] = err
 		}
 	}
+	if err := p.observeSwarmApps(ctx, &o); err != nil {
+		return observation{}, err
+	}
 	p.out.apps = appStatuses(p.spec, o, p.state)
 	return o, nil
 }
@@ -208,12 +219,14 @@ type lbResult struct {
 	Diff     string `json:"diff,omitempty"`
 }
 
-// syncBalancer renders the config for members and applies it (or, on a dry
-// run, computes the diff). Without an nginx section it does nothing.
+// syncBalancer renders the config for members (and the ready tasks of
+// swarm apps) and applies it (or, on a dry run, computes the diff).
+// Without an nginx section it does nothing.
 func (p *pass) syncBalancer(ctx context.Context, members []fleet.Container) (*lbResult, error) {
 	if p.spec.Nginx == nil {
 		return nil, nil
 	}
+	members = append(members[:len(members):len(members)], p.swarm.members...)
 	n := p.spec.Nginx
 	path := p.spec.Resolve(n.Config)
 	rendered, err := templates.Render(p.tmpl, plan.Balancer(p.spec, members))

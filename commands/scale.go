@@ -99,7 +99,10 @@ func runScale(ctx context.Context, env *Env, o *passOutcome, explain bool, metri
 		for _, a := range actions {
 			rep.Actions = append(rep.Actions, rowOf(a))
 		}
-		if len(actions) == 0 {
+		if _, _, err := p.scaleSwarm(ctx, rep, &obs); err != nil {
+			return err
+		}
+		if len(rep.Actions) == 0 {
 			// With no actions, the real pass syncs the balancer with exactly
 			// this membership, so the diff is exact.
 			lb, err := p.syncBalancer(ctx, members)
@@ -128,7 +131,25 @@ func runScale(ctx context.Context, env *Env, o *passOutcome, explain bool, metri
 	for app := range failed {
 		p.state.AddAttempt(app, now, p.spec.App(app).Health.CrashloopWindow.D)
 	}
-	return p.finish(rep, res, events, holds)
+	swarmFailed, swarmEvents, err := p.scaleSwarm(ctx, rep, &obs)
+	if err != nil {
+		return err
+	}
+	if len(swarmEvents) > 0 && res.SyncErr == nil {
+		// The services changed: the balancer follows their tasks now.
+		lb, err := p.syncBalancer(ctx, res.Members)
+		if lb != nil && (lb.Changed || lb.Reloaded) {
+			rep.Balancer = append(rep.Balancer, lb)
+		}
+		res.SyncErr = err
+	}
+	p.out.actions += len(swarmEvents)
+	p.out.failed += swarmFailed
+	events = append(events, swarmEvents...)
+	if err := p.finish(rep, res, events, holds); err != nil || swarmFailed == 0 {
+		return err
+	}
+	return outcomeError(len(swarmEvents), swarmFailed)
 }
 
 // outcomeError turns action counts into the pass's exit status: failed

@@ -37,6 +37,7 @@ var schedule = []scheduled{
 	{"lb render", "lb render", "*/5 * * * *", "*:0/5", "every 5 minutes (a safety net: scale and heal render too)", "30s", "5min"},
 	{"gc", "gc", "17 * * * *", "*-*-* *:17:00", "every hour", "5min", "30min"},
 	{"labels sync", "labels sync", "* * * * *", "minutely", "every minute (on a Swarm manager)", "10s", "5min"},
+	{"rebalance", "rebalance", "*/5 * * * *", "*:0/5", "every 5 minutes (on a Swarm manager; the cooldowns bound how often anything moves)", "30s", "10min"},
 	{"mods refresh", "mods refresh", "*/10 * * * *", "*:0/10", "every 10 minutes (each entry is fetched only when its interval is due)", "1min", "1h"},
 }
 

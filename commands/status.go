@@ -72,8 +72,11 @@ func appStatuses(s *spec.Spec, obs observation, st *state.State) []appStatus {
 	out := []appStatus{}
 	for _, a := range s.Apps {
 		as := appStatus{App: a.Name, Want: a.WantReplicas(), Addresses: []string{}}
-		hash := a.Hash(s.Docker.Network)
-		for _, c := range obs.containers {
+		hash, replicas := a.Hash(s.Docker.Network), obs.containers
+		if a.OnSwarm() {
+			hash, replicas = a.Hash(""), obs.tasks
+		}
+		for _, c := range replicas {
 			if c.App != a.Name {
 				continue
 			}

@@ -2,10 +2,13 @@ package commands_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -155,5 +158,304 @@ func TestLabelsSyncOnARealSwarm(t *testing.T) {
 	}
 	if l := nodeLabels(t, s, "node3"); l["tier"] != "core" {
 		t.Errorf("the live nodes were not synced: node3 %v", l)
+	}
+}
+
+// rebalanceRun is the JSON a rebalance pass prints.
+type rebalanceRun struct {
+	DryRun  bool `json:"dry_run"`
+	Actions []struct {
+		Action  string `json:"action"`
+		Service string `json:"service"`
+		From    string `json:"from"`
+		To      string `json:"to"`
+		Bytes   int64  `json:"bytes"`
+		Done    bool   `json:"done"`
+		Arrived bool   `json:"arrived"`
+	} `json:"actions"`
+	After []struct {
+		Node  string  `json:"node"`
+		Share float64 `json:"share"`
+		Over  bool    `json:"over"`
+	} `json:"after"`
+	Findings []string `json:"findings"`
+}
+
+func (r rebalanceRun) moves() string {
+	var out []string
+	for _, a := range r.Actions {
+		out = append(out, fmt.Sprintf("%s %s %s>%s %d", a.Action, a.Service, a.From, a.To, a.Bytes))
+	}
+	return strings.Join(out, "; ")
+}
+
+// TestRebalanceOnARealSwarm: nodes of 4, 2 and 8 GiB (made up); a
+// memory-heavy service pushes node2 over the threshold. One pass moves the
+// fewest services (one: the heavy one, the small ones cannot relieve it),
+// every node ends under the threshold, the service spec is left clean (no
+// pin), the next pass is a no-op, and the dry run equals the real plan.
+func TestRebalanceOnARealSwarm(t *testing.T) {
+	testenv.Docker(t)
+	testenv.Image(t, "baton-test:v1")
+	s := testenv.StartSwarmSized(t, []int{4096, 2048, 8192})
+	loadImage(t, s, "baton-test:v1")
+	dir := t.TempDir()
+	specPath, statePath := filepath.Join(dir, "baton.yaml"), filepath.Join(dir, "state.json")
+	y := "swarm:\n  rebalance: {threshold: 70%, target: 60%, cooldown: 0s, service_cooldown: 1h, wait: 60s}\n"
+	if err := os.WriteFile(specPath, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Everything lands on node2: the others are drained while the
+	// services start (Swarm never moves running tasks by itself).
+	s.Docker(t, 1, "node", "update", "--availability", "drain", "node1")
+	s.Docker(t, 1, "node", "update", "--availability", "drain", "node3")
+	for name, mem := range map[string]string{"small1": "100m", "small2": "100m", "heavy": "1400m"} {
+		s.Docker(t, 1, "service", "create", "--detach", "--name", name, "--no-resolve-image", "--reserve-memory", mem, "baton-test:v1")
+	}
+	for _, name := range []string{"small1", "small2", "heavy"} {
+		if !waitTaskOn(t, s, name, "node2", 30*time.Second) {
+			t.Fatalf("%s did not start on node2", name)
+		}
+	}
+	s.Docker(t, 1, "node", "update", "--availability", "active", "node1")
+	s.Docker(t, 1, "node", "update", "--availability", "active", "node3")
+
+	run := func(args ...string) (rebalanceRun, int) {
+		t.Helper()
+		out, errOut, code := swarmBaton(t, s, specPath, statePath, append([]string{"-o", "json"}, args...)...)
+		var r rebalanceRun
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatalf("rebalance %v: exit %d: %v\n%s%s", args, code, err, out, errOut)
+		}
+		return r, code
+	}
+	dry, code := run("-n", "rebalance")
+	if code != 0 {
+		t.Fatalf("dry run: exit %d", code)
+	}
+	want := "move heavy node2>node3 1468006400"
+	if dry.moves() != want {
+		t.Fatalf("dry run plans %q, want %q (findings %v)", dry.moves(), want, dry.Findings)
+	}
+	if taskNode(t, s, "heavy") != "node2" {
+		t.Fatal("the dry run moved something")
+	}
+	real, code := run("rebalance")
+	if code != 0 || real.moves() != dry.moves() {
+		t.Fatalf("real pass: exit %d, moves %q; the dry run planned %q", code, real.moves(), dry.moves())
+	}
+	if a := real.Actions[0]; !a.Done || !a.Arrived {
+		t.Errorf("the move did not complete: %+v", a)
+	}
+	for _, l := range real.After {
+		if l.Over {
+			t.Errorf("node %s is still over the threshold: %.3f", l.Node, l.Share)
+		}
+	}
+	if n := taskNode(t, s, "heavy"); n != "node3" {
+		t.Errorf("heavy runs on %q, want node3", n)
+	}
+	// The spec is clean again, and removing the pin restarted nothing.
+	if c := s.Docker(t, 1, "service", "inspect", "heavy", "--format", "{{json .Spec.TaskTemplate.Placement.Constraints}} {{index .Spec.Labels \"baton.rebalance.pin\"}}"); strings.Contains(c, "node.hostname") {
+		t.Errorf("heavy keeps the pin: %s", c)
+	}
+	if hist := strings.Fields(s.Docker(t, 1, "service", "ps", "heavy", "--format", "{{.Node}}")); len(hist) != 2 {
+		t.Errorf("heavy has %d tasks in its history, want 2 (the one moved, the one on node3): %v", len(hist), hist)
+	}
+	// The next pass is a no-op, quiet in table form.
+	if out, errOut, code := swarmBaton(t, s, specPath, statePath, "rebalance"); code != 0 || out != "" {
+		t.Errorf("the next pass was not a no-op: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// swarmAppSpec writes a spec whose app web runs as a Swarm service behind
+// the test's nginx.
+func swarmAppSpec(t *testing.T, path string, n *testenv.Nginx, replicas int) {
+	t.Helper()
+	q := func(argv []string) string {
+		b, _ := json.Marshal(argv)
+		return string(b)
+	}
+	y := fmt.Sprintf(`project: sw
+nginx:
+  config: %s
+  test: %s
+  reload: %s
+  listen: %s
+apps:
+  - name: web
+    engine: swarm
+    image: baton-test:v1
+    port: 8080
+    replicas: %d
+    stop_grace: 2s
+    lb: {path: /}
+    health: {type: http, path: /healthz, timeout: 1s, ready_timeout: 40s}
+swarm:
+  rebalance: {threshold: 95%%}
+gc: {keep_images: 1}
+`, n.Conf(), q(n.Test()), q(n.Reload()), n.Listen, replicas)
+	if err := os.WriteFile(path, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type scaleRun struct {
+	Actions []struct {
+		App    string `json:"app"`
+		Action string `json:"action"`
+		Target string `json:"target"`
+		Reason string `json:"reason"`
+		Done   bool   `json:"done"`
+		Error  string `json:"error"`
+	} `json:"actions"`
+}
+
+// upstreams returns the servers of the balancer config baton wrote.
+func upstreams(t *testing.T, n *testenv.Nginx) []string {
+	t.Helper()
+	b, err := os.ReadFile(n.Conf())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(strings.TrimSpace(line))
+		if len(f) >= 2 && f[0] == "server" && strings.Contains(f[1], ":") {
+			out = append(out, strings.TrimSuffix(f[1], ";"))
+		}
+	}
+	return out
+}
+
+// TestSwarmAppsOnARealSwarm: an app with engine: swarm becomes a service
+// whose tasks publish in host mode; lb render routes to each task at its
+// node's address; a second pass is a no-op. Two scale processes with
+// different targets race on the same service: the one whose update Swarm
+// refuses (its version is stale) re-reads and re-decides — no lost
+// update. With a node killed, every subcommand completes, names the node
+// and exits 3.
+func TestSwarmAppsOnARealSwarm(t *testing.T) {
+	testenv.Docker(t)
+	testenv.Image(t, "baton-test:v1")
+	s := testenv.StartSwarm(t, 3)
+	loadImage(t, s, "baton-test:v1")
+	ngx := testenv.StartNginx(t)
+	dir := t.TempDir()
+	specA, stateA := filepath.Join(dir, "a.yaml"), filepath.Join(dir, "a.json")
+	specB, stateB := filepath.Join(dir, "b.yaml"), filepath.Join(dir, "b.json")
+	swarmAppSpec(t, specA, ngx, 2)
+
+	out, errOut, code := swarmBaton(t, s, specA, stateA, "-n", "scale")
+	if code != 0 || !strings.Contains(out, "create service") || !strings.Contains(out, "sw-web") {
+		t.Fatalf("dry run: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, errOut, code := swarmBaton(t, s, specA, stateA, "scale"); code != 0 {
+		t.Fatalf("scale: exit %d\n%s", code, errOut)
+	}
+	ups := upstreams(t, ngx)
+	if len(ups) != 2 {
+		t.Fatalf("upstreams after scale: %v, want 2 tasks", ups)
+	}
+	for _, u := range ups {
+		if !strings.HasPrefix(u, s.Net+".1") {
+			t.Errorf("upstream %s is not at a node's address", u)
+		}
+	}
+	resp, err := (&http.Client{Timeout: 3 * time.Second}).Get("http://" + ngx.Listen + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET through nginx to the swarm tasks: %d", resp.StatusCode)
+	}
+	for _, cmd := range [][]string{{"scale"}, {"lb", "render"}} {
+		if out, errOut, code := swarmBaton(t, s, specA, stateA, cmd...); code != 0 || out != "" {
+			t.Errorf("%v right after: not a no-op: exit %d\n%s%s", cmd, code, out, errOut)
+		}
+	}
+
+	// The race: B reads the service (2 replicas) and decides 5; its update
+	// is held at the proxy while A scales to 3; then B's update, carrying
+	// the version it read, reaches Swarm.
+	swarmAppSpec(t, specA, ngx, 3)
+	swarmAppSpec(t, specB, ngx, 5)
+	proxy := testenv.StartDockerProxyTo(t, s.Host(1))
+	atUpdate, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	proxy.Before(func(route string) {
+		if route == "POST /services/{id}/update" {
+			once.Do(func() {
+				close(atUpdate)
+				<-release
+			})
+		}
+	})
+	b := exec.Command(testenv.Baton(t), "--spec", specB, "--state", stateB, "--docker-host", proxy.Host, "-o", "json", "scale")
+	var bOut, bErr strings.Builder
+	b.Stdout, b.Stderr = &bOut, &bErr
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-atUpdate:
+	case <-time.After(60 * time.Second):
+		t.Fatal("process B never sent its update")
+	}
+	aOut, errOut, code := swarmBaton(t, s, specA, stateA, "-o", "json", "scale")
+	close(release)
+	bWait := b.Wait()
+	if code != 0 || bWait != nil {
+		t.Fatalf("A: exit %d %s\nB: %v %s%s", code, errOut, bWait, bOut.String(), bErr.String())
+	}
+	var ra, rb scaleRun
+	if err := json.Unmarshal([]byte(aOut), &ra); err != nil {
+		t.Fatal(err, aOut)
+	}
+	if err := json.Unmarshal([]byte(bOut.String()), &rb); err != nil {
+		t.Fatal(err, bOut.String())
+	}
+	if len(ra.Actions) != 1 || !strings.Contains(ra.Actions[0].Reason, "2 → 3") {
+		t.Errorf("A: %+v, want one action 2 → 3", ra.Actions)
+	}
+	if len(rb.Actions) != 1 || !strings.Contains(rb.Actions[0].Reason, "3 → 5") || !strings.Contains(rb.Actions[0].Reason, "re-read and re-decided") {
+		t.Errorf("B: %+v, want one action that re-read A's 3 and set 5", rb.Actions)
+	}
+	if got := strings.TrimSpace(s.Docker(t, 1, "service", "inspect", "sw-web", "--format", "{{.Spec.Mode.Replicated.Replicas}} {{.PreviousSpec.Mode.Replicated.Replicas}}")); got != "5 3" {
+		t.Errorf("replicas now/before: %q, want \"5 3\" (B's update follows A's: none was lost)", got)
+	}
+
+	// gc on the manager keeps an image that only a service names (its
+	// tasks run elsewhere) and removes one nobody names.
+	testenv.Image(t, "baton-test:v2")
+	testenv.Image(t, "baton-test:hc")
+	loadImage(t, s, "baton-test:v2")
+	loadImage(t, s, "baton-test:hc")
+	s.Docker(t, 1, "service", "create", "--detach", "--name", "other", "--no-resolve-image", "--constraint", "node.hostname==node2", "baton-test:v2")
+	if out, errOut, code := swarmBaton(t, s, specA, stateA, "gc"); code != 0 {
+		t.Fatalf("gc: exit %d\n%s%s", code, out, errOut)
+	}
+	images := s.Docker(t, 1, "image", "ls", "--format", "{{.Repository}}:{{.Tag}}")
+	if !strings.Contains(images, "baton-test:v2") || strings.Contains(images, "baton-test:hc") || !strings.Contains(images, "baton-test:v1") {
+		t.Errorf("images on the manager after gc: %q; want v1 (in use) and v2 (named by a service) kept, hc removed", images)
+	}
+
+	// A node dies. Every subcommand still completes, names it and exits 3.
+	swarmAppSpec(t, specA, ngx, 5)
+	if _, errOut, code := swarmBaton(t, s, specA, stateA, "scale"); code != 0 {
+		t.Fatalf("scale at 5: exit %d\n%s", code, errOut)
+	}
+	s.KillNode(t, 3)
+	for _, cmd := range [][]string{{"scale"}, {"heal"}, {"rebalance"}, {"labels", "sync"}, {"lb", "render"}, {"gc"}, {"mods", "refresh"}} {
+		out, errOut, code := swarmBaton(t, s, specA, stateA, cmd...)
+		if code != 3 || !strings.Contains(out+errOut, "node node3 is down") {
+			t.Errorf("%v with node3 down: exit %d, want 3 naming node3\n%s%s", cmd, code, out, errOut)
+		}
+	}
+	for _, u := range upstreams(t, ngx) {
+		if strings.HasPrefix(u, s.Addr(3)+":") {
+			t.Errorf("the balancer still routes to a task on the dead node: %s", u)
+		}
 	}
 }

@@ -18,7 +18,7 @@ _baton() {
         --log-format) COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
     esac
     case "$cmd" in
-        "") COMPREPLY=($(compgen -W "scale heal lb gc mods labels events status validate schedule completion version --spec -f --state --docker-host --dry-run -n --output -o --docker-timeout --lock-timeout --quiet -q --verbose --log-format --metrics-dir --help -h --version -v" -- "$cur")) ;;
+        "") COMPREPLY=($(compgen -W "scale heal lb gc mods labels rebalance events status validate schedule completion version --spec -f --state --docker-host --dry-run -n --output -o --docker-timeout --lock-timeout --quiet -q --verbose --log-format --metrics-dir --help -h --version -v" -- "$cur")) ;;
         "scale") COMPREPLY=($(compgen -W "--explain --metrics" -- "$cur")) ;;
         "heal") COMPREPLY=($(compgen -W "--for --every" -- "$cur")) ;;
         "lb") COMPREPLY=($(compgen -W "render" -- "$cur")) ;;
@@ -28,6 +28,7 @@ _baton() {
         "mods refresh") COMPREPLY=($(compgen -W "" -- "$cur")) ;;
         "labels") COMPREPLY=($(compgen -W "sync" -- "$cur")) ;;
         "labels sync") COMPREPLY=($(compgen -W "" -- "$cur")) ;;
+        "rebalance") COMPREPLY=($(compgen -W "" -- "$cur")) ;;
         "events") COMPREPLY=($(compgen -W "--app --type --since" -- "$cur")) ;;
         "status") COMPREPLY=($(compgen -W "" -- "$cur")) ;;
         "validate") COMPREPLY=($(compgen -W "--schema" -- "$cur")) ;;

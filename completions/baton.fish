@@ -2,7 +2,7 @@
 
 function __fish_baton_no_subcommand --description 'Test if there has been any subcommand yet'
     for i in (commandline -opc)
-        if contains -- $i scale heal lb render gc mods refresh labels sync events status validate schedule crontab systemd completion help h version
+        if contains -- $i scale heal lb render gc mods refresh labels sync rebalance events status validate schedule crontab systemd completion help h version
             return 1
         end
     end
@@ -46,6 +46,8 @@ complete -c baton -n '__fish_seen_subcommand_from labels' -f -l help -s h -d 'sh
 complete -r -c baton -n '__fish_baton_no_subcommand' -a 'labels' -d 'manage Swarm node labels'
 complete -c baton -n '__fish_seen_subcommand_from sync' -f -l help -s h -d 'show help'
 complete -r -c baton -n '__fish_seen_subcommand_from labels' -a 'sync' -d 'apply static node labels; label the nodes running each anchor; make dependents follow'
+complete -c baton -n '__fish_seen_subcommand_from rebalance' -f -l help -s h -d 'show help'
+complete -r -c baton -n '__fish_baton_no_subcommand' -a 'rebalance' -d 'move the fewest Swarm services off nodes under memory pressure'
 complete -c baton -n '__fish_seen_subcommand_from events' -f -l help -s h -d 'show help'
 complete -r -c baton -n '__fish_baton_no_subcommand' -a 'events' -d 'show the event log: every action and finding of past passes, with reasons'
 complete -c baton -n '__fish_seen_subcommand_from events' -f -l app -r -d 'only events of this app'

@@ -85,7 +85,17 @@ func Scale(s *spec.Spec, observed []fleet.Container, ready map[string]bool) []Ac
 		}
 	}
 	for _, a := range s.Apps {
-		actions = append(actions, scaleApp(a, s.Docker.Network, byApp[a.Name], ready)...)
+		if a.OnSwarm() {
+			// A swarm app's replicas are Swarm tasks; local containers
+			// of it are leftovers of its docker days.
+			for _, c := range byApp[a.Name] {
+				c := c
+				actions = append(actions, Action{Kind: Remove, App: a.Name, Replica: c.Replica, Old: &c,
+					Reason: fmt.Sprintf("app %q runs as a Swarm service now (engine: swarm)", a.Name)})
+			}
+		} else {
+			actions = append(actions, scaleApp(a, s.Docker.Network, byApp[a.Name], ready)...)
+		}
 		delete(byApp, a.Name)
 	}
 	orphans := make([]string, 0, len(byApp))

@@ -27,6 +27,15 @@ type DockerProxy struct {
 	faults   Faults
 	rng      *rand.Rand
 	injected map[string]int
+	before   func(route string)
+}
+
+// Before runs f (with the normalized route) before each call is proxied;
+// a test blocks in it to open a race window at a chosen call.
+func (p *DockerProxy) Before(f func(route string)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.before = f
 }
 
 // Faults says what the proxy breaks: each call fails with probability
@@ -72,7 +81,7 @@ func (p *DockerProxy) fault() string {
 
 var (
 	versionPrefix = regexp.MustCompile(`^/v[0-9.]+`)
-	idSegment     = regexp.MustCompile(`^/(containers|images|networks|volumes|exec)/([^/]+)(/.*)?$`)
+	idSegment     = regexp.MustCompile(`^/(containers|images|networks|volumes|exec|services|nodes|tasks)/([^/]+)(/.*)?$`)
 )
 
 func route(r *http.Request) string {
@@ -83,11 +92,18 @@ func route(r *http.Request) string {
 	return r.Method + " " + p
 }
 
-// StartDockerProxy proxies to the engine at upstream (a unix socket path;
-// empty means /var/run/docker.sock, or DOCKER_HOST's socket).
+// StartDockerProxy proxies to the local engine (/var/run/docker.sock, or
+// DOCKER_HOST's socket).
 func StartDockerProxy(t testing.TB) *DockerProxy {
 	t.Helper()
-	upstream := strings.TrimPrefix(os.Getenv("DOCKER_HOST"), "unix://")
+	return StartDockerProxyTo(t, os.Getenv("DOCKER_HOST"))
+}
+
+// StartDockerProxyTo proxies to the engine at upstream (unix://PATH or a
+// socket path; empty means /var/run/docker.sock).
+func StartDockerProxyTo(t testing.TB, upstream string) *DockerProxy {
+	t.Helper()
+	upstream = strings.TrimPrefix(upstream, "unix://")
 	if upstream == "" {
 		upstream = "/var/run/docker.sock"
 	}
@@ -111,8 +127,11 @@ func StartDockerProxy(t testing.TB) *DockerProxy {
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
 		p.calls[route(r)]++
-		delay := p.faults.Delay
+		delay, before := p.faults.Delay, p.before
 		p.mu.Unlock()
+		if before != nil {
+			before(route(r))
+		}
 		switch p.fault() {
 		case "error":
 			w.Header().Set("Content-Type", "application/json")

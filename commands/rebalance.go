@@ -1,0 +1,326 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/baton-orchestrator/baton/internal/docker"
+	"github.com/baton-orchestrator/baton/internal/fleet"
+	"github.com/baton-orchestrator/baton/internal/plan"
+	"github.com/baton-orchestrator/baton/internal/spec"
+	"github.com/baton-orchestrator/baton/state"
+)
+
+func newRebalanceCommand(env *Env) *cli.Command {
+	return &cli.Command{
+		Name:     "rebalance",
+		Category: passCategory,
+		Usage:    "move the fewest Swarm services off nodes under memory pressure",
+		Description: "Against a Swarm manager (--docker-host). A node's memory use is the memory\n" +
+			"reservations of the tasks on it, or their real usage read at each node's own\n" +
+			"engine (swarm.rebalance.usage: docker). While a node is above the threshold, the\n" +
+			"smallest service that alone brings it under moves, else the largest that can;\n" +
+			"a receiver never ends above the target. A move pins the service to its new node\n" +
+			"(node.hostname constraint); once its tasks run there the pin is removed, without\n" +
+			"a restart, so the service spec ends as it was. Caps per pass and per node, a\n" +
+			"global cooldown and a per-service cooldown keep anything from ping-ponging.\n" +
+			"Without swarm.rebalance in the spec it only reports each node's pressure.",
+		Action: passAction(env, "rebalance", func(ctx context.Context, o *passOutcome) error { return runRebalance(ctx, env, o) }),
+	}
+}
+
+// rebalanceRow is one action as printed.
+type rebalanceRow struct {
+	Action  string `json:"action"` // move or unpin
+	Service string `json:"service"`
+	From    string `json:"from,omitempty"`
+	To      string `json:"to,omitempty"`
+	Bytes   int64  `json:"bytes,omitempty"`
+	Reason  string `json:"reason"`
+	Done    bool   `json:"done"`
+	// Arrived: the moved tasks run on the new node and the pin is gone.
+	Arrived bool   `json:"arrived,omitempty"`
+	Error   string `json:"error,omitempty"`
+}
+
+func runRebalance(ctx context.Context, env *Env, o *passOutcome) error {
+	p, err := openPass(ctx, env, true, o)
+	if err != nil {
+		return err
+	}
+	defer p.close()
+	sw := p.spec.Swarm
+	if sw == nil {
+		return fmt.Errorf("rebalance: the spec has no swarm section")
+	}
+	if p.swarm.nodes == nil {
+		return fmt.Errorf("rebalance: could not list the swarm's nodes")
+	}
+	services, err := p.engine.Services(ctx)
+	if err != nil {
+		return fmt.Errorf("observe swarm: %w", err)
+	}
+	tasks, err := p.engine.Tasks(ctx)
+	if err != nil {
+		return fmt.Errorf("observe swarm: %w", err)
+	}
+	cfg, reportOnly := sw.Rebalance, sw.Rebalance == nil
+	if reportOnly {
+		cfg = &spec.Rebalance{Threshold: spec.Percent{Fraction: 0.8}, Target: spec.Percent{Fraction: 0.8}, Usage: "reservations"}
+	}
+	in := plan.RebalanceInput{Config: cfg, Nodes: p.swarm.nodes, Services: services, Tasks: tasks,
+		Fixed: map[string]bool{}, Moved: p.state.Moved, Now: env.now(), ReportOnly: reportOnly}
+	for _, a := range sw.Anchors {
+		in.Fixed[a.Service], in.Fixed[a.Anchor] = true, true
+	}
+	var usageFindings []string
+	if cfg.Usage == "docker" {
+		in.Usage, usageFindings = p.readUsage(ctx, sw, p.swarm.nodes)
+	}
+	rp := plan.Rebalance(in)
+	rp.Findings = append(usageFindings, rp.Findings...)
+
+	var rows []rebalanceRow
+	for _, u := range rp.Unpins {
+		rows = append(rows, rebalanceRow{Action: "unpin", Service: u.Name, Reason: u.Reason})
+	}
+	for _, m := range rp.Moves {
+		rows = append(rows, rebalanceRow{Action: "move", Service: m.Name, From: m.From, To: m.To, Bytes: m.Bytes, Reason: m.Reason})
+	}
+	var still int
+	if !env.DryRun {
+		still = p.applyRebalance(ctx, cfg, rp, rows)
+	}
+	var events []state.Event
+	failed := 0
+	for _, r := range rows {
+		events = append(events, state.Event{Type: "rebalance-" + r.Action, Target: "service " + r.Service, Reason: r.Reason, Error: r.Error})
+		if r.Error != "" {
+			failed++
+		}
+	}
+	p.out.actions, p.out.failed = len(rows), failed
+	var recErr error
+	if !env.DryRun {
+		recErr = p.record("rebalance", nil, events)
+	}
+	saveErr := p.save()
+	if err := printRebalance(env, rp, rows); err != nil {
+		return err
+	}
+	if err := errors.Join(recErr, saveErr); err != nil {
+		return err
+	}
+	switch {
+	case failed > 0:
+		return withCode(ExitPartial, fmt.Errorf("%d of %d rebalance actions failed; the next pass re-reads and re-decides", failed, len(rows)))
+	case still > 0:
+		return withCode(ExitPartial, fmt.Errorf("%d moved service(s) did not run on their new node within swarm.rebalance.wait (%s); the next pass removes the pin once they do", still, cfg.Wait.D))
+	}
+	return nil
+}
+
+// applyRebalance removes arrived pins, pins the moved services, waits
+// (bounded by cfg.Wait) for their tasks to run on the new node, and
+// removes those pins again. It fills in rows and returns how many moves
+// had not arrived when the wait ended.
+func (p *pass) applyRebalance(ctx context.Context, cfg *spec.Rebalance, rp plan.RebalancePlan, rows []rebalanceRow) int {
+	for i, u := range rp.Unpins {
+		err := p.engine.UnpinService(ctx, u.Service)
+		rows[i].Done, rows[i].Error, rows[i].Arrived = err == nil, errString(err), err == nil
+	}
+	now := p.env.now().UTC()
+	pinned := map[string]int{} // service ID → row
+	for j, m := range rp.Moves {
+		i := len(rp.Unpins) + j
+		err := p.engine.PinService(ctx, m.Service, m.To)
+		rows[i].Done, rows[i].Error = err == nil, errString(err)
+		if err == nil {
+			if p.state.Moved == nil {
+				p.state.Moved = map[string]time.Time{}
+			}
+			p.state.Moved[m.Name] = now
+			pinned[m.Service.ID] = i
+		}
+	}
+	if len(pinned) == 0 {
+		return 0
+	}
+	deadline := time.Now().Add(cfg.Wait.D)
+	for len(pinned) > 0 && time.Now().Before(deadline) {
+		if err := sleep(ctx, 500*time.Millisecond); err != nil {
+			break
+		}
+		services, err := p.engine.Services(ctx)
+		if err != nil {
+			continue
+		}
+		tasks, err := p.engine.Tasks(ctx)
+		if err != nil {
+			continue
+		}
+		// What the next pass would unpin has arrived.
+		arrived := plan.Rebalance(plan.RebalanceInput{Config: cfg, Nodes: p.swarm.nodes, Services: services, Tasks: tasks, Now: time.Now(), ReportOnly: true})
+		for _, u := range arrived.Unpins {
+			i, ok := pinned[u.Service.ID]
+			if !ok {
+				continue
+			}
+			if err := p.engine.UnpinService(ctx, u.Service); err != nil {
+				p.env.warnf("rebalance: %v (the next pass removes the pin)", err)
+				continue
+			}
+			rows[i].Arrived = true
+			delete(pinned, u.Service.ID)
+		}
+	}
+	return len(pinned)
+}
+
+// readUsage reads the memory of every Swarm task's container at each
+// node's own engine, nodes in parallel. A node without an endpoint or
+// that does not answer counts reservations, and is reported.
+func (p *pass) readUsage(ctx context.Context, sw *spec.Swarm, nodes []fleet.Node) (map[string]int64, []string) {
+	var mu sync.Mutex
+	usage := map[string]int64{}
+	var findings []string
+	var wg sync.WaitGroup
+	for _, n := range nodes {
+		if !n.Ready {
+			continue
+		}
+		addr := sw.Nodes[n.Hostname].Docker
+		if addr == "" {
+			findings = append(findings, fmt.Sprintf("node %s has no docker endpoint in swarm.nodes: its reservations count", n.Hostname))
+			continue
+		}
+		wg.Add(1)
+		go func(n fleet.Node, addr string) {
+			defer wg.Done()
+			got, err := p.nodeUsage(ctx, addr)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				findings = append(findings, fmt.Sprintf("node %s: usage unreadable, its reservations count: %v", n.Hostname, err))
+				return
+			}
+			for k, v := range got {
+				usage[k] = v
+			}
+		}(n, addr)
+	}
+	wg.Wait()
+	return usage, findings
+}
+
+// nodeUsage lists a node's containers in one call and reads the memory of
+// its Swarm tasks' containers, 8 at a time.
+func (p *pass) nodeUsage(ctx context.Context, addr string) (map[string]int64, error) {
+	e, err := docker.New(addr, p.env.DockerTimeout)
+	if err != nil {
+		return nil, err
+	}
+	defer e.Close()
+	cs, err := e.ListAll(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int64{}
+	var mu sync.Mutex
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	var firstErr error
+	for _, c := range cs {
+		task := c.Labels[docker.SwarmTaskLabel]
+		if task == "" || !c.Running() {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(id, task string) {
+			defer func() { <-sem; wg.Done() }()
+			u, err := e.Stats(ctx, id)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if firstErr == nil {
+					firstErr = err
+				}
+				return
+			}
+			out[task] = int64(u.MemBytes)
+		}(c.ID, task)
+	}
+	wg.Wait()
+	if len(out) == 0 && firstErr != nil {
+		return nil, firstErr
+	}
+	return out, nil
+}
+
+func printRebalance(env *Env, rp plan.RebalancePlan, rows []rebalanceRow) error {
+	if rows == nil {
+		rows = []rebalanceRow{}
+	}
+	if env.Output == "json" {
+		return writeJSON(env.Stdout, map[string]any{"command": "rebalance", "dry_run": env.DryRun, "actions": rows,
+			"before": rp.Before, "after": rp.After, "findings": rp.Findings})
+	}
+	if env.Quiet || (len(rows) == 0 && len(rp.Findings) == 0) {
+		return nil
+	}
+	if env.DryRun {
+		fmt.Fprintln(env.Stderr, "baton: dry run: nothing was changed")
+	}
+	var nt [][]string
+	for i, b := range rp.Before {
+		a := rp.After[i]
+		state := "ok"
+		switch {
+		case b.Down:
+			state = "down"
+		case b.Over && a.Over:
+			state = "over"
+		case b.Over:
+			state = "over → ok"
+		}
+		nt = append(nt, []string{b.Node, mib(b.Capacity), mib(b.Used) + " (" + pctOf(b.Share) + ")", mib(a.Used) + " (" + pctOf(a.Share) + ")", state})
+	}
+	table(env.Stdout, []string{"NODE", "MEMORY", "USED", "AFTER", "STATE"}, nt)
+	var t [][]string
+	for _, f := range rp.Findings {
+		t = append(t, []string{"-", "-", "-", f, "-"})
+	}
+	for _, r := range rows {
+		result := "planned"
+		if !env.DryRun {
+			switch {
+			case r.Error != "":
+				result = "failed: " + r.Error
+			case r.Action == "move" && r.Arrived:
+				result = "ok: moved, pin removed"
+			case r.Action == "move":
+				result = "ok: moving, pinned until it runs there"
+			default:
+				result = "ok"
+			}
+		}
+		where := ""
+		if r.Action == "move" {
+			where = r.From + " → " + r.To
+		}
+		t = append(t, []string{r.Action, r.Service, where, r.Reason, result})
+	}
+	fmt.Fprintln(env.Stdout)
+	table(env.Stdout, []string{"ACTION", "SERVICE", "WHERE", "REASON", "RESULT"}, t)
+	return nil
+}
+
+func mib(b int64) string { return fmt.Sprintf("%d MiB", b>>20) }
+
+func pctOf(f float64) string { return fmt.Sprintf("%.1f%%", f*100) }

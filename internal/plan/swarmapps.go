@@ -1,0 +1,136 @@
+package plan
+
+import (
+	"fmt"
+	"net"
+	"sort"
+	"strconv"
+
+	"github.com/baton-orchestrator/baton/internal/fleet"
+	"github.com/baton-orchestrator/baton/internal/spec"
+)
+
+// ServiceActionKind is what scale does to a swarm app's service.
+type ServiceActionKind string
+
+// The service actions.
+const (
+	CreateService ServiceActionKind = "create service"
+	RollService   ServiceActionKind = "roll service"
+	ScaleReplicas ServiceActionKind = "scale service"
+	RemoveService ServiceActionKind = "remove service"
+)
+
+// ServiceAction is one decided change to a swarm app's service.
+type ServiceAction struct {
+	Kind    ServiceActionKind
+	App     string
+	Service fleet.Service // the observed service; empty for create
+	Want    fleet.ServiceWant
+	Reason  string
+}
+
+// ServiceName is the Swarm service of a swarm app.
+func ServiceName(s *spec.Spec, a *spec.App) string { return s.Project + "-" + a.Name }
+
+// ServiceWantOf is the service a swarm app wants.
+func ServiceWantOf(s *spec.Spec, a *spec.App) fleet.ServiceWant {
+	env := make([]string, 0, len(a.Env)+1)
+	for k, v := range a.Env {
+		env = append(env, k+"="+v)
+	}
+	env = append(env, "BATON_APP="+a.Name)
+	sort.Strings(env)
+	return fleet.ServiceWant{
+		Project: s.Project, App: a.Name, Name: ServiceName(s, a), Hash: a.Hash(""),
+		Image: a.Image, Command: a.Command, Args: a.Args, Env: env, Labels: a.Labels, Port: a.Port,
+		MemoryB: a.Resources.Memory.Bytes, MilliCPU: a.Resources.CPU.Milli, ReserveB: a.Resources.ReserveMemory.Bytes,
+		Replicas: uint64(a.WantReplicas()), StopGrace: a.StopGrace.D,
+	}
+}
+
+// ScaleServices decides scale's changes to swarm apps' services, given
+// every service of the swarm:
+//   - a swarm app without its service gets it created at its count;
+//   - a service whose spec hash differs is rolled by Swarm (start-first);
+//   - a service whose replica count differs is scaled (the engine does
+//     it as a compare-and-swap and re-decides on a conflict);
+//   - a service of the project whose app is not a swarm app in the spec
+//     is removed.
+func ScaleServices(s *spec.Spec, services []fleet.Service) []ServiceAction {
+	var out []ServiceAction
+	ours := map[string]fleet.Service{}
+	for _, svc := range services {
+		if svc.Labels[fleet.LabelProject] == s.Project && svc.Labels[fleet.LabelApp] != "" {
+			ours[svc.Labels[fleet.LabelApp]] = svc
+		}
+	}
+	for _, a := range s.Apps {
+		if !a.OnSwarm() {
+			continue
+		}
+		w := ServiceWantOf(s, a)
+		svc, ok := ours[a.Name]
+		delete(ours, a.Name)
+		if !ok {
+			out = append(out, ServiceAction{Kind: CreateService, App: a.Name, Want: w,
+				Reason: fmt.Sprintf("swarm app has no service yet: create %s with %d replica(s)", w.Name, w.Replicas)})
+			continue
+		}
+		if h := svc.Labels[fleet.LabelHash]; h != w.Hash {
+			out = append(out, ServiceAction{Kind: RollService, App: a.Name, Service: svc, Want: w,
+				Reason: fmt.Sprintf("spec changed (hash %s → %s): Swarm rolls the tasks start-first", orNone(h), w.Hash)})
+		}
+		if !svc.Global && svc.Replicas != w.Replicas {
+			out = append(out, ServiceAction{Kind: ScaleReplicas, App: a.Name, Service: svc, Want: w,
+				Reason: fmt.Sprintf("%d replica(s) wanted, the service has %d", w.Replicas, svc.Replicas)})
+		}
+	}
+	left := make([]string, 0, len(ours))
+	for app := range ours {
+		left = append(left, app)
+	}
+	sort.Strings(left)
+	for _, app := range left {
+		out = append(out, ServiceAction{Kind: RemoveService, App: app, Service: ours[app],
+			Reason: fmt.Sprintf("app %q is no longer a swarm app in the spec", app)})
+	}
+	return out
+}
+
+// SwarmMembers turns the running tasks of swarm apps into balancer
+// members: one per task on a ready node that publishes the app's port,
+// at the node's address and the task's host port.
+func SwarmMembers(s *spec.Spec, nodes []fleet.Node, services []fleet.Service, tasks []fleet.Task) []fleet.Container {
+	nodeOf := map[string]fleet.Node{}
+	for _, n := range nodes {
+		nodeOf[n.ID] = n
+	}
+	appOf := map[string]fleet.Service{}
+	for _, svc := range services {
+		if svc.Labels[fleet.LabelProject] == s.Project && svc.Labels[fleet.LabelApp] != "" {
+			appOf[svc.ID] = svc
+		}
+	}
+	var out []fleet.Container
+	for _, t := range tasks {
+		svc, ok := appOf[t.ServiceID]
+		if !ok || !t.Running() {
+			continue
+		}
+		a := s.App(svc.Labels[fleet.LabelApp])
+		n, ok := nodeOf[t.NodeID]
+		if a == nil || !a.OnSwarm() || !ok || !n.Ready || n.Addr == "" {
+			continue
+		}
+		port := t.HostPorts[a.Port]
+		if port == 0 {
+			continue
+		}
+		out = append(out, fleet.Container{ID: t.ID, Name: svc.Name + "@" + n.Hostname, App: a.Name, Replica: -1,
+			Hash: svc.Labels[fleet.LabelHash], Image: svc.Image, State: "running",
+			Addr: net.JoinHostPort(n.Addr, strconv.Itoa(port))})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Addr < out[j].Addr })
+	return out
+}
