@@ -50,7 +50,7 @@ func runPassWithOutcome(ctx context.Context, env *Env, command string, run func(
 	if err == nil && len(o.down) > 0 {
 		// The pass did what it could; a node it could not reach makes the
 		// result partial.
-		err = withCode(ExitPartial, fmt.Errorf("swarm: %s", strings.Join(o.down, "; ")))
+		err = withCode(ExitPartial, fmt.Errorf("swarm: %s; the rest of the pass was done", strings.Join(o.down, "; ")))
 	}
 	if env.MetricsDir != "" {
 		if werr := o.writeMetrics(env.MetricsDir, start, time.Since(start), Code(err)); werr != nil {

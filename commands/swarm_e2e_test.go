@@ -459,3 +459,66 @@ func TestSwarmAppsOnARealSwarm(t *testing.T) {
 		}
 	}
 }
+
+// TestRebalanceByRealUsage: with usage: docker, pressure is the real
+// memory of the tasks' containers, read at each node's own engine — here
+// no service reserves anything, so reservations alone would see no
+// pressure at all.
+func TestRebalanceByRealUsage(t *testing.T) {
+	testenv.Docker(t)
+	testenv.Image(t, "baton-test:v1")
+	s := testenv.StartSwarmSized(t, []int{1024, 256, 1024})
+	loadImage(t, s, "baton-test:v1")
+	dir := t.TempDir()
+	specPath, statePath := filepath.Join(dir, "baton.yaml"), filepath.Join(dir, "state.json")
+	y := "swarm:\n  nodes:\n"
+	for k := 1; k <= 3; k++ {
+		y += fmt.Sprintf("    node%d: {docker: %q}\n", k, s.Host(k))
+	}
+	y += "  rebalance: {threshold: 50%, target: 40%, usage: docker, cooldown: 0s}\n"
+	if err := os.WriteFile(specPath, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.Docker(t, 1, "node", "update", "--availability", "drain", "node1")
+	s.Docker(t, 1, "node", "update", "--availability", "drain", "node3")
+	s.Docker(t, 1, "service", "create", "--detach", "--name", "heavy", "--no-resolve-image", "--env", "BALLAST_MB=150", "baton-test:v1")
+	s.Docker(t, 1, "service", "create", "--detach", "--name", "light", "--no-resolve-image", "baton-test:v1")
+	for _, name := range []string{"heavy", "light"} {
+		if !waitTaskOn(t, s, name, "node2", 30*time.Second) {
+			t.Fatalf("%s did not start on node2", name)
+		}
+	}
+	s.Docker(t, 1, "node", "update", "--availability", "active", "node1")
+	s.Docker(t, 1, "node", "update", "--availability", "active", "node3")
+
+	run := func(args ...string) rebalanceRun {
+		t.Helper()
+		out, errOut, code := swarmBaton(t, s, specPath, statePath, append([]string{"-o", "json"}, args...)...)
+		var r rebalanceRun
+		if err := json.Unmarshal([]byte(out), &r); err != nil || code != 0 {
+			t.Fatalf("rebalance %v: exit %d: %v\n%s%s", args, code, err, out, errOut)
+		}
+		return r
+	}
+	where := func(r rebalanceRun) string {
+		var out []string
+		for _, a := range r.Actions {
+			out = append(out, a.Action+" "+a.Service+" "+a.From+">"+a.To)
+		}
+		return strings.Join(out, "; ")
+	}
+	dry := run("-n", "rebalance")
+	if where(dry) != "move heavy node2>node1" || dry.Actions[0].Bytes < 150<<20 {
+		t.Fatalf("dry run plans %q (%+v), want heavy (≥150 MiB measured) to node1; findings %v", where(dry), dry.Actions, dry.Findings)
+	}
+	real := run("rebalance")
+	if where(real) != where(dry) || !real.Actions[0].Arrived {
+		t.Fatalf("real pass %q %+v; the dry run planned %q", where(real), real.Actions, where(dry))
+	}
+	if n := taskNode(t, s, "heavy"); n != "node1" {
+		t.Errorf("heavy runs on %q, want node1", n)
+	}
+	if again := run("rebalance"); len(again.Actions) != 0 {
+		t.Errorf("the next pass was not a no-op: %+v", again.Actions)
+	}
+}

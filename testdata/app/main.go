@@ -13,7 +13,8 @@
 //
 // Environment: PORT (default 8080), VERSION (default "v1"), BATON_APP and
 // BATON_REPLICA (set by baton), HEALTH_DELAY (e.g. 2s: /healthz fails until
-// this long after start), EXIT_AFTER (e.g. 0s: exit 1 this long after start).
+// this long after start), EXIT_AFTER (e.g. 0s: exit 1 this long after start),
+// BALLAST_MB (e.g. 150: hold that much memory, touched, for as long as it runs).
 package main
 
 import (
@@ -24,6 +25,9 @@ import (
 	"sync/atomic"
 	"time"
 )
+
+// ballast is memory held on purpose (BALLAST_MB), for memory-pressure tests.
+var ballast []byte
 
 func main() {
 	port := env("PORT", "8080")
@@ -47,6 +51,12 @@ func main() {
 	var healthStatus atomic.Int64
 	healthStatus.Store(200)
 	var hang atomic.Bool
+	if mb, err := strconv.Atoi(os.Getenv("BALLAST_MB")); err == nil && mb > 0 {
+		ballast = make([]byte, mb<<20)
+		for i := 0; i < len(ballast); i += 4096 {
+			ballast[i] = 1
+		}
+	}
 	delay, _ := time.ParseDuration(os.Getenv("HEALTH_DELAY"))
 	if d, err := time.ParseDuration(os.Getenv("EXIT_AFTER")); err == nil {
 		go func() {

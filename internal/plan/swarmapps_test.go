@@ -1,0 +1,96 @@
+package plan
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/baton-orchestrator/baton/internal/fleet"
+)
+
+const swarmSpec = `
+project: p
+apps:
+  - name: web
+    engine: swarm
+    image: web:1
+    port: 8080
+    replicas: 3
+  - name: local
+    image: local:1
+`
+
+func svcOf(app, hash string, replicas uint64) fleet.Service {
+	return fleet.Service{ID: "id-" + app, Name: "p-" + app, Replicas: replicas,
+		Labels: map[string]string{fleet.LabelProject: "p", fleet.LabelApp: app, fleet.LabelHash: hash}}
+}
+
+func TestScaleServices(t *testing.T) {
+	s := testSpec(t, swarmSpec)
+	hash := ServiceWantOf(s, s.App("web")).Hash
+	cases := []struct {
+		name     string
+		services []fleet.Service
+		want     string
+	}{
+		{"missing: create", nil, "create service web"},
+		{"converged: nothing", []fleet.Service{svcOf("web", hash, 3)}, ""},
+		{"count differs: scale", []fleet.Service{svcOf("web", hash, 1)}, "scale service web"},
+		{"spec differs: roll (and scale)", []fleet.Service{svcOf("web", "old", 5)}, "roll service web; scale service web"},
+		{"an app that left: remove", []fleet.Service{svcOf("web", hash, 3), svcOf("gone", "x", 1)}, "remove service gone"},
+		{"another project's service is never touched", []fleet.Service{svcOf("web", hash, 3),
+			{ID: "x", Name: "x", Labels: map[string]string{fleet.LabelProject: "other", fleet.LabelApp: "gone"}}}, ""},
+		{"a service of nobody is never touched", []fleet.Service{svcOf("web", hash, 3), {ID: "y", Name: "y"}}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var got []string
+			for _, a := range ScaleServices(s, c.services) {
+				if a.Reason == "" {
+					t.Errorf("%s %s has no reason", a.Kind, a.App)
+				}
+				got = append(got, string(a.Kind)+" "+a.App)
+			}
+			if g := strings.Join(got, "; "); g != c.want {
+				t.Errorf("got %q, want %q", g, c.want)
+			}
+		})
+	}
+	w := ServiceWantOf(s, s.App("web"))
+	if w.Name != "p-web" || w.Replicas != 3 || w.Port != 8080 || strings.Join(w.Env, ",") != "BATON_APP=web" {
+		t.Errorf("want %+v", w)
+	}
+}
+
+func TestSwarmMembers(t *testing.T) {
+	s := testSpec(t, swarmSpec)
+	nodes := []fleet.Node{{ID: "n1", Hostname: "node1", Ready: true, Addr: "10.0.0.1"}, {ID: "n2", Hostname: "node2", Ready: false, Addr: "10.0.0.2"}}
+	svcs := []fleet.Service{svcOf("web", "h", 3), {ID: "other", Name: "other"}}
+	tasks := []fleet.Task{
+		{ID: "t1", ServiceID: "id-web", NodeID: "n1", State: "running", HostPorts: map[int]int{8080: 30001}},
+		{ID: "t2", ServiceID: "id-web", NodeID: "n2", State: "running", HostPorts: map[int]int{8080: 30002}}, // node down
+		{ID: "t3", ServiceID: "id-web", NodeID: "n1", State: "starting", HostPorts: map[int]int{8080: 30003}},
+		{ID: "t4", ServiceID: "id-web", NodeID: "n1", State: "running"},                                      // no port yet
+		{ID: "t5", ServiceID: "other", NodeID: "n1", State: "running", HostPorts: map[int]int{8080: 30005}},  // not ours
+		{ID: "t6", ServiceID: "id-web", NodeID: "n1", State: "running", HostPorts: map[int]int{9090: 30006}}, // another port
+	}
+	m := SwarmMembers(s, nodes, svcs, tasks)
+	if len(m) != 1 || m[0].Addr != "10.0.0.1:30001" || m[0].App != "web" || m[0].ID != "t1" {
+		t.Errorf("members %+v, want t1 at 10.0.0.1:30001 only", m)
+	}
+}
+
+// TestScaleLeavesSwarmAppsToSwarm: local scale starts nothing for a swarm
+// app and removes local containers left from its docker days.
+func TestScaleLeavesSwarmAppsToSwarm(t *testing.T) {
+	s := testSpec(t, swarmSpec)
+	old := fleet.Container{ID: "c1", Name: "p-web-0-abc", App: "web", Replica: 0, State: "running", Hash: "x"}
+	var got []string
+	for _, a := range Scale(s, []fleet.Container{old}, map[string]bool{"c1": true}) {
+		if a.App == "web" {
+			got = append(got, string(a.Kind)+" "+a.Reason)
+		}
+	}
+	if len(got) != 1 || !strings.HasPrefix(got[0], "remove") || !strings.Contains(got[0], "Swarm service") {
+		t.Errorf("actions for the swarm app: %q", got)
+	}
+}
