@@ -52,9 +52,9 @@ func runLabelsSync(ctx context.Context, env *Env, o *passOutcome) error {
 	if p.spec.Swarm == nil {
 		return fmt.Errorf("labels sync: the spec has no swarm section")
 	}
-	nodes, err := p.engine.Nodes(ctx)
-	if err != nil {
-		return fmt.Errorf("observe swarm: %w", err)
+	nodes := p.swarm.nodes // listed when the pass opened
+	if nodes == nil {
+		return fmt.Errorf("labels sync: could not list the swarm's nodes")
 	}
 	services, err := p.engine.Services(ctx)
 	if err != nil {

@@ -174,8 +174,10 @@ func (p *pass) awaitSwarmApps(ctx context.Context, wait time.Duration, o *observ
 	}
 }
 
-// swarmConverged: every swarm app's service exists with its count, and
-// exactly that many of its tasks are ready at the current spec.
+// swarmConverged: every swarm app's service exists with its count,
+// exactly that many of its tasks run, and (for an app behind the balancer)
+// that many are ready at the current spec — during a rolling update the
+// old tasks still run.
 func (p *pass) swarmConverged() bool {
 	if len(plan.ScaleServices(p.spec, p.swarm.services)) > 0 {
 		return false

@@ -3,6 +3,7 @@ package commands_test
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -270,11 +271,15 @@ func TestRebalanceOnARealSwarm(t *testing.T) {
 
 // swarmAppSpec writes a spec whose app web runs as a Swarm service behind
 // the test's nginx.
-func swarmAppSpec(t *testing.T, path string, n *testenv.Nginx, replicas int) {
+func swarmAppSpec(t *testing.T, path string, n *testenv.Nginx, replicas int, image ...string) {
 	t.Helper()
 	q := func(argv []string) string {
 		b, _ := json.Marshal(argv)
 		return string(b)
+	}
+	img := "baton-test:v1"
+	if len(image) > 0 {
+		img = image[0]
 	}
 	y := fmt.Sprintf(`project: sw
 nginx:
@@ -285,7 +290,7 @@ nginx:
 apps:
   - name: web
     engine: swarm
-    image: baton-test:v1
+    image: %s
     port: 8080
     replicas: %d
     stop_grace: 2s
@@ -294,7 +299,7 @@ apps:
 swarm:
   rebalance: {threshold: 95%%}
 gc: {keep_images: 1}
-`, n.Conf(), q(n.Test()), q(n.Reload()), n.Listen, replicas)
+`, n.Conf(), q(n.Test()), q(n.Reload()), n.Listen, img, replicas)
 	if err := os.WriteFile(path, []byte(y), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -441,11 +446,32 @@ func TestSwarmAppsOnARealSwarm(t *testing.T) {
 		t.Errorf("images on the manager after gc: %q; want v1 (in use) and v2 (named by a service) kept, hc removed", images)
 	}
 
-	// A node dies. Every subcommand still completes, names it and exits 3.
-	swarmAppSpec(t, specA, ngx, 5)
-	if _, errOut, code := swarmBaton(t, s, specA, stateA, "scale"); code != 0 {
-		t.Fatalf("scale at 5: exit %d\n%s", code, errOut)
+	// A new image: Swarm rolls the tasks start-first; the pass waits for
+	// them and leaves only new tasks in the balancer.
+	swarmAppSpec(t, specA, ngx, 5, "baton-test:v2")
+	out, errOut, code = swarmBaton(t, s, specA, stateA, "scale")
+	if code != 0 || !strings.Contains(out, "roll service") {
+		t.Fatalf("roll: exit %d\n%s%s", code, out, errOut)
 	}
+	if ups := upstreams(t, ngx); len(ups) != 5 {
+		t.Errorf("upstreams after the roll: %v, want 5", ups)
+	}
+	for i := 0; i < 10; i++ {
+		resp, err := (&http.Client{Timeout: 3 * time.Second}).Get("http://" + ngx.Listen + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), "(v2)") {
+			t.Fatalf("after the roll the balancer still reaches an old task: %d %s", resp.StatusCode, body)
+		}
+	}
+	if out, errOut, code := swarmBaton(t, s, specA, stateA, "scale"); code != 0 || out != "" {
+		t.Errorf("the pass after the roll was not a no-op: exit %d\n%s%s", code, out, errOut)
+	}
+
+	// A node dies. Every subcommand still completes, names it and exits 3.
 	s.KillNode(t, 3)
 	for _, cmd := range [][]string{{"scale"}, {"heal"}, {"rebalance"}, {"labels", "sync"}, {"lb", "render"}, {"gc"}, {"mods", "refresh"}} {
 		out, errOut, code := swarmBaton(t, s, specA, stateA, cmd...)

@@ -155,6 +155,9 @@ func ConvertTask(t swarm.Task) fleet.Task {
 	if cs := t.Status.ContainerStatus; cs != nil {
 		ft.ContainerID = cs.ContainerID
 	}
+	if cs := t.Spec.ContainerSpec; cs != nil {
+		ft.Hash = cs.Labels[fleet.LabelHash]
+	}
 	for _, p := range t.Status.PortStatus.Ports {
 		if p.PublishMode == swarm.PortConfigPublishModeHost && p.PublishedPort != 0 {
 			if ft.HostPorts == nil {
@@ -174,7 +177,7 @@ func serviceSpec(w fleet.ServiceWant) swarm.ServiceSpec {
 	// The tasks' containers carry the app's labels but not baton's
 	// project label: local passes on a manager must never take them for
 	// containers of their own.
-	clabels := map[string]string{"baton.service-app": w.App}
+	clabels := map[string]string{"baton.service-app": w.App, fleet.LabelHash: w.Hash}
 	for k, v := range w.Labels {
 		clabels[k] = v
 	}

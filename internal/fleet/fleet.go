@@ -233,6 +233,9 @@ type Task struct {
 	NodeID      string
 	State       string // Swarm's task state: running, pending, ...
 	ContainerID string
+	// Hash is the spec hash of the swarm app the task was started for:
+	// during a rolling update old and new tasks differ.
+	Hash string
 	// HostPorts are the ports the task publishes in host mode on its
 	// node, by target port.
 	HostPorts map[int]int

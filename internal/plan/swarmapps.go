@@ -128,7 +128,7 @@ func SwarmMembers(s *spec.Spec, nodes []fleet.Node, services []fleet.Service, ta
 			continue
 		}
 		out = append(out, fleet.Container{ID: t.ID, Name: svc.Name + "@" + n.Hostname, App: a.Name, Replica: -1,
-			Hash: svc.Labels[fleet.LabelHash], Image: svc.Image, State: "running",
+			Hash: t.Hash, Image: svc.Image, State: "running",
 			Addr: net.JoinHostPort(n.Addr, strconv.Itoa(port))})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Addr < out[j].Addr })
