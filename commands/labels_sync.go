@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -121,37 +120,17 @@ func runLabelsSync(ctx context.Context, env *Env, o *passOutcome) error {
 		p.state.NodeLabels = owned
 	}
 	var events []state.Event
-	failedN := 0
 	for _, r := range rows {
 		events = append(events, state.Event{Type: "label", Target: r.Kind + " " + r.Target, Reason: r.Change + ": " + r.Reason, Error: r.Error})
-		if r.Error != "" {
-			failedN++
-		}
 	}
-	p.out.actions, p.out.failed = len(rows), failedN
-	var recErr error
-	if !env.DryRun {
-		recErr = p.record("labels sync", nil, events)
-	}
-	saveErr := p.save()
-	if err := printLabels(env, rows, lp.Findings); err != nil {
+	failed, err := p.recordAndPrint("labels sync", events, func() error { return printLabels(env, rows, lp.Findings) })
+	if err != nil {
 		return err
 	}
-	if err := errors.Join(recErr, saveErr); err != nil {
-		return err
+	if failed > 0 {
+		return withCode(ExitPartial, fmt.Errorf("%d of %d changes failed; the next pass re-reads and re-decides", failed, len(rows)))
 	}
-	down := 0
-	for _, f := range lp.Findings {
-		if strings.Contains(f, " is down") {
-			down++
-		}
-	}
-	switch {
-	case failedN > 0:
-		return withCode(ExitPartial, fmt.Errorf("%d of %d changes failed; the next pass re-reads and re-decides", failedN, len(rows)))
-	case down > 0:
-		return withCode(ExitPartial, fmt.Errorf("%d node(s) down were skipped; the rest was synced", down))
-	}
+	// A node down is reported with the outcome (exit 3).
 	return nil
 }
 

@@ -294,6 +294,28 @@ func (p *pass) record(command string, outs []rollout.Outcome, extra []state.Even
 	return p.file.AppendEvents(events)
 }
 
+// recordAndPrint ends a pass whose actions are events (labels sync,
+// rebalance): it counts the failed ones, records them (not on a dry run),
+// saves and prints. It returns how many failed.
+func (p *pass) recordAndPrint(command string, events []state.Event, print func() error) (int, error) {
+	failed := 0
+	for _, e := range events {
+		if e.Error != "" {
+			failed++
+		}
+	}
+	p.out.actions, p.out.failed = len(events), failed
+	var recErr error
+	if !p.env.DryRun {
+		recErr = p.record(command, nil, events)
+	}
+	saveErr := p.save()
+	if err := print(); err != nil {
+		return failed, err
+	}
+	return failed, errors.Join(recErr, saveErr)
+}
+
 // runner returns the zero-downtime runner for this pass; balancer syncs are
 // added to rep.
 func (p *pass) runner(rep *passReport) *rollout.Runner {

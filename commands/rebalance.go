@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -96,24 +95,21 @@ func runRebalance(ctx context.Context, env *Env, o *passOutcome) error {
 	if !env.DryRun {
 		still = p.applyRebalance(ctx, cfg, rp, rows)
 	}
-	var events []state.Event
-	failed := 0
-	for _, r := range rows {
-		events = append(events, state.Event{Type: "rebalance-" + r.Action, Target: "service " + r.Service, Reason: r.Reason, Error: r.Error})
-		if r.Error != "" {
-			failed++
+	if !env.DryRun {
+		// Only moves within the cooldowns matter.
+		keep := max(cfg.Cooldown.D, cfg.ServiceCooldown.D)
+		for name, at := range p.state.Moved {
+			if env.now().Sub(at) > keep {
+				delete(p.state.Moved, name)
+			}
 		}
 	}
-	p.out.actions, p.out.failed = len(rows), failed
-	var recErr error
-	if !env.DryRun {
-		recErr = p.record("rebalance", nil, events)
+	var events []state.Event
+	for _, r := range rows {
+		events = append(events, state.Event{Type: "rebalance-" + r.Action, Target: "service " + r.Service, Reason: r.Reason, Error: r.Error})
 	}
-	saveErr := p.save()
-	if err := printRebalance(env, rp, rows); err != nil {
-		return err
-	}
-	if err := errors.Join(recErr, saveErr); err != nil {
+	failed, err := p.recordAndPrint("rebalance", events, func() error { return printRebalance(env, rp, rows) })
+	if err != nil {
 		return err
 	}
 	switch {
@@ -138,7 +134,7 @@ func (p *pass) applyRebalance(ctx context.Context, cfg *spec.Rebalance, rp plan.
 	pinned := map[string]int{} // service ID → row
 	for j, m := range rp.Moves {
 		i := len(rp.Unpins) + j
-		err := p.engine.PinService(ctx, m.Service, m.To)
+		err := p.engine.PinService(ctx, m.Service, m.To, p.env.now())
 		rows[i].Done, rows[i].Error = err == nil, errString(err)
 		if err == nil {
 			if p.state.Moved == nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/swarm"
@@ -309,9 +310,11 @@ func (e *Engine) RemoveService(ctx context.Context, id string) error {
 }
 
 // PinService adds the placement constraint node.hostname==<host> and the
-// label naming it, so Swarm moves the service's tasks to that node — only
-// if its constraints are still what the pass read.
-func (e *Engine) PinService(ctx context.Context, s fleet.Service, host string) error {
+// labels naming it, so Swarm moves the service's tasks to that node — only
+// if its constraints are still what the pass read. The move runs
+// start-first: the old task serves until the new one runs, and keeps
+// serving if the new one cannot start.
+func (e *Engine) PinService(ctx context.Context, s fleet.Service, host string, now time.Time) error {
 	return e.editService(ctx, s, func(spec *swarm.ServiceSpec) {
 		c := PinConstraint(host)
 		if spec.TaskTemplate.Placement == nil {
@@ -322,12 +325,18 @@ func (e *Engine) PinService(ctx context.Context, s fleet.Service, host string) e
 			spec.Labels = map[string]string{}
 		}
 		spec.Labels[fleet.LabelPin] = c
+		spec.Labels[fleet.LabelPinSince] = now.UTC().Format(time.RFC3339)
+		if spec.UpdateConfig == nil {
+			spec.UpdateConfig = &swarm.UpdateConfig{Parallelism: 1}
+		}
+		spec.Labels[fleet.LabelPinOrder] = spec.UpdateConfig.Order
+		spec.UpdateConfig.Order = swarm.UpdateOrderStartFirst
 	})
 }
 
-// UnpinService removes the constraint and label PinService added. Swarm
-// leaves tasks that run on a node matching the looser constraints where
-// they are: this change restarts nothing.
+// UnpinService removes the constraint and labels PinService added and
+// restores the update order. Swarm leaves tasks that run on a node matching
+// the looser constraints where they are: this change restarts nothing.
 func (e *Engine) UnpinService(ctx context.Context, s fleet.Service) error {
 	pin := s.Labels[fleet.LabelPin]
 	return e.editService(ctx, s, func(spec *swarm.ServiceSpec) {
@@ -340,7 +349,12 @@ func (e *Engine) UnpinService(ctx context.Context, s fleet.Service) error {
 			}
 			p.Constraints = kept
 		}
+		if order, ok := spec.Labels[fleet.LabelPinOrder]; ok && spec.UpdateConfig != nil {
+			spec.UpdateConfig.Order = order
+		}
 		delete(spec.Labels, fleet.LabelPin)
+		delete(spec.Labels, fleet.LabelPinSince)
+		delete(spec.Labels, fleet.LabelPinOrder)
 	})
 }
 

@@ -247,5 +247,11 @@ func (t Task) Running() bool { return t.State == "running" }
 // Labels baton puts on the Swarm services it owns and on services it
 // pinned to a node while moving them.
 const (
-	LabelPin = "baton.rebalance.pin"
+	// LabelPin names the constraint rebalance added; LabelPinSince when
+	// (RFC 3339); LabelPinOrder the update order the service had before
+	// the move (a move runs start-first, so the old task serves until the
+	// new one runs).
+	LabelPin      = "baton.rebalance.pin"
+	LabelPinSince = "baton.rebalance.since"
+	LabelPinOrder = "baton.rebalance.order"
 )

@@ -146,6 +146,8 @@ func Rebalance(in RebalanceInput) RebalancePlan {
 			p.Unpins = append(p.Unpins, Unpin{Service: s, Name: s.Name, Reason: fmt.Sprintf("pinned to %s, which is down or gone: Swarm places it again", host)})
 		case allOn(tasksOf[s.ID], node.ID) && len(tasksOf[s.ID]) > 0 && (s.Global || uint64(len(tasksOf[s.ID])) >= s.Replicas):
 			p.Unpins = append(p.Unpins, Unpin{Service: s, Name: s.Name, Reason: fmt.Sprintf("its tasks run on %s: the pin of an earlier move is removed", host)})
+		case pinStuck(s, in.Now, cfg):
+			p.Unpins = append(p.Unpins, Unpin{Service: s, Name: s.Name, Reason: fmt.Sprintf("the move to %s did not complete within %s: the pin is removed and its tasks stay where they run", host, stuckAfter(cfg))})
 		default:
 			moving[s.ID] = true
 			p.Findings = append(p.Findings, fmt.Sprintf("service %s is still moving to %s", s.Name, host))
@@ -321,6 +323,20 @@ func Satisfies(n fleet.Node, constraints []string) bool {
 		}
 	}
 	return true
+}
+
+// stuckAfter is how long a move may take before rebalance gives it up:
+// ten times the pass's wait, at least 5 minutes.
+func stuckAfter(cfg *spec.Rebalance) time.Duration {
+	return max(10*cfg.Wait.D, 5*time.Minute)
+}
+
+// pinStuck: the service was pinned longer ago than stuckAfter. A move runs
+// start-first, so a task that cannot start on the new node leaves the old
+// one serving; giving up removes the pin and Swarm keeps the old task.
+func pinStuck(s fleet.Service, now time.Time, cfg *spec.Rebalance) bool {
+	since, err := time.Parse(time.RFC3339, s.Labels[fleet.LabelPinSince])
+	return err == nil && now.Sub(since) > stuckAfter(cfg)
 }
 
 // pinnedByOwner: the service's own constraints name a node.

@@ -199,12 +199,21 @@ func TestRebalanceUnpins(t *testing.T) {
 	svcs[0].Constraints = []string{"node.hostname==node3"}
 	svcs[1].Labels[fleet.LabelPin] = "node.hostname==node3"
 	svcs[1].Constraints = []string{"node.hostname==node3"}
-	p := Rebalance(RebalanceInput{Config: rbConfig(), Nodes: nodes, Services: svcs, Tasks: tasks, Now: time.Now()})
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	svcs[0].Labels[fleet.LabelPinSince] = now.Add(-time.Minute).Format(time.RFC3339)
+	cfg := rbConfig()
+	cfg.Wait.D = time.Minute
+	p := Rebalance(RebalanceInput{Config: cfg, Nodes: nodes, Services: svcs, Tasks: tasks, Now: now})
 	if len(p.Unpins) != 1 || p.Unpins[0].Name != "web" {
 		t.Errorf("unpins %+v, want web only", p.Unpins)
 	}
 	if !strings.Contains(strings.Join(p.Findings, "\n"), "service api is still moving to node3") {
 		t.Errorf("findings %v", p.Findings)
+	}
+	// Ten waits later the move of api is given up.
+	p = Rebalance(RebalanceInput{Config: cfg, Nodes: nodes, Services: svcs, Tasks: tasks, Now: now.Add(10 * time.Minute)})
+	if len(p.Unpins) != 2 || p.Unpins[0].Name != "api" || !strings.Contains(p.Unpins[0].Reason, "did not complete within 10m0s") {
+		t.Errorf("unpins %+v, want api given up (and web)", p.Unpins)
 	}
 }
 
