@@ -146,7 +146,7 @@ func (p *pass) scaleSwarm(ctx context.Context, rep *passReport, o *observation) 
 			wait = app.Health.ReadyTimeout.D
 		}
 		rep.Actions = append(rep.Actions, row)
-		events = append(events, state.Event{Type: strings.ReplaceAll(string(a.Kind), " ", "-"), App: a.App, Target: row.Target, Reason: row.Reason, Error: row.Error})
+		events = append(events, state.Event{Type: serviceEventType(a.Kind), App: a.App, Target: row.Target, Reason: row.Reason, Error: row.Error})
 	}
 	if p.env.DryRun || wait == 0 {
 		return failed, events, nil
@@ -155,6 +155,11 @@ func (p *pass) scaleSwarm(ctx context.Context, rep *passReport, o *observation) 
 		p.env.warnf("swarm: %v", err)
 	}
 	return failed, events, nil
+}
+
+// serviceEventType is the event type of a service action: "scale-service".
+func serviceEventType(k plan.ServiceActionKind) string {
+	return strings.ReplaceAll(string(k), " ", "-")
 }
 
 // awaitSwarmApps polls until every swarm app has as many ready tasks as

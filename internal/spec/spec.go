@@ -226,8 +226,7 @@ type Hook struct {
 	URL     string   `yaml:"url"`
 	Format  string   `yaml:"format"` // json (default) or slack; for url
 	Command []string `yaml:"command"`
-	// Events filters by event type (start, replace, remove, unhealthy,
-	// recovered, hold, crashloop); empty means all.
+	// Events filters by event type (see EventTypes); empty means all.
 	Events  []string `yaml:"events"`
 	Timeout Duration `yaml:"timeout"` // for all deliveries of one pass; default 5s
 }

@@ -1,0 +1,23 @@
+package commands
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/baton-orchestrator/baton/internal/plan"
+	"github.com/baton-orchestrator/baton/internal/spec"
+)
+
+// TestSwarmEventTypesAreKnown: hooks may filter on every event type the
+// swarm passes write.
+func TestSwarmEventTypesAreKnown(t *testing.T) {
+	types := []string{"rebalance-move", "rebalance-unpin", "label"}
+	for _, k := range []plan.ServiceActionKind{plan.CreateService, plan.RollService, plan.ScaleReplicas, plan.RemoveService} {
+		types = append(types, serviceEventType(k))
+	}
+	for _, ty := range types {
+		if !slices.Contains(spec.EventTypes, ty) {
+			t.Errorf("event type %q is not in spec.EventTypes", ty)
+		}
+	}
+}
