@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/baton-orchestrator/baton/internal/fleet"
 	"github.com/baton-orchestrator/baton/internal/spec"
 	"github.com/baton-orchestrator/baton/state"
 )
@@ -46,8 +47,13 @@ func runStatus(ctx context.Context, env *Env) error {
 		return err
 	}
 	out := p.out.apps
+	nodes := nodeStatuses(p.swarm.nodes)
 	if env.Output == "json" {
-		return writeJSON(env.Stdout, map[string]any{"apps": out})
+		obj := map[string]any{"apps": out}
+		if p.swarm.nodes != nil {
+			obj["nodes"] = nodes
+		}
+		return writeJSON(env.Stdout, obj)
 	}
 	rows := make([][]string, 0, len(out))
 	now := env.now()
@@ -64,7 +70,40 @@ func runStatus(ctx context.Context, env *Env) error {
 			fmt.Sprint(s.Current), fmt.Sprint(s.Stopped), s.Health, addrs, last})
 	}
 	table(env.Stdout, []string{"APP", "WANT", "RUNNING", "READY", "CURRENT", "STOPPED", "HEALTH", "ADDRESSES", "LAST ACTION"}, rows)
+	if len(nodes) > 0 {
+		var nt [][]string
+		for _, n := range nodes {
+			nt = append(nt, []string{n.Node, n.State, n.Availability, n.Role, n.Addr, mib(n.MemoryBytes)})
+		}
+		fmt.Fprintln(env.Stdout)
+		table(env.Stdout, []string{"NODE", "STATE", "AVAILABILITY", "ROLE", "ADDRESS", "MEMORY"}, nt)
+	}
 	return nil
+}
+
+// nodeStatus is one Swarm node as status shows it.
+type nodeStatus struct {
+	Node         string `json:"node"`
+	State        string `json:"state"` // ready or down
+	Availability string `json:"availability"`
+	Role         string `json:"role"`
+	Addr         string `json:"addr"`
+	MemoryBytes  int64  `json:"memory_bytes"`
+}
+
+func nodeStatuses(nodes []fleet.Node) []nodeStatus {
+	out := []nodeStatus{}
+	for _, n := range nodes {
+		st := nodeStatus{Node: n.Hostname, State: "ready", Availability: "active", Role: n.Role, Addr: n.Addr, MemoryBytes: n.MemoryBytes}
+		if !n.Ready {
+			st.State = "down"
+		}
+		if !n.Active {
+			st.Availability = "drain or pause"
+		}
+		out = append(out, st)
+	}
+	return out
 }
 
 // appStatuses counts each spec app's replicas in an observation.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -506,6 +507,10 @@ func TestSwarmAppsOnARealSwarm(t *testing.T) {
 		if code != 3 || !strings.Contains(out+errOut, "node node3 is down") {
 			t.Errorf("%v with node3 down: exit %d, want 3 naming node3\n%s%s", cmd, code, out, errOut)
 		}
+	}
+	// status shows the node, and is read-only: exit 0.
+	if out, errOut, code := swarmBaton(t, s, specA, stateA, "status"); code != 0 || !regexp.MustCompile(`node3\s+down`).MatchString(out) {
+		t.Errorf("status with node3 down: exit %d\n%s%s", code, out, errOut)
 	}
 	for _, u := range upstreams(t, ngx) {
 		if strings.HasPrefix(u, s.Addr(3)+":") {
