@@ -581,3 +581,82 @@ func TestRebalanceByRealUsage(t *testing.T) {
 		t.Errorf("the next pass was not a no-op: %+v", again.Actions)
 	}
 }
+
+// loadLoop GETs through nginx until stop is closed (at most max requests,
+// at most 3 minutes) and counts the answers that were not 200.
+func loadLoop(url string, max int, stop <-chan struct{}) (total, failed int, firstErr string) {
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	deadline := time.Now().Add(3 * time.Minute)
+	for total < max && time.Now().Before(deadline) {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		total++
+		resp, err := client.Get(url)
+		if err != nil {
+			failed++
+			if firstErr == "" {
+				firstErr = err.Error()
+			}
+			continue
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			failed++
+			if firstErr == "" {
+				firstErr = resp.Status
+			}
+		}
+	}
+	return
+}
+
+// TestSwarmAppRollAndScaleInUnderLoad: Swarm, not baton, chooses which
+// task to stop on a rolling update or a scale-in, and nginx may still
+// route to it for a moment. Requests through nginx still all succeed: the
+// rollout is start-first and nginx passes a request whose connection to a
+// stopped task fails to the next task (proxy_next_upstream). A bounded
+// load loop runs through a roll v1 → v2 and a scale-in 3 → 1.
+func TestSwarmAppRollAndScaleInUnderLoad(t *testing.T) {
+	testenv.Docker(t)
+	testenv.Image(t, "baton-test:v1")
+	testenv.Image(t, "baton-test:v2")
+	s := testenv.StartSwarm(t, 3)
+	loadImage(t, s, "baton-test:v1")
+	loadImage(t, s, "baton-test:v2")
+	ngx := testenv.StartNginx(t)
+	dir := t.TempDir()
+	specPath, statePath := filepath.Join(dir, "baton.yaml"), filepath.Join(dir, "state.json")
+	swarmAppSpec(t, specPath, ngx, 3)
+	if _, errOut, code := swarmBaton(t, s, specPath, statePath, "scale"); code != 0 {
+		t.Fatalf("scale: exit %d\n%s", code, errOut)
+	}
+	stop := make(chan struct{})
+	type result struct {
+		total, failed int
+		first         string
+	}
+	done := make(chan result)
+	go func() {
+		total, failed, first := loadLoop("http://"+ngx.Listen+"/", 50000, stop)
+		done <- result{total, failed, first}
+	}()
+	swarmAppSpec(t, specPath, ngx, 3, "baton-test:v2")
+	if out, errOut, code := swarmBaton(t, s, specPath, statePath, "scale"); code != 0 {
+		t.Errorf("roll: exit %d\n%s%s", code, out, errOut)
+	}
+	swarmAppSpec(t, specPath, ngx, 1, "baton-test:v2")
+	if out, errOut, code := swarmBaton(t, s, specPath, statePath, "scale"); code != 0 {
+		t.Errorf("scale-in: exit %d\n%s%s", code, out, errOut)
+	}
+	time.Sleep(3 * time.Second) // Swarm stops the removed tasks after the pass
+	close(stop)
+	r := <-done
+	t.Logf("%d requests through nginx during the roll and the scale-in, %d failed", r.total, r.failed)
+	if r.total < 100 || r.failed > 0 {
+		t.Errorf("%d of %d requests failed (first: %s)", r.failed, r.total, r.first)
+	}
+}
