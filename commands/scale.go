@@ -99,9 +99,7 @@ func runScale(ctx context.Context, env *Env, o *passOutcome, explain bool, metri
 		for _, a := range actions {
 			rep.Actions = append(rep.Actions, rowOf(a))
 		}
-		if _, _, err := p.scaleSwarm(ctx, rep, &obs); err != nil {
-			return err
-		}
+		p.scaleSwarm(ctx, rep, &obs)
 		if len(rep.Actions) == 0 {
 			// With no actions, the real pass syncs the balancer with exactly
 			// this membership, so the diff is exact.
@@ -131,10 +129,7 @@ func runScale(ctx context.Context, env *Env, o *passOutcome, explain bool, metri
 	for app := range failed {
 		p.state.AddAttempt(app, now, p.spec.App(app).Health.CrashloopWindow.D)
 	}
-	swarmFailed, swarmEvents, err := p.scaleSwarm(ctx, rep, &obs)
-	if err != nil {
-		return err
-	}
+	swarmFailed, swarmEvents := p.scaleSwarm(ctx, rep, &obs)
 	if len(swarmEvents) > 0 && res.SyncErr == nil {
 		// The services changed: the balancer follows their tasks now.
 		lb, err := p.syncBalancer(ctx, res.Members)

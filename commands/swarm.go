@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/baton-orchestrator/baton/internal/docker"
 	"github.com/baton-orchestrator/baton/internal/fleet"
 	"github.com/baton-orchestrator/baton/internal/plan"
 	"github.com/baton-orchestrator/baton/internal/probe"
@@ -96,15 +95,17 @@ func (p *pass) observeSwarmApps(ctx context.Context, o *observation) error {
 // manager's baton (or an operator) changed the service since it was read,
 // the engine reads it again and the count is decided again against what it
 // read. After any change it waits (bounded by the apps' ready_timeout)
-// for the tasks to run, observes them again and syncs the balancer, so the
-// next pass has nothing to do.
-func (p *pass) scaleSwarm(ctx context.Context, rep *passReport, o *observation) (failed int, events []state.Event, err error) {
+// for the tasks to run, observes them again for the balancer sync that
+// follows, so the next pass has nothing to do; tasks not ready by then are
+// a finding and count as a failure (exit 3), as a local replica that never
+// answers does.
+func (p *pass) scaleSwarm(ctx context.Context, rep *passReport, o *observation) (failed int, events []state.Event) {
 	if !p.hasSwarmApps() {
-		return 0, nil, nil
+		return 0, nil
 	}
 	actions := plan.ScaleServices(p.spec, p.swarm.services)
 	if len(actions) == 0 {
-		return 0, nil, nil
+		return 0, nil
 	}
 	wait := time.Duration(0)
 	for _, a := range actions {
@@ -149,12 +150,20 @@ func (p *pass) scaleSwarm(ctx context.Context, rep *passReport, o *observation) 
 		events = append(events, state.Event{Type: serviceEventType(a.Kind), App: a.App, Target: row.Target, Reason: row.Reason, Error: row.Error})
 	}
 	if p.env.DryRun || wait == 0 {
-		return failed, events, nil
+		return failed, events
 	}
-	if err := p.awaitSwarmApps(ctx, wait, o); err != nil {
+	converged, err := p.awaitSwarmApps(ctx, wait, o)
+	switch {
+	case err != nil:
 		p.env.warnf("swarm: %v", err)
+	case !converged:
+		for _, lag := range p.swarmLagging() {
+			rep.Findings = append(rep.Findings, findingRow{App: lag.app, Type: "not ready", Target: lag.service, Reason: lag.reason})
+			events = append(events, state.Event{Type: "unhealthy", App: lag.app, Target: lag.service, Reason: lag.reason, Error: lag.reason})
+			failed++
+		}
 	}
-	return failed, events, nil
+	return failed, events
 }
 
 // serviceEventType is the event type of a service action: "scale-service".
@@ -164,28 +173,38 @@ func serviceEventType(k plan.ServiceActionKind) string {
 
 // awaitSwarmApps polls until every swarm app has as many ready tasks as
 // its service wants (or wait passes), then keeps the last observation.
-func (p *pass) awaitSwarmApps(ctx context.Context, wait time.Duration, o *observation) error {
+func (p *pass) awaitSwarmApps(ctx context.Context, wait time.Duration, o *observation) (bool, error) {
 	deadline := time.Now().Add(wait)
 	for {
 		if err := p.observeSwarmApps(ctx, o); err != nil {
-			return err
+			return false, err
 		}
-		if p.swarmConverged() || time.Now().After(deadline) {
-			return nil
+		if len(p.swarmLagging()) == 0 {
+			return true, nil
+		}
+		if time.Now().After(deadline) {
+			return false, nil
 		}
 		if err := sleep(ctx, 500*time.Millisecond); err != nil {
-			return err
+			return false, err
 		}
 	}
 }
 
-// swarmConverged: every swarm app's service exists with its count,
-// exactly that many of its tasks run, and (for an app behind the balancer)
-// that many are ready at the current spec — during a rolling update the
-// old tasks still run.
-func (p *pass) swarmConverged() bool {
-	if len(plan.ScaleServices(p.spec, p.swarm.services)) > 0 {
-		return false
+type lagging struct{ app, service, reason string }
+
+// swarmLagging lists the swarm apps not converged yet: a service missing
+// or at another count or spec, more or fewer running tasks than wanted
+// (during a rolling update the old tasks still run), or — for an app
+// behind the balancer — fewer ready tasks at the current spec.
+func (p *pass) swarmLagging() []lagging {
+	var out []lagging
+	pending := map[string]bool{}
+	for _, a := range plan.ScaleServices(p.spec, p.swarm.services) {
+		if !pending[a.App] {
+			pending[a.App] = true
+			out = append(out, lagging{a.App, a.Want.Name, "the service does not match the spec yet: " + a.Reason})
+		}
 	}
 	ready := map[string]int{}
 	for _, m := range p.swarm.members {
@@ -200,23 +219,23 @@ func (p *pass) swarmConverged() bool {
 		}
 	}
 	for _, a := range p.spec.Apps {
-		if !a.OnSwarm() {
+		if !a.OnSwarm() || pending[a.Name] {
 			continue
 		}
 		want := a.WantReplicas()
-		if a.LB != nil && ready[a.Name] != want {
-			return false
-		}
+		name := plan.ServiceName(p.spec, a)
+		n := 0
 		for _, s := range p.swarm.services {
-			if s.Labels[fleet.LabelApp] == a.Name && s.Labels[fleet.LabelProject] == p.spec.Project && running[s.ID] != want {
-				return false
+			if s.Labels[fleet.LabelApp] == a.Name && s.Labels[fleet.LabelProject] == p.spec.Project {
+				n += running[s.ID]
 			}
 		}
+		switch {
+		case n != want:
+			out = append(out, lagging{a.Name, name, fmt.Sprintf("%d task(s) run, %d wanted (waited health.ready_timeout)", n, want)})
+		case a.LB != nil && ready[a.Name] != want:
+			out = append(out, lagging{a.Name, name, fmt.Sprintf("%d of %d task(s) answer their readiness check at the current spec (waited health.ready_timeout)", ready[a.Name], want)})
+		}
 	}
-	return true
-}
-
-// nodeEngine connects to a node's own engine (rebalance's usage: docker).
-func (p *pass) nodeEngine(host string) (*docker.Engine, error) {
-	return docker.New(host, p.env.DockerTimeout)
+	return out
 }

@@ -500,6 +500,31 @@ func TestSwarmAppsOnARealSwarm(t *testing.T) {
 	}
 	swarmAppSpec(t, specA, ngx, 8, "baton-test:v2")
 
+	// A swarm app whose tasks never answer: the pass waits ready_timeout,
+	// reports them and exits 3, as for a local replica that never answers.
+	slowSpec := filepath.Join(dir, "slow.yaml")
+	if err := os.WriteFile(slowSpec, []byte(`project: slow
+apps:
+  - name: slow
+    engine: swarm
+    image: baton-test:v2
+    port: 8080
+    env: {HEALTH_DELAY: 1h}
+    health: {type: http, path: /healthz, timeout: 1s, ready_timeout: 3s}
+    lb: {path: /}
+nginx:
+  config: `+filepath.Join(dir, "slow.conf")+`
+  test: [true]
+  reload: [true]
+  listen: 127.0.0.1:1
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code = swarmBaton(t, s, slowSpec, filepath.Join(dir, "slow.json"), "scale")
+	if code != 3 || !strings.Contains(out, "0 of 1 task(s) answer their readiness check") {
+		t.Errorf("a swarm app that never gets ready: exit %d, want 3 with a finding\n%s%s", code, out, errOut)
+	}
+
 	// A node dies. Every subcommand still completes, names it and exits 3.
 	s.KillNode(t, 3)
 	for _, cmd := range [][]string{{"scale"}, {"heal"}, {"rebalance"}, {"labels", "sync"}, {"lb", "render"}, {"gc"}, {"mods", "refresh"}} {
