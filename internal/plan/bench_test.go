@@ -93,3 +93,37 @@ func BenchmarkBalancerView1000(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRebalance50x1000 decides a rebalance over 50 nodes and 1,000
+// single-task services, with 10 nodes over the threshold (the cap on moves
+// lifted so every over node is worked).
+func BenchmarkRebalance50x1000(b *testing.B) {
+	const gib = int64(1) << 30
+	var nodes []fleet.Node
+	for n := 0; n < 50; n++ {
+		nodes = append(nodes, fleet.Node{ID: fmt.Sprintf("n%02d", n), Hostname: fmt.Sprintf("node%02d", n), Ready: true, Active: true, MemoryBytes: 16 * gib})
+	}
+	var svcs []fleet.Service
+	var tasks []fleet.Task
+	for i := 0; i < 1000; i++ {
+		node := i % 50
+		size := int64(200+i%7*50) << 20 // 200–500 MiB
+		if node < 10 {
+			size *= 3 // the first 10 nodes are pressed
+		}
+		s := fleet.Service{ID: fmt.Sprintf("s%04d", i), Name: fmt.Sprintf("svc%04d", i), Replicas: 1, ReserveMemory: size, Labels: map[string]string{}}
+		svcs = append(svcs, s)
+		tasks = append(tasks, fleet.Task{ID: "t" + s.ID, ServiceID: s.ID, NodeID: nodes[node].ID, State: "running"})
+	}
+	cfg := rbConfig()
+	cfg.MaxMoves, cfg.MaxMovesPerNode = 1000, 100
+	in := RebalanceInput{Config: cfg, Nodes: nodes, Services: svcs, Tasks: tasks, Now: t0}
+	if p := Rebalance(in); len(p.Moves) == 0 {
+		b.Fatal("nothing to move: the benchmark measures nothing")
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		Rebalance(in)
+	}
+}
