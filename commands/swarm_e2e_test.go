@@ -268,6 +268,45 @@ func TestRebalanceOnARealSwarm(t *testing.T) {
 	if out, errOut, code := swarmBaton(t, s, specPath, statePath, "rebalance"); code != 0 || out != "" {
 		t.Errorf("the next pass was not a no-op: exit %d\n%s%s", code, out, errOut)
 	}
+
+	// A pass that ends before its move arrives (here wait: 0s; a killed
+	// pass is the same) leaves the pin; a later pass removes it once the
+	// tasks run on the new node.
+	// (Placed on node2 by a constraint removed once it runs: draining the
+	// other nodes now would push heavy back to node2.)
+	s.Docker(t, 1, "node", "update", "--label-add", "start=here", "node2")
+	s.Docker(t, 1, "service", "create", "--detach", "--name", "heavy2", "--no-resolve-image", "--reserve-memory", "1400m", "--constraint", "node.labels.start==here", "baton-test:v1")
+	if !waitTaskOn(t, s, "heavy2", "node2", 30*time.Second) {
+		t.Fatal("heavy2 did not start on node2")
+	}
+	s.Docker(t, 1, "service", "update", "--detach", "--constraint-rm", "node.labels.start==here", "heavy2")
+	if err := os.WriteFile(specPath, []byte(strings.Replace(y, "wait: 60s", "wait: 0s", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cut, code := run("rebalance")
+	if code != 3 || len(cut.Actions) != 1 || cut.Actions[0].Service != "heavy2" || cut.Actions[0].Arrived {
+		t.Fatalf("a pass that does not wait: exit %d %+v, want 3 with heavy2 moving", code, cut.Actions)
+	}
+	to := cut.Actions[0].To
+	if pin := s.Docker(t, 1, "service", "inspect", "heavy2", "--format", "{{index .Spec.Labels \"baton.rebalance.pin\"}}"); strings.TrimSpace(pin) != "node.hostname=="+to {
+		t.Fatalf("heavy2's pin: %q", pin)
+	}
+	if !waitTaskOn(t, s, "heavy2", to, 30*time.Second) {
+		t.Fatalf("heavy2 did not move to %s", to)
+	}
+	if err := os.WriteFile(specPath, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	later, code := run("rebalance")
+	if code != 0 || len(later.Actions) != 1 || later.Actions[0].Action != "unpin" || later.Actions[0].Service != "heavy2" {
+		t.Fatalf("the later pass: exit %d %+v, want heavy2 unpinned", code, later.Actions)
+	}
+	if c := s.Docker(t, 1, "service", "inspect", "heavy2", "--format", "{{json .Spec.TaskTemplate.Placement.Constraints}} {{json .Spec.Labels}} {{.Spec.UpdateConfig.Order}}"); strings.Contains(c, "node.hostname") || strings.Contains(c, "baton.") || !strings.HasSuffix(strings.TrimSpace(c), " stop-first") {
+		t.Errorf("heavy2's spec is not as it was: %s", c)
+	}
+	if n := taskNode(t, s, "heavy2"); n != to {
+		t.Errorf("removing the pin moved heavy2 again: on %q, want %s", n, to)
+	}
 }
 
 // swarmAppSpec writes a spec whose app web runs as a Swarm service behind
