@@ -178,7 +178,7 @@ func serviceSpec(w fleet.ServiceWant) swarm.ServiceSpec {
 	// The tasks' containers carry the app's labels but not baton's
 	// project label: local passes on a manager must never take them for
 	// containers of their own.
-	clabels := map[string]string{"baton.service-app": w.App, fleet.LabelHash: w.Hash}
+	clabels := map[string]string{fleet.LabelServiceApp: w.App, fleet.LabelHash: w.Hash}
 	for k, v := range w.Labels {
 		clabels[k] = v
 	}

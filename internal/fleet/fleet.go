@@ -16,6 +16,9 @@ const (
 	LabelApp     = "baton.app"
 	LabelReplica = "baton.replica"
 	LabelHash    = "baton.spec-hash"
+	// LabelServiceApp marks the containers of a swarm app's tasks, which
+	// carry no LabelProject: they are Swarm's, never a local pass's.
+	LabelServiceApp = "baton.service-app"
 )
 
 // Container is one observed container.
