@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"sort"
 	"sync"
 	"time"
 
@@ -95,7 +96,7 @@ func runRebalance(ctx context.Context, env *Env, o *passOutcome) error {
 	if !env.DryRun {
 		still = p.applyRebalance(ctx, cfg, rp, rows)
 	}
-	if !env.DryRun {
+	if !env.DryRun && !reportOnly {
 		// Only moves within the cooldowns matter.
 		keep := max(cfg.Cooldown.D, cfg.ServiceCooldown.D)
 		for name, at := range p.state.Moved {
@@ -192,7 +193,9 @@ func (p *pass) readUsage(ctx context.Context, sw *spec.Swarm, nodes []fleet.Node
 		}
 		addr := sw.Nodes[n.Hostname].Docker
 		if addr == "" {
+			mu.Lock()
 			findings = append(findings, fmt.Sprintf("node %s has no docker endpoint in swarm.nodes: its reservations count", n.Hostname))
+			mu.Unlock()
 			continue
 		}
 		wg.Add(1)
@@ -211,6 +214,7 @@ func (p *pass) readUsage(ctx context.Context, sw *spec.Swarm, nodes []fleet.Node
 		}(n, addr)
 	}
 	wg.Wait()
+	sort.Strings(findings) // goroutines finish in any order
 	return usage, findings
 }
 
