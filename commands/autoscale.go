@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/baton-orchestrator/baton/internal/bounded"
 	"github.com/baton-orchestrator/baton/internal/fleet"
 	"github.com/baton-orchestrator/baton/internal/metrics"
 	"github.com/baton-orchestrator/baton/internal/plan"
@@ -187,42 +188,34 @@ func (p *pass) gatherUsage(ctx context.Context, obs observation, apps []*spec.Ap
 		hasMemTarget bool
 	}
 	acc := map[string]*sums{}
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 16)
-	for _, j := range jobs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(j job) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			u, err := p.engine.Stats(ctx, j.c.ID)
-			if err != nil {
-				return
+	bounded.Each(len(jobs), 16, func(i int) {
+		j := jobs[i]
+		u, err := p.engine.Stats(ctx, j.c.ID)
+		if err != nil {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		next[j.c.ID] = state.CPUSample{Nanos: u.CPUNanos, At: u.At}
+		s := acc[j.app.Name]
+		if s == nil {
+			s = &sums{}
+			acc[j.app.Name] = s
+		}
+		if pr, ok := prev[j.c.ID]; ok && u.At.After(pr.At) && u.CPUNanos >= pr.Nanos {
+			cores := float64(u.CPUNanos-pr.Nanos) / float64(u.At.Sub(pr.At).Nanoseconds())
+			limit := 1.0
+			if m := j.app.Resources.CPU.Milli; m > 0 {
+				limit = float64(m) / 1000
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			next[j.c.ID] = state.CPUSample{Nanos: u.CPUNanos, At: u.At}
-			s := acc[j.app.Name]
-			if s == nil {
-				s = &sums{}
-				acc[j.app.Name] = s
-			}
-			if pr, ok := prev[j.c.ID]; ok && u.At.After(pr.At) && u.CPUNanos >= pr.Nanos {
-				cores := float64(u.CPUNanos-pr.Nanos) / float64(u.At.Sub(pr.At).Nanoseconds())
-				limit := 1.0
-				if m := j.app.Resources.CPU.Milli; m > 0 {
-					limit = float64(m) / 1000
-				}
-				s.cpu += cores / limit
-				s.ncpu++
-			}
-			if lim := j.app.Resources.Memory.Bytes; lim > 0 {
-				s.mem += float64(u.MemBytes) / float64(lim)
-				s.nmem++
-			}
-		}(j)
-	}
-	wg.Wait()
+			s.cpu += cores / limit
+			s.ncpu++
+		}
+		if lim := j.app.Resources.Memory.Bytes; lim > 0 {
+			s.mem += float64(u.MemBytes) / float64(lim)
+			s.nmem++
+		}
+	})
 	for name, s := range acc {
 		m := out[name]
 		if s.ncpu > 0 {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/baton-orchestrator/baton/internal/bounded"
 	"github.com/baton-orchestrator/baton/internal/fleet"
 	"github.com/baton-orchestrator/baton/internal/plan"
 	"github.com/baton-orchestrator/baton/state"
@@ -177,21 +178,12 @@ func holdError(holds []plan.Hold, err error) error {
 func (p *pass) inspectStopped(ctx context.Context, cs []fleet.Container) map[string]fleet.Exit {
 	out := map[string]fleet.Exit{}
 	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
-	for _, c := range cs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(id string) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if x, err := p.engine.Inspect(ctx, id); err == nil {
-				mu.Lock()
-				out[id] = x
-				mu.Unlock()
-			}
-		}(c.ID)
-	}
-	wg.Wait()
+	bounded.Each(len(cs), 8, func(i int) {
+		if x, err := p.engine.Inspect(ctx, cs[i].ID); err == nil {
+			mu.Lock()
+			out[cs[i].ID] = x
+			mu.Unlock()
+		}
+	})
 	return out
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/baton-orchestrator/baton/internal/bounded"
 	"github.com/baton-orchestrator/baton/internal/mods"
 	"github.com/baton-orchestrator/baton/internal/plan"
 	"github.com/baton-orchestrator/baton/state"
@@ -94,33 +95,25 @@ func runModsRefresh(ctx context.Context, env *Env, o *passOutcome) error {
 		p.state.Mods = map[string]*state.Mod{}
 	}
 	var mu sync.Mutex
-	sem := make(chan struct{}, m.Parallel)
-	var wg sync.WaitGroup
-	for i, a := range actions {
+	bounded.Each(len(actions), m.Parallel, func(i int) {
+		a := actions[i]
 		if a.Kind != "fetch" {
-			continue
+			return
 		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(i int, a plan.ModAction) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			mu.Lock()
-			prev := p.state.Mods[a.Dest]
-			mu.Unlock()
-			res, err := fetcher.Fetch(ctx, a, prev, now)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				rows[i].Error = err.Error()
-				return
-			}
-			rec := res.Mod
-			p.state.Mods[a.Dest] = &rec
-			rows[i].Result, rows[i].Bytes = res.Status, res.Bytes
-		}(i, a)
-	}
-	wg.Wait()
+		mu.Lock()
+		prev := p.state.Mods[a.Dest]
+		mu.Unlock()
+		res, err := fetcher.Fetch(ctx, a, prev, now)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			rows[i].Error = err.Error()
+			return
+		}
+		rec := res.Mod
+		p.state.Mods[a.Dest] = &rec
+		rows[i].Result, rows[i].Bytes = res.Status, res.Bytes
+	})
 	for i, a := range actions {
 		if a.Kind != "prune" {
 			continue

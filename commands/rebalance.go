@@ -3,12 +3,11 @@ package commands
 import (
 	"context"
 	"fmt"
-	"sort"
-	"sync"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/baton-orchestrator/baton/internal/bounded"
 	"github.com/baton-orchestrator/baton/internal/docker"
 	"github.com/baton-orchestrator/baton/internal/fleet"
 	"github.com/baton-orchestrator/baton/internal/plan"
@@ -183,43 +182,38 @@ func (p *pass) applyRebalance(ctx context.Context, cfg *spec.Rebalance, rp plan.
 // node's own engine, nodes in parallel. A node without an endpoint or
 // that does not answer counts reservations, and is reported.
 func (p *pass) readUsage(ctx context.Context, sw *spec.Swarm, nodes []fleet.Node) (map[string]int64, []string) {
-	var mu sync.Mutex
 	usage := map[string]int64{}
-	var findings []string
-	var wg sync.WaitGroup
-	for _, n := range nodes {
-		if !n.Ready {
-			continue
-		}
+	findings := make([]string, len(nodes)) // one slot per node keeps their order
+	got := make([]map[string]int64, len(nodes))
+	bounded.Each(len(nodes), 8, func(i int) {
+		n := nodes[i]
 		addr := sw.Nodes[n.Hostname].Docker
-		if addr == "" {
-			mu.Lock()
-			findings = append(findings, fmt.Sprintf("node %s has no docker endpoint in swarm.nodes: its reservations count", n.Hostname))
-			mu.Unlock()
-			continue
+		switch {
+		case !n.Ready:
+		case addr == "":
+			findings[i] = fmt.Sprintf("node %s has no docker endpoint in swarm.nodes: its reservations count", n.Hostname)
+		default:
+			var err error
+			if got[i], err = p.nodeUsage(ctx, addr); err != nil {
+				findings[i] = fmt.Sprintf("node %s: usage unreadable, its reservations count: %v", n.Hostname, err)
+			}
 		}
-		wg.Add(1)
-		go func(n fleet.Node, addr string) {
-			defer wg.Done()
-			got, err := p.nodeUsage(ctx, addr)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				findings = append(findings, fmt.Sprintf("node %s: usage unreadable, its reservations count: %v", n.Hostname, err))
-				return
-			}
-			for k, v := range got {
-				usage[k] = v
-			}
-		}(n, addr)
+	})
+	var out []string
+	for i := range nodes {
+		for k, v := range got[i] {
+			usage[k] = v
+		}
+		if findings[i] != "" {
+			out = append(out, findings[i])
+		}
 	}
-	wg.Wait()
-	sort.Strings(findings) // goroutines finish in any order
-	return usage, findings
+	return usage, out
 }
 
 // nodeUsage lists a node's containers in one call and reads the memory of
-// its Swarm tasks' containers, 8 at a time.
+// its Swarm tasks' containers, 8 at a time. It fails only when none could
+// be read.
 func (p *pass) nodeUsage(ctx context.Context, addr string) (map[string]int64, error) {
 	e, err := docker.New(addr, p.env.DockerTimeout)
 	if err != nil {
@@ -230,35 +224,26 @@ func (p *pass) nodeUsage(ctx context.Context, addr string) (map[string]int64, er
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]int64{}
-	var mu sync.Mutex
-	sem := make(chan struct{}, 8)
-	var wg sync.WaitGroup
-	var firstErr error
+	var tasks []fleet.Container
 	for _, c := range cs {
-		task := c.Labels[docker.SwarmTaskLabel]
-		if task == "" || !c.Running() {
-			continue
+		if c.Labels[docker.SwarmTaskLabel] != "" && c.Running() {
+			tasks = append(tasks, c)
 		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(id, task string) {
-			defer func() { <-sem; wg.Done() }()
-			u, err := e.Stats(ctx, id)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				if firstErr == nil {
-					firstErr = err
-				}
-				return
-			}
-			out[task] = int64(u.MemBytes)
-		}(c.ID, task)
 	}
-	wg.Wait()
-	if len(out) == 0 && firstErr != nil {
-		return nil, firstErr
+	mem := make([]int64, len(tasks))
+	errs := make([]error, len(tasks))
+	bounded.Each(len(tasks), 8, func(i int) {
+		u, err := e.Stats(ctx, tasks[i].ID)
+		mem[i], errs[i] = int64(u.MemBytes), err
+	})
+	out := map[string]int64{}
+	for i, c := range tasks {
+		if errs[i] == nil {
+			out[c.Labels[docker.SwarmTaskLabel]] = mem[i]
+		}
+	}
+	if len(out) == 0 && len(tasks) > 0 {
+		return nil, errs[0]
 	}
 	return out, nil
 }

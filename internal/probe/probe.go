@@ -9,8 +9,9 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"sync"
 	"time"
+
+	"github.com/baton-orchestrator/baton/internal/bounded"
 )
 
 // Check is one probe definition.
@@ -132,21 +133,7 @@ func accepted(code int, statuses []int) bool {
 // All runs the targets concurrently, at most bound at once, and returns one
 // result per target in order.
 func (p *Prober) All(ctx context.Context, targets []Target, bound int) []error {
-	if bound < 1 {
-		bound = 1
-	}
 	out := make([]error, len(targets))
-	sem := make(chan struct{}, bound)
-	var wg sync.WaitGroup
-	for i := range targets {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(i int) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			out[i] = p.Do(ctx, targets[i])
-		}(i)
-	}
-	wg.Wait()
+	bounded.Each(len(targets), bound, func(i int) { out[i] = p.Do(ctx, targets[i]) })
 	return out
 }

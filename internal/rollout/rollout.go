@@ -18,9 +18,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
+	"github.com/baton-orchestrator/baton/internal/bounded"
 	"github.com/baton-orchestrator/baton/internal/fleet"
 	"github.com/baton-orchestrator/baton/internal/plan"
 	"github.com/baton-orchestrator/baton/internal/probe"
@@ -337,16 +337,5 @@ func (r *Runner) each(n int, f func(i int)) {
 	if bound <= 0 {
 		bound = 4
 	}
-	sem := make(chan struct{}, bound)
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(i int) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			f(i)
-		}(i)
-	}
-	wg.Wait()
+	bounded.Each(n, bound, f)
 }
