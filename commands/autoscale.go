@@ -87,11 +87,8 @@ func (p *pass) autoscale(ctx context.Context, obs observation, metricsPath strin
 	var out []plan.AutoscaleDecision
 	for _, a := range apps {
 		in := plan.AutoscaleInput{App: a, Current: a.WantReplicas(), Metrics: observed[a.Name]}
-		hash, replicas := a.Hash(p.spec.Docker.Network), obs.containers
-		if a.OnSwarm() {
-			hash, replicas = a.Hash(""), obs.tasks
-		}
-		for _, c := range replicas {
+		hash := p.spec.HashOf(a)
+		for _, c := range obs.replicasOf(a) {
 			if c.App == a.Name && c.Running() {
 				if obs.ready[c.ID] {
 					in.Ready++

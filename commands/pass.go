@@ -176,6 +176,16 @@ type observation struct {
 	tasks []fleet.Container
 }
 
+// replicasOf is where an app's replicas are observed: its containers, or
+// for a swarm app its tasks (other apps' entries are mixed in; callers
+// filter by app).
+func (o observation) replicasOf(a *spec.App) []fleet.Container {
+	if a.OnSwarm() {
+		return o.tasks
+	}
+	return o.containers
+}
+
 func (p *pass) observe(ctx context.Context) (observation, error) {
 	cs, err := p.engine.List(ctx, p.spec.Project, p.spec.Docker.Network)
 	if err != nil {

@@ -68,15 +68,9 @@ func runRebalance(ctx context.Context, env *Env, o *passOutcome) error {
 	if err != nil {
 		return fmt.Errorf("observe swarm: %w", err)
 	}
-	cfg, reportOnly := sw.Rebalance, sw.Rebalance == nil
-	if reportOnly {
-		cfg = &spec.Rebalance{Threshold: spec.Percent{Fraction: 0.8}, Target: spec.Percent{Fraction: 0.8}, Usage: "reservations"}
-	}
+	cfg, reportOnly := sw.RebalanceOrReport()
 	in := plan.RebalanceInput{Config: cfg, Nodes: p.swarm.nodes, Services: services, Tasks: tasks,
-		Fixed: map[string]bool{}, Moved: p.state.Moved, Now: env.now(), ReportOnly: reportOnly}
-	for _, a := range sw.Anchors {
-		in.Fixed[a.Service], in.Fixed[a.Anchor] = true, true
-	}
+		Anchors: sw.Anchors, Moved: p.state.Moved, Now: env.now(), ReportOnly: reportOnly}
 	var usageFindings []string
 	if cfg.Usage == "docker" {
 		in.Usage, usageFindings = p.readUsage(ctx, sw, p.swarm.nodes)

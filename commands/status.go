@@ -111,11 +111,8 @@ func appStatuses(s *spec.Spec, obs observation, st *state.State) []appStatus {
 	out := []appStatus{}
 	for _, a := range s.Apps {
 		as := appStatus{App: a.Name, Want: a.WantReplicas(), Addresses: []string{}}
-		hash, replicas := a.Hash(s.Docker.Network), obs.containers
-		if a.OnSwarm() {
-			hash, replicas = a.Hash(""), obs.tasks
-		}
-		for _, c := range replicas {
+		hash := s.HashOf(a)
+		for _, c := range obs.replicasOf(a) {
 			if c.App != a.Name {
 				continue
 			}

@@ -28,16 +28,6 @@ type swarmView struct {
 	members []fleet.Container
 }
 
-// hasSwarmApps reports whether the spec has an app with engine: swarm.
-func (p *pass) hasSwarmApps() bool {
-	for _, a := range p.spec.Apps {
-		if a.OnSwarm() {
-			return true
-		}
-	}
-	return false
-}
-
 // observeNodes lists the Swarm's nodes when the spec involves a Swarm and
 // notes the nodes that are down for the pass's outcome. A spec with swarm
 // apps cannot do without the list; for the others (a gc, a mods refresh
@@ -48,7 +38,7 @@ func (p *pass) observeNodes(ctx context.Context) error {
 	}
 	nodes, err := p.engine.Nodes(ctx)
 	if err != nil {
-		if p.hasSwarmApps() {
+		if p.spec.HasSwarmApps() {
 			return fmt.Errorf("observe swarm: %w", err)
 		}
 		p.env.warnf("swarm: %v", err)
@@ -62,7 +52,7 @@ func (p *pass) observeNodes(ctx context.Context) error {
 // observeSwarmApps lists services and tasks (two calls) and probes the
 // running tasks of swarm apps at their node's address.
 func (p *pass) observeSwarmApps(ctx context.Context, o *observation) error {
-	if !p.hasSwarmApps() {
+	if !p.spec.HasSwarmApps() {
 		return nil
 	}
 	var err error
@@ -100,7 +90,7 @@ func (p *pass) observeSwarmApps(ctx context.Context, o *observation) error {
 // a finding and count as a failure (exit 3), as a local replica that never
 // answers does.
 func (p *pass) scaleSwarm(ctx context.Context, rep *passReport, o *observation) (failed int, events []state.Event) {
-	if !p.hasSwarmApps() {
+	if !p.spec.HasSwarmApps() {
 		return 0, nil
 	}
 	actions := plan.ScaleServices(p.spec, p.swarm.services)
@@ -158,8 +148,9 @@ func (p *pass) scaleSwarm(ctx context.Context, rep *passReport, o *observation) 
 		p.env.warnf("swarm: %v", err)
 	case !converged:
 		for _, lag := range p.swarmLagging() {
-			rep.Findings = append(rep.Findings, findingRow{App: lag.app, Type: "not ready", Target: lag.service, Reason: lag.reason})
-			events = append(events, state.Event{Type: "unhealthy", App: lag.app, Target: lag.service, Reason: lag.reason, Error: lag.reason})
+			why := lag.Reason + " (waited health.ready_timeout)"
+			rep.Findings = append(rep.Findings, findingRow{App: lag.App, Type: "not ready", Target: lag.Service, Reason: why})
+			events = append(events, state.Event{Type: "unhealthy", App: lag.App, Target: lag.Service, Reason: why, Error: why})
 			failed++
 		}
 	}
@@ -169,6 +160,12 @@ func (p *pass) scaleSwarm(ctx context.Context, rep *passReport, o *observation) 
 // serviceEventType is the event type of a service action: "scale-service".
 func serviceEventType(k plan.ServiceActionKind) string {
 	return strings.ReplaceAll(string(k), " ", "-")
+}
+
+// swarmLagging decides, on the last observation, which swarm apps are not
+// converged yet.
+func (p *pass) swarmLagging() []plan.Lag {
+	return plan.SwarmLagging(p.spec, p.swarm.services, p.swarm.tasks, p.swarm.members)
 }
 
 // awaitSwarmApps polls until every swarm app has as many ready tasks as
@@ -189,53 +186,4 @@ func (p *pass) awaitSwarmApps(ctx context.Context, wait time.Duration, o *observ
 			return false, err
 		}
 	}
-}
-
-type lagging struct{ app, service, reason string }
-
-// swarmLagging lists the swarm apps not converged yet: a service missing
-// or at another count or spec, more or fewer running tasks than wanted
-// (during a rolling update the old tasks still run), or — for an app
-// behind the balancer — fewer ready tasks at the current spec.
-func (p *pass) swarmLagging() []lagging {
-	var out []lagging
-	pending := map[string]bool{}
-	for _, a := range plan.ScaleServices(p.spec, p.swarm.services) {
-		if !pending[a.App] {
-			pending[a.App] = true
-			out = append(out, lagging{a.App, a.Want.Name, "the service does not match the spec yet: " + a.Reason})
-		}
-	}
-	ready := map[string]int{}
-	for _, m := range p.swarm.members {
-		if a := p.spec.App(m.App); a != nil && m.Hash == a.Hash("") {
-			ready[m.App]++
-		}
-	}
-	running := map[string]int{}
-	for _, t := range p.swarm.tasks {
-		if t.Running() {
-			running[t.ServiceID]++
-		}
-	}
-	for _, a := range p.spec.Apps {
-		if !a.OnSwarm() || pending[a.Name] {
-			continue
-		}
-		want := a.WantReplicas()
-		name := plan.ServiceName(p.spec, a)
-		n := 0
-		for _, s := range p.swarm.services {
-			if s.Labels[fleet.LabelApp] == a.Name && s.Labels[fleet.LabelProject] == p.spec.Project {
-				n += running[s.ID]
-			}
-		}
-		switch {
-		case n != want:
-			out = append(out, lagging{a.Name, name, fmt.Sprintf("%d task(s) run, %d wanted (waited health.ready_timeout)", n, want)})
-		case a.LB != nil && ready[a.Name] != want:
-			out = append(out, lagging{a.Name, name, fmt.Sprintf("%d of %d task(s) answer their readiness check at the current spec (waited health.ready_timeout)", ready[a.Name], want)})
-		}
-	}
-	return out
 }

@@ -117,7 +117,7 @@ func SyncLabels(s *spec.Spec, nodes []fleet.Node, services []fleet.Service, task
 		sort.Strings(keys)
 		p.Owned[n.ID] = keys
 		if !n.Ready {
-			p.Findings = append(p.Findings, fmt.Sprintf("node %s is down: skipped", n.Hostname))
+			p.Findings = append(p.Findings, downFinding(n))
 			p.Owned[n.ID] = owned[n.ID]
 			continue
 		}

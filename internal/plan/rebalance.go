@@ -19,9 +19,9 @@ type RebalanceInput struct {
 	// Usage is the measured memory of running tasks, by task ID (usage:
 	// docker); a task without a measure counts its reservation.
 	Usage map[string]int64
-	// Fixed are services never moved (anchors and their dependents:
-	// labels sync places them).
-	Fixed map[string]bool
+	// Anchors are swarm.anchors: both sides are never moved (labels sync
+	// places them).
+	Anchors []spec.Anchor
 	// Moved is when each service was last moved.
 	Moved map[string]time.Time
 	Now   time.Time
@@ -72,11 +72,13 @@ func DownNodes(nodes []fleet.Node) []string {
 	var out []string
 	for _, n := range nodes {
 		if !n.Ready {
-			out = append(out, fmt.Sprintf("node %s is down: skipped", n.Hostname))
+			out = append(out, downFinding(n))
 		}
 	}
 	return out
 }
+
+func downFinding(n fleet.Node) string { return fmt.Sprintf("node %s is down: skipped", n.Hostname) }
 
 type candidate struct {
 	svc   fleet.Service
@@ -113,6 +115,10 @@ func Rebalance(in RebalanceInput) RebalancePlan {
 	svcByID := map[string]fleet.Service{}
 	for _, s := range in.Services {
 		svcByID[s.ID] = s
+	}
+	fixed := map[string]bool{}
+	for _, a := range in.Anchors {
+		fixed[a.Service], fixed[a.Anchor] = true, true
 	}
 	// What runs where.
 	used := map[string]int64{}
@@ -195,7 +201,7 @@ func Rebalance(in RebalanceInput) RebalancePlan {
 			if len(ts) == 0 || !allOn(ts, srcNode.ID) || moving[s.ID] || s.Global {
 				continue
 			}
-			if _, fixed := in.Fixed[s.Name]; fixed || pinnedByOwner(s) {
+			if fixed[s.Name] || pinnedByOwner(s) {
 				continue
 			}
 			if t, ok := in.Moved[s.Name]; ok && in.Now.Sub(t) < cfg.ServiceCooldown.D {
@@ -294,15 +300,10 @@ func receiver(nodes []fleet.Node, used map[string]int64, c candidate, src string
 // so rebalance never moves a service somewhere Swarm would refuse.
 func Satisfies(n fleet.Node, constraints []string) bool {
 	for _, c := range constraints {
-		op := "=="
-		i := strings.Index(c, "==")
-		if j := strings.Index(c, "!="); j >= 0 && (i < 0 || j < i) {
-			i, op = j, "!="
-		}
-		if i < 0 {
+		key, op, want, ok := parseConstraint(c)
+		if !ok {
 			return false
 		}
-		key, want := strings.TrimSpace(c[:i]), strings.TrimSpace(c[i+2:])
 		var have string
 		var present bool
 		switch {
@@ -339,15 +340,27 @@ func pinStuck(s fleet.Service, now time.Time, cfg *spec.Rebalance) bool {
 	return err == nil && now.Sub(since) > stuckAfter(cfg)
 }
 
-// pinnedByOwner: the service's own constraints name a node.
+// parseConstraint splits "key==value" or "key!=value" (whichever
+// operator comes first), trimming spaces.
+func parseConstraint(c string) (key, op, value string, ok bool) {
+	op = "=="
+	i := strings.Index(c, "==")
+	if j := strings.Index(c, "!="); j >= 0 && (i < 0 || j < i) {
+		i, op = j, "!="
+	}
+	if i < 0 {
+		return "", "", "", false
+	}
+	return strings.TrimSpace(c[:i]), op, strings.TrimSpace(c[i+2:]), true
+}
+
+// pinnedByOwner: the service's own constraints (not baton's pin) tie it
+// to one node.
 func pinnedByOwner(s fleet.Service) bool {
 	pin := s.Labels[fleet.LabelPin]
 	for _, c := range s.Constraints {
-		if c == pin {
-			continue
-		}
-		k := strings.TrimSpace(strings.SplitN(strings.SplitN(c, "!=", 2)[0], "==", 2)[0])
-		if (k == "node.hostname" || k == "node.id") && strings.Contains(c, "==") {
+		key, op, _, ok := parseConstraint(c)
+		if ok && c != pin && op == "==" && (key == "node.hostname" || key == "node.id") {
 			return true
 		}
 	}

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -99,7 +100,7 @@ func TestRebalance(t *testing.T) {
 			},
 			want: "web:node2>node1"},
 		{name: "anchors are fixed", services: map[string]string{"db": "n2:1600"},
-			edit: func(in *RebalanceInput) { in.Fixed = map[string]bool{"db": true} }, want: ""},
+			edit: func(in *RebalanceInput) { in.Anchors = []spec.Anchor{{Service: "app", Anchor: "db"}} }, want: ""},
 		{name: "service cooldown", services: map[string]string{"web": "n2:1600", "api": "n2:100"},
 			edit: func(in *RebalanceInput) { in.Moved = map[string]time.Time{"web": now.Add(-20 * time.Minute)} },
 			want: "api:node2>node3", finding: "stays at"},
@@ -151,13 +152,7 @@ func TestRebalance(t *testing.T) {
 }
 
 func sortServices(s []fleet.Service) {
-	for i := range s {
-		for j := i + 1; j < len(s); j++ {
-			if s[j].Name < s[i].Name {
-				s[i], s[j] = s[j], s[i]
-			}
-		}
-	}
+	sort.Slice(s, func(i, j int) bool { return s[i].Name < s[j].Name })
 }
 
 // TestRebalanceConverges: applying a plan's moves and deciding again

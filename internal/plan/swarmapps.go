@@ -42,7 +42,7 @@ func ServiceWantOf(s *spec.Spec, a *spec.App) fleet.ServiceWant {
 	env = append(env, "BATON_APP="+a.Name)
 	sort.Strings(env)
 	return fleet.ServiceWant{
-		Project: s.Project, App: a.Name, Name: ServiceName(s, a), Hash: a.Hash(""),
+		Project: s.Project, App: a.Name, Name: ServiceName(s, a), Hash: s.HashOf(a),
 		Image: a.Image, Command: a.Command, Args: a.Args, Env: env, Labels: a.Labels, Port: a.Port,
 		MemoryB: a.Resources.Memory.Bytes, MilliCPU: a.Resources.CPU.Milli, ReserveB: a.Resources.ReserveMemory.Bytes,
 		Replicas: uint64(a.WantReplicas()), StopGrace: a.StopGrace.D,
@@ -132,5 +132,57 @@ func SwarmMembers(s *spec.Spec, nodes []fleet.Node, services []fleet.Service, ta
 			Addr: net.JoinHostPort(n.Addr, strconv.Itoa(port))})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Addr < out[j].Addr })
+	return out
+}
+
+// Lag is a swarm app whose service does not run what the spec wants yet.
+type Lag struct {
+	App, Service, Reason string
+}
+
+// SwarmLagging lists the swarm apps not converged: a service missing or at
+// another count or spec; more or fewer running tasks than wanted (during a
+// rolling update the old tasks still run); or, for an app behind the
+// balancer, fewer ready tasks (ready: the members that answered their
+// check) at the current spec.
+func SwarmLagging(s *spec.Spec, services []fleet.Service, tasks []fleet.Task, ready []fleet.Container) []Lag {
+	var out []Lag
+	pending := map[string]bool{}
+	for _, a := range ScaleServices(s, services) {
+		if !pending[a.App] {
+			pending[a.App] = true
+			out = append(out, Lag{a.App, a.Want.Name, "the service does not match the spec yet: " + a.Reason})
+		}
+	}
+	current := map[string]int{}
+	for _, m := range ready {
+		if a := s.App(m.App); a != nil && m.Hash == s.HashOf(a) {
+			current[m.App]++
+		}
+	}
+	appOf := map[string]string{} // service ID → app
+	for _, svc := range services {
+		if svc.Labels[fleet.LabelProject] == s.Project {
+			appOf[svc.ID] = svc.Labels[fleet.LabelApp]
+		}
+	}
+	running := map[string]int{} // by app
+	for _, t := range tasks {
+		if app, ok := appOf[t.ServiceID]; ok && t.Running() {
+			running[app]++
+		}
+	}
+	for _, a := range s.Apps {
+		if !a.OnSwarm() || pending[a.Name] {
+			continue
+		}
+		want := a.WantReplicas()
+		switch {
+		case running[a.Name] != want:
+			out = append(out, Lag{a.Name, ServiceName(s, a), fmt.Sprintf("%d task(s) run, %d wanted", running[a.Name], want)})
+		case a.LB != nil && current[a.Name] != want:
+			out = append(out, Lag{a.Name, ServiceName(s, a), fmt.Sprintf("%d of %d task(s) answer their readiness check at the current spec", current[a.Name], want)})
+		}
+	}
 	return out
 }

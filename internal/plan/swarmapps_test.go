@@ -94,3 +94,48 @@ func TestScaleLeavesSwarmAppsToSwarm(t *testing.T) {
 		t.Errorf("actions for the swarm app: %q", got)
 	}
 }
+
+func TestSwarmLagging(t *testing.T) {
+	s := testSpec(t, `
+project: p
+nginx: {config: c.conf, test: [t], reload: [r], listen: "127.0.0.1:80"}
+apps:
+  - {name: web, engine: swarm, image: web:1, port: 8080, replicas: 3, lb: {path: /}}
+`)
+	hash := ServiceWantOf(s, s.App("web")).Hash
+	svc := svcOf("web", hash, 3)
+	task := func(id, h string) fleet.Task {
+		return fleet.Task{ID: id, ServiceID: svc.ID, NodeID: "n1", State: "running", Hash: h}
+	}
+	member := func(id, h string) fleet.Container { return fleet.Container{ID: id, App: "web", Hash: h} }
+	cases := []struct {
+		name     string
+		services []fleet.Service
+		tasks    []fleet.Task
+		ready    []fleet.Container
+		want     string
+	}{
+		{"no service yet", nil, nil, nil, "the service does not match the spec yet"},
+		{"converged", []fleet.Service{svc}, []fleet.Task{task("a", hash), task("b", hash), task("c", hash)},
+			[]fleet.Container{member("a", hash), member("b", hash), member("c", hash)}, ""},
+		{"an old task still runs during a rolling update", []fleet.Service{svc},
+			[]fleet.Task{task("a", hash), task("b", hash), task("c", hash), task("old", "x")},
+			[]fleet.Container{member("a", hash), member("b", hash), member("c", hash)}, "4 task(s) run, 3 wanted"},
+		{"one task does not answer", []fleet.Service{svc}, []fleet.Task{task("a", hash), task("b", hash), task("c", hash)},
+			[]fleet.Container{member("a", hash), member("b", hash)}, "2 of 3 task(s) answer"},
+		{"a ready task of the old spec does not count", []fleet.Service{svc}, []fleet.Task{task("a", hash), task("b", hash), task("c", "x")},
+			[]fleet.Container{member("a", hash), member("b", hash), member("c", "x")}, "2 of 3 task(s) answer"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var got []string
+			for _, l := range SwarmLagging(s, c.services, c.tasks, c.ready) {
+				got = append(got, l.Reason)
+			}
+			g := strings.Join(got, "; ")
+			if (c.want == "") != (g == "") || !strings.Contains(g, c.want) {
+				t.Errorf("got %q, want %q", g, c.want)
+			}
+		})
+	}
+}

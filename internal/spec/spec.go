@@ -336,31 +336,7 @@ func (s *Spec) applyDefaults() {
 		s.Swarm.RestartCooldown.D = time.Minute
 	}
 	if s.Swarm != nil && s.Swarm.Rebalance != nil {
-		r := s.Swarm.Rebalance
-		if r.Threshold.Fraction == 0 {
-			r.Threshold.Fraction = 0.8
-		}
-		if r.Target.Fraction == 0 {
-			r.Target.Fraction = r.Threshold.Fraction
-		}
-		if r.Usage == "" {
-			r.Usage = "reservations"
-		}
-		if r.MaxMoves == 0 {
-			r.MaxMoves = 5
-		}
-		if r.MaxMovesPerNode == 0 {
-			r.MaxMovesPerNode = 2
-		}
-		if !r.Cooldown.Set {
-			r.Cooldown.D = 10 * time.Minute
-		}
-		if !r.ServiceCooldown.Set {
-			r.ServiceCooldown.D = time.Hour
-		}
-		if !r.Wait.Set {
-			r.Wait.D = time.Minute
-		}
+		s.Swarm.Rebalance.applyDefaults()
 	}
 	for _, a := range s.Apps {
 		if a != nil && a.Engine == "" {
@@ -520,18 +496,66 @@ func (s *Spec) Resolve(p string) string {
 // OnSwarm reports whether the app runs as a Swarm service.
 func (a *App) OnSwarm() bool { return a.Engine == "swarm" }
 
-// UsesSwarm reports whether a pass must look at the Swarm: the spec has a
-// swarm section or a swarm app.
-func (s *Spec) UsesSwarm() bool {
-	if s.Swarm != nil {
-		return true
+// applyDefaults fills what swarm.rebalance leaves out.
+func (r *Rebalance) applyDefaults() {
+	if r.Threshold.Fraction == 0 {
+		r.Threshold.Fraction = 0.8
 	}
+	if r.Target.Fraction == 0 {
+		r.Target.Fraction = r.Threshold.Fraction
+	}
+	if r.Usage == "" {
+		r.Usage = "reservations"
+	}
+	if r.MaxMoves == 0 {
+		r.MaxMoves = 5
+	}
+	if r.MaxMovesPerNode == 0 {
+		r.MaxMovesPerNode = 2
+	}
+	if !r.Cooldown.Set {
+		r.Cooldown.D = 10 * time.Minute
+	}
+	if !r.ServiceCooldown.Set {
+		r.ServiceCooldown.D = time.Hour
+	}
+	if !r.Wait.Set {
+		r.Wait.D = time.Minute
+	}
+}
+
+// HasSwarmApps reports whether an app has engine: swarm.
+func (s *Spec) HasSwarmApps() bool {
 	for _, a := range s.Apps {
 		if a.OnSwarm() {
 			return true
 		}
 	}
 	return false
+}
+
+// UsesSwarm reports whether a pass must look at the Swarm: the spec has a
+// swarm section or a swarm app.
+func (s *Spec) UsesSwarm() bool { return s.Swarm != nil || s.HasSwarmApps() }
+
+// HashOf is the spec hash of what runs for the app: of its containers (on
+// the spec's network) or of its Swarm tasks (whose network is Swarm's).
+func (s *Spec) HashOf(a *App) string {
+	if a.OnSwarm() {
+		return a.Hash("")
+	}
+	return a.Hash(s.Docker.Network)
+}
+
+// RebalanceOrReport is swarm.rebalance, or — without one — the defaults,
+// with report true: rebalance then only reports pressure.
+func (sw *Swarm) RebalanceOrReport() (r *Rebalance, report bool) {
+	if sw.Rebalance != nil {
+		return sw.Rebalance, false
+	}
+	r = &Rebalance{}
+	r.applyDefaults()
+	return r, true
 }
 
 // WantReplicas is the app's replica count: the fixed one, or for an
