@@ -11,7 +11,7 @@ import (
 // TestSwarmEventTypesAreKnown: hooks may filter on every event type the
 // swarm passes write.
 func TestSwarmEventTypesAreKnown(t *testing.T) {
-	types := []string{"rebalance-move", "rebalance-unpin", "label"}
+	types := []string{rebalanceEventType("move"), rebalanceEventType("unpin"), "label"}
 	for _, k := range []plan.ServiceActionKind{plan.CreateService, plan.RollService, plan.ScaleReplicas, plan.RemoveService} {
 		types = append(types, serviceEventType(k))
 	}

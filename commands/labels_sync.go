@@ -157,25 +157,12 @@ func printLabels(env *Env, rows []labelRow, findings []string) error {
 	if env.Output == "json" {
 		return writeJSON(env.Stdout, map[string]any{"command": "labels sync", "dry_run": env.DryRun, "changes": rows, "findings": findings})
 	}
-	if env.Quiet || (len(rows) == 0 && len(findings) == 0) {
+	if !printsTable(env, len(rows) > 0 || len(findings) > 0) {
 		return nil
 	}
-	if env.DryRun {
-		fmt.Fprintln(env.Stderr, "baton: dry run: nothing was changed")
-	}
-	var t [][]string
-	for _, f := range findings {
-		t = append(t, []string{"-", "-", "-", f, "-"})
-	}
+	t := findingRows(findings, 5, 3)
 	for _, r := range rows {
-		result := "planned"
-		if !env.DryRun {
-			result = "ok"
-			if r.Error != "" {
-				result = "failed: " + r.Error
-			}
-		}
-		t = append(t, []string{r.Kind, r.Target, r.Change, r.Reason, result})
+		t = append(t, []string{r.Kind, r.Target, r.Change, r.Reason, resultCell(env, r.Error, "ok")})
 	}
 	table(env.Stdout, []string{"KIND", "TARGET", "CHANGE", "REASON", "RESULT"}, t)
 	return nil

@@ -33,6 +33,10 @@ func newRebalanceCommand(env *Env) *cli.Command {
 	}
 }
 
+// rebalanceEventType is the event type of a rebalance action (move or
+// unpin): "rebalance-move".
+func rebalanceEventType(action string) string { return "rebalance-" + action }
+
 // rebalanceRow is one action as printed.
 type rebalanceRow struct {
 	Action  string `json:"action"` // move or unpin
@@ -100,7 +104,7 @@ func runRebalance(ctx context.Context, env *Env, o *passOutcome) error {
 	}
 	var events []state.Event
 	for _, r := range rows {
-		events = append(events, state.Event{Type: "rebalance-" + r.Action, Target: "service " + r.Service, Reason: r.Reason, Error: r.Error})
+		events = append(events, state.Event{Type: rebalanceEventType(r.Action), Target: "service " + r.Service, Reason: r.Reason, Error: r.Error})
 	}
 	failed, err := p.recordAndPrint("rebalance", events, func() error { return printRebalance(env, rp, rows) })
 	if err != nil {
@@ -250,11 +254,8 @@ func printRebalance(env *Env, rp plan.RebalancePlan, rows []rebalanceRow) error 
 		return writeJSON(env.Stdout, map[string]any{"command": "rebalance", "dry_run": env.DryRun, "actions": rows,
 			"before": rp.Before, "after": rp.After, "findings": rp.Findings})
 	}
-	if env.Quiet || (len(rows) == 0 && len(rp.Findings) == 0) {
+	if !printsTable(env, len(rows) > 0 || len(rp.Findings) > 0) {
 		return nil
-	}
-	if env.DryRun {
-		fmt.Fprintln(env.Stderr, "baton: dry run: nothing was changed")
 	}
 	var nt [][]string
 	for i, b := range rp.Before {
@@ -271,29 +272,16 @@ func printRebalance(env *Env, rp plan.RebalancePlan, rows []rebalanceRow) error 
 		nt = append(nt, []string{b.Node, mib(b.Capacity), mib(b.Used) + " (" + pctOf(b.Share) + ")", mib(a.Used) + " (" + pctOf(a.Share) + ")", state})
 	}
 	table(env.Stdout, []string{"NODE", "MEMORY", "USED", "AFTER", "STATE"}, nt)
-	var t [][]string
-	for _, f := range rp.Findings {
-		t = append(t, []string{"-", "-", "-", f, "-"})
-	}
+	t := findingRows(rp.Findings, 5, 3)
 	for _, r := range rows {
-		result := "planned"
-		if !env.DryRun {
-			switch {
-			case r.Error != "":
-				result = "failed: " + r.Error
-			case r.Action == "move" && r.Arrived:
-				result = "ok: moved, pin removed"
-			case r.Action == "move":
-				result = "ok: moving, pinned until it runs there"
-			default:
-				result = "ok"
+		done, where := "ok", ""
+		if r.Action == "move" {
+			done, where = "ok: moving, pinned until it runs there", r.From+" → "+r.To
+			if r.Arrived {
+				done = "ok: moved, pin removed"
 			}
 		}
-		where := ""
-		if r.Action == "move" {
-			where = r.From + " → " + r.To
-		}
-		t = append(t, []string{r.Action, r.Service, where, r.Reason, result})
+		t = append(t, []string{r.Action, r.Service, where, r.Reason, resultCell(env, r.Error, done)})
 	}
 	fmt.Fprintln(env.Stdout)
 	table(env.Stdout, []string{"ACTION", "SERVICE", "WHERE", "REASON", "RESULT"}, t)

@@ -171,29 +171,19 @@ func printPass(env *Env, rep *passReport) error {
 	if rep.explain && !env.Quiet {
 		printExplain(env, rep.Autoscale)
 	}
-	if env.Quiet || rep.noop() {
+	if !printsTable(env, !rep.noop()) {
 		return nil
-	}
-	if rep.DryRun {
-		fmt.Fprintln(env.Stderr, "baton: dry run: nothing was changed")
 	}
 	var rows [][]string
 	for _, f := range rep.Findings {
 		rows = append(rows, []string{f.App, f.Type, f.Target, f.Reason, "-"})
 	}
 	for _, a := range rep.Actions {
-		result := "planned"
-		if !rep.DryRun {
-			switch {
-			case a.Error != "":
-				result = "failed: " + a.Error
-			case a.Container != "":
-				result = "ok: " + a.Container
-			default:
-				result = "ok"
-			}
+		done := "ok"
+		if a.Container != "" {
+			done = "ok: " + a.Container
 		}
-		rows = append(rows, []string{a.App, a.Action, a.Target, a.Reason, result})
+		rows = append(rows, []string{a.App, a.Action, a.Target, a.Reason, resultCell(env, a.Error, done)})
 	}
 	for _, b := range rep.Balancer {
 		what := "unchanged"
