@@ -7,6 +7,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/swarm"
 
 	"github.com/baton-orchestrator/baton/internal/fleet"
 )
@@ -59,4 +60,47 @@ func TestConvertInspectWithNilParts(t *testing.T) {
 	// Must not panic on an inspect result with nothing filled in.
 	_ = convertInspect(container.InspectResponse{}, "")
 	_ = convertInspect(container.InspectResponse{ContainerJSONBase: &container.ContainerJSONBase{}}, "net")
+}
+
+// TestConvertSwarmWithNilParts: services, tasks and nodes as the API may
+// return them, with the optional parts missing.
+func TestConvertSwarmWithNilParts(t *testing.T) {
+	if s := ConvertService(swarm.Service{ID: "s1"}); s.ID != "s1" || s.Replicas != 0 || s.Global || s.Image != "" || s.Constraints != nil || s.ReserveMemory != 0 {
+		t.Errorf("empty service: %+v", s)
+	}
+	three := uint64(3)
+	full := swarm.Service{ID: "s2", Spec: swarm.ServiceSpec{
+		Annotations: swarm.Annotations{Name: "web", Labels: map[string]string{"a": "b"}},
+		TaskTemplate: swarm.TaskSpec{
+			ContainerSpec: &swarm.ContainerSpec{Image: "web:1"},
+			Placement:     &swarm.Placement{Constraints: []string{"node.role==worker"}},
+			Resources:     &swarm.ResourceRequirements{Reservations: &swarm.Resources{MemoryBytes: 64 << 20}},
+		},
+		Mode: swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &three}},
+	}}
+	s := ConvertService(full)
+	if s.Name != "web" || s.Image != "web:1" || s.Replicas != 3 || s.ReserveMemory != 64<<20 || s.Labels["a"] != "b" || len(s.Constraints) != 1 {
+		t.Errorf("full service: %+v", s)
+	}
+	if g := ConvertService(swarm.Service{Spec: swarm.ServiceSpec{Mode: swarm.ServiceMode{Global: &swarm.GlobalService{}}}}); !g.Global {
+		t.Error("a global service is not marked global")
+	}
+	if tk := ConvertTask(swarm.Task{ID: "t1", Status: swarm.TaskStatus{State: swarm.TaskStateRunning}}); tk.ID != "t1" || !tk.Running() || tk.HostPorts != nil || tk.Hash != "" || tk.ContainerID != "" {
+		t.Errorf("bare task: %+v", tk)
+	}
+	tk := ConvertTask(swarm.Task{
+		Spec: swarm.TaskSpec{ContainerSpec: &swarm.ContainerSpec{Labels: map[string]string{"baton.spec-hash": "abc"}}},
+		Status: swarm.TaskStatus{ContainerStatus: &swarm.ContainerStatus{ContainerID: "c1"}, PortStatus: swarm.PortStatus{Ports: []swarm.PortConfig{
+			{TargetPort: 8080, PublishedPort: 30001, PublishMode: swarm.PortConfigPublishModeHost},
+			{TargetPort: 9090, PublishedPort: 30002, PublishMode: swarm.PortConfigPublishModeIngress}, // not reachable per node
+			{TargetPort: 7070, PublishMode: swarm.PortConfigPublishModeHost},                          // not published yet
+		}}},
+	})
+	if tk.Hash != "abc" || tk.ContainerID != "c1" || len(tk.HostPorts) != 1 || tk.HostPorts[8080] != 30001 {
+		t.Errorf("task: %+v", tk)
+	}
+	n := ConvertNode(swarm.Node{ID: "n1"})
+	if n.ID != "n1" || n.Ready || n.Active || n.MemoryBytes != 0 || n.Labels == nil {
+		t.Errorf("empty node: %+v", n)
+	}
 }
