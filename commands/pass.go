@@ -380,5 +380,5 @@ func (p *pass) finish(rep *passReport, res rollout.Report, events []state.Event,
 	if err := errors.Join(recErr, saveErr); err != nil {
 		return err
 	}
-	return holdError(holds, outcomeError(len(res.Outcomes), res.Failed()))
+	return holdError(holds, outcomeError(len(res.Outcomes)+rep.serviceActions, res.Failed()+rep.serviceFailed))
 }

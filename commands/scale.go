@@ -65,6 +65,9 @@ type passReport struct {
 	// Autoscale explains each autoscaled app's count.
 	Autoscale []plan.AutoscaleDecision `json:"autoscale,omitempty"`
 	explain   bool
+	// serviceActions and serviceFailed count swarm-app service changes,
+	// which are not rollout outcomes, for the exit status.
+	serviceActions, serviceFailed int
 }
 
 func (r *passReport) noop() bool {
@@ -140,11 +143,8 @@ func runScale(ctx context.Context, env *Env, o *passOutcome, explain bool, metri
 	}
 	p.out.actions += len(swarmEvents)
 	p.out.failed += swarmFailed
-	events = append(events, swarmEvents...)
-	if err := p.finish(rep, res, events, holds); err != nil || swarmFailed == 0 {
-		return err
-	}
-	return outcomeError(len(swarmEvents), swarmFailed)
+	rep.serviceActions, rep.serviceFailed = len(swarmEvents), swarmFailed
+	return p.finish(rep, res, append(events, swarmEvents...), holds)
 }
 
 // outcomeError turns action counts into the pass's exit status: failed
