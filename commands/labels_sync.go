@@ -100,24 +100,13 @@ func runLabelsSync(ctx context.Context, env *Env, o *passOutcome) error {
 				p.state.Restarted[c.Service.Name] = now.UTC()
 			}
 		}
-		// Ownership follows what was applied: a node whose update failed
-		// keeps its old record.
-		owned := map[string][]string{}
-		for id, keys := range p.state.NodeLabels {
-			owned[id] = keys
-		}
 		failed := map[string]bool{}
 		for i, c := range lp.Nodes {
 			if rows[i].Error != "" {
 				failed[c.Node.ID] = true
 			}
 		}
-		for id, keys := range lp.Owned {
-			if !failed[id] {
-				owned[id] = keys
-			}
-		}
-		p.state.NodeLabels = owned
+		p.state.NodeLabels = plan.OwnedAfter(p.state.NodeLabels, lp.Owned, failed)
 	}
 	var events []state.Event
 	for _, r := range rows {

@@ -121,11 +121,9 @@ func runScale(ctx context.Context, env *Env, o *passOutcome, explain bool, metri
 	}
 
 	res := p.runner(rep).Run(ctx, actions, members)
-	// A failed start or replacement is an attempt: repeated failures back
-	// off like heal's replacements, so a bad image is not retried every pass.
 	failed := map[string]bool{}
 	for _, o := range res.Outcomes {
-		if o.Err != nil && o.Action.Kind != plan.Remove {
+		if o.Err != nil && o.Action.CountsAsAttempt() {
 			failed[o.Action.App] = true
 		}
 	}

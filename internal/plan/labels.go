@@ -220,3 +220,20 @@ func sortedKeys(m map[string]string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// OwnedAfter is the label ownership to record after a labels sync pass
+// acted: the pass's decided ownership for the nodes whose update
+// succeeded, the previous record for the nodes whose update failed (their
+// labels did not change) and for every node the pass did not decide.
+func OwnedAfter(previous, decided map[string][]string, failed map[string]bool) map[string][]string {
+	out := make(map[string][]string, len(previous)+len(decided))
+	for id, keys := range previous {
+		out[id] = keys
+	}
+	for id, keys := range decided {
+		if !failed[id] {
+			out[id] = keys
+		}
+	}
+	return out
+}

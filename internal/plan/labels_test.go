@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -110,5 +111,15 @@ func TestSyncLabelsKeepsLabelsOfAnAnchorThatRunsNowhere(t *testing.T) {
 				t.Errorf("removed %s from %s while db runs nowhere", k, c.Node.Hostname)
 			}
 		}
+	}
+}
+
+func TestOwnedAfter(t *testing.T) {
+	prev := map[string][]string{"n1": {"a"}, "n2": {"b"}, "n3": {"c"}}
+	decided := map[string][]string{"n1": {"a", "x"}, "n2": {}, "n4": {"d"}}
+	got := OwnedAfter(prev, decided, map[string]bool{"n2": true})
+	want := map[string][]string{"n1": {"a", "x"}, "n2": {"b"}, "n3": {"c"}, "n4": {"d"}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("a failed node keeps its record, the others take the decision, undecided nodes keep theirs: got %v, want %v", got, want)
 	}
 }

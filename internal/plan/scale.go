@@ -38,6 +38,12 @@ type Action struct {
 	Reason string
 }
 
+// CountsAsAttempt reports whether a failure of the action counts as a
+// restart attempt of its app (backoff, crash-loop detection): a failed
+// start or replacement does, so a bad image is not retried every pass; a
+// failed removal does not.
+func (a Action) CountsAsAttempt() bool { return a.Kind != Remove }
+
 // Target names what the action touches, for tables.
 func (a Action) Target() string {
 	switch a.Kind {

@@ -161,3 +161,11 @@ apps:
 		t.Errorf("want %+v", w)
 	}
 }
+
+func TestCountsAsAttempt(t *testing.T) {
+	for kind, want := range map[Kind]bool{Start: true, Replace: true, Remove: false} {
+		if got := (Action{Kind: kind}).CountsAsAttempt(); got != want {
+			t.Errorf("a failed %s counts as an attempt: %v, want %v", kind, got, want)
+		}
+	}
+}
