@@ -377,68 +377,6 @@ func (d *decoder) validateAutoscale(a *App, p string) {
 	}
 }
 
-var serviceRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$`)
-
-func (d *decoder) validateSwarm(sw *Swarm) {
-	for host, n := range sw.Nodes {
-		p := "swarm.nodes." + host
-		if !hostRe.MatchString(strings.ToLower(host)) {
-			d.problem(p, "invalid hostname %q", host)
-		}
-		d.validateLabels(p+".labels", n.Labels)
-	}
-	for host, n := range sw.Nodes {
-		if n.Docker != "" && !strings.HasPrefix(n.Docker, "unix://") && !strings.HasPrefix(n.Docker, "tcp://") {
-			d.problem("swarm.nodes."+host+".docker", "must be a unix:// or tcp:// address, got %q", n.Docker)
-		}
-	}
-	if r := sw.Rebalance; r != nil {
-		if r.Threshold.Fraction > 1 {
-			d.problem("swarm.rebalance.threshold", "must be at most 100%%")
-		}
-		if r.Target.Fraction > 1 {
-			d.problem("swarm.rebalance.target", "must be at most 100%%")
-		}
-		if r.Target.Fraction != 0 && r.Threshold.Fraction != 0 && r.Target.Fraction > r.Threshold.Fraction {
-			d.problem("swarm.rebalance.target", "must not be above the threshold: a receiver would end up under pressure")
-		}
-		if r.Usage != "" && !oneOf(r.Usage, []string{"reservations", "docker"}) {
-			d.problem("swarm.rebalance.usage", "must be one of reservations, docker, got %q", r.Usage)
-		}
-		if r.Usage == "docker" {
-			for host, n := range sw.Nodes {
-				if n.Docker == "" {
-					d.problem("swarm.nodes."+host+".docker", "missing: rebalance.usage docker reads each node's containers at its own endpoint")
-				}
-			}
-			if len(sw.Nodes) == 0 {
-				d.problem("swarm.rebalance.usage", "usage docker needs swarm.nodes with a docker endpoint per node")
-			}
-		}
-		if r.MaxMoves < 0 {
-			d.problem("swarm.rebalance.max_moves", "must not be negative")
-		}
-		if r.MaxMovesPerNode < 0 {
-			d.problem("swarm.rebalance.max_moves_per_node", "must not be negative")
-		}
-	}
-	seen := map[string]bool{}
-	for i, a := range sw.Anchors {
-		p := fmt.Sprintf("swarm.anchors[%d]", i)
-		switch {
-		case !serviceRe.MatchString(a.Service):
-			d.problem(p+".service", "invalid service name %q", a.Service)
-		case !serviceRe.MatchString(a.Anchor):
-			d.problem(p+".anchor", "invalid service name %q", a.Anchor)
-		case a.Service == a.Anchor:
-			d.problem(p, "a service cannot follow itself")
-		case seen[a.Service]:
-			d.problem(p+".service", "service %q already follows an anchor", a.Service)
-		}
-		seen[a.Service] = true
-	}
-}
-
 func (d *decoder) validateGC(g *GC) {
 	for i, sel := range g.Exclude {
 		k, _, _ := strings.Cut(sel, "=")

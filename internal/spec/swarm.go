@@ -1,0 +1,177 @@
+package spec
+
+// swarm.go holds the swarm section: node labels and anchors (labels sync)
+// and rebalancing, their defaults and their validation.
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Swarm describes what `baton labels sync` keeps true on a Docker Swarm.
+type Swarm struct {
+	// Nodes gives static labels by node hostname.
+	Nodes map[string]SwarmNode `yaml:"nodes"`
+	// Anchors make a dependent service run where its anchor's tasks run.
+	Anchors []Anchor `yaml:"anchors"`
+	// PruneUnknownLabels removes every node label the spec does not name;
+	// by default only labels baton set are ever removed.
+	PruneUnknownLabels bool `yaml:"prune_unknown_labels"`
+	// RestartCooldown is the least time between two restarts of a
+	// dependent whose tasks sit on the wrong node. Default 1m.
+	RestartCooldown Duration `yaml:"restart_cooldown"`
+	// Rebalance configures `baton rebalance`; without it rebalance only
+	// reports the nodes' memory pressure.
+	Rebalance *Rebalance `yaml:"rebalance"`
+}
+
+// SwarmNode is one node's static labels and, optionally, where its real
+// memory usage is read.
+type SwarmNode struct {
+	Labels map[string]string `yaml:"labels"`
+	// Docker is the node's own engine (unix:// or tcp://); with
+	// rebalance.usage: docker its containers' memory is read there.
+	Docker string `yaml:"docker"`
+}
+
+// Rebalance moves services off nodes under memory pressure, the way the
+// Kubernetes descheduler's LowNodeUtilization does, with Swarm's own
+// mechanism: a placement constraint pins the service to the chosen node,
+// Swarm moves its tasks, and the constraint is removed again once they
+// run there (a placement-only change Swarm applies without a restart).
+type Rebalance struct {
+	// Threshold: a node whose memory use is above this share of its
+	// memory is under pressure. Default 80%.
+	Threshold Percent `yaml:"threshold"`
+	// Target: a move never brings the receiving node above this share.
+	// Default: the threshold. Below it, a receiver keeps headroom, so
+	// what moved does not make it the next pass's source.
+	Target Percent `yaml:"target"`
+	// Usage is where a node's memory use comes from: reservations (the
+	// default: the memory reservations of the Swarm tasks on it) or
+	// docker (the containers' real usage, from each node's swarm.nodes
+	// docker endpoint).
+	Usage string `yaml:"usage"`
+	// MaxMoves caps the services moved in one pass (default 5);
+	// MaxMovesPerNode the services moved off one node (default 2).
+	MaxMoves        int `yaml:"max_moves"`
+	MaxMovesPerNode int `yaml:"max_moves_per_node"`
+	// Cooldown: no move within this long after the last one (default
+	// 10m). ServiceCooldown: a service is not moved again within this
+	// long (default 1h), so nothing ping-pongs.
+	Cooldown        Duration `yaml:"cooldown"`
+	ServiceCooldown Duration `yaml:"service_cooldown"`
+	// Wait bounds how long a pass waits for moved tasks to run on their
+	// new node before it removes the pin (default 60s); a later pass
+	// removes a pin left behind.
+	Wait Duration `yaml:"wait"`
+}
+
+// Anchor: Service follows Anchor (e.g. an app follows its database).
+type Anchor struct {
+	Service string `yaml:"service"`
+	Anchor  string `yaml:"anchor"`
+}
+
+// applyDefaults fills what swarm.rebalance leaves out.
+func (r *Rebalance) applyDefaults() {
+	if r.Threshold.Fraction == 0 {
+		r.Threshold.Fraction = 0.8
+	}
+	if r.Target.Fraction == 0 {
+		r.Target.Fraction = r.Threshold.Fraction
+	}
+	if r.Usage == "" {
+		r.Usage = "reservations"
+	}
+	if r.MaxMoves == 0 {
+		r.MaxMoves = 5
+	}
+	if r.MaxMovesPerNode == 0 {
+		r.MaxMovesPerNode = 2
+	}
+	if !r.Cooldown.Set {
+		r.Cooldown.D = 10 * time.Minute
+	}
+	if !r.ServiceCooldown.Set {
+		r.ServiceCooldown.D = time.Hour
+	}
+	if !r.Wait.Set {
+		r.Wait.D = time.Minute
+	}
+}
+
+// RebalanceOrReport is swarm.rebalance, or — without one — the defaults,
+// with report true: rebalance then only reports pressure.
+func (sw *Swarm) RebalanceOrReport() (r *Rebalance, report bool) {
+	if sw.Rebalance != nil {
+		return sw.Rebalance, false
+	}
+	r = &Rebalance{}
+	r.applyDefaults()
+	return r, true
+}
+
+var serviceRe = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$`)
+
+func (d *decoder) validateSwarm(sw *Swarm) {
+	for host, n := range sw.Nodes {
+		p := "swarm.nodes." + host
+		if !hostRe.MatchString(strings.ToLower(host)) {
+			d.problem(p, "invalid hostname %q", host)
+		}
+		d.validateLabels(p+".labels", n.Labels)
+	}
+	for host, n := range sw.Nodes {
+		if n.Docker != "" && !strings.HasPrefix(n.Docker, "unix://") && !strings.HasPrefix(n.Docker, "tcp://") {
+			d.problem("swarm.nodes."+host+".docker", "must be a unix:// or tcp:// address, got %q", n.Docker)
+		}
+	}
+	if r := sw.Rebalance; r != nil {
+		if r.Threshold.Fraction > 1 {
+			d.problem("swarm.rebalance.threshold", "must be at most 100%%")
+		}
+		if r.Target.Fraction > 1 {
+			d.problem("swarm.rebalance.target", "must be at most 100%%")
+		}
+		if r.Target.Fraction != 0 && r.Threshold.Fraction != 0 && r.Target.Fraction > r.Threshold.Fraction {
+			d.problem("swarm.rebalance.target", "must not be above the threshold: a receiver would end up under pressure")
+		}
+		if r.Usage != "" && !oneOf(r.Usage, []string{"reservations", "docker"}) {
+			d.problem("swarm.rebalance.usage", "must be one of reservations, docker, got %q", r.Usage)
+		}
+		if r.Usage == "docker" {
+			for host, n := range sw.Nodes {
+				if n.Docker == "" {
+					d.problem("swarm.nodes."+host+".docker", "missing: rebalance.usage docker reads each node's containers at its own endpoint")
+				}
+			}
+			if len(sw.Nodes) == 0 {
+				d.problem("swarm.rebalance.usage", "usage docker needs swarm.nodes with a docker endpoint per node")
+			}
+		}
+		if r.MaxMoves < 0 {
+			d.problem("swarm.rebalance.max_moves", "must not be negative")
+		}
+		if r.MaxMovesPerNode < 0 {
+			d.problem("swarm.rebalance.max_moves_per_node", "must not be negative")
+		}
+	}
+	seen := map[string]bool{}
+	for i, a := range sw.Anchors {
+		p := fmt.Sprintf("swarm.anchors[%d]", i)
+		switch {
+		case !serviceRe.MatchString(a.Service):
+			d.problem(p+".service", "invalid service name %q", a.Service)
+		case !serviceRe.MatchString(a.Anchor):
+			d.problem(p+".anchor", "invalid service name %q", a.Anchor)
+		case a.Service == a.Anchor:
+			d.problem(p, "a service cannot follow itself")
+		case seen[a.Service]:
+			d.problem(p+".service", "service %q already follows an anchor", a.Service)
+		}
+		seen[a.Service] = true
+	}
+}
