@@ -7,6 +7,8 @@ package commands_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -47,18 +49,27 @@ func newE2E(t *testing.T) *e2e {
 	e := &e2e{
 		t:       t,
 		dir:     t.TempDir(),
-		project: "e2e-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")),
+		project: e2eProject(t.Name()),
 		nginx:   testenv.StartNginx(t),
 		bin:     testenv.Baton(t),
 	}
-	if len(e.project) > 40 {
-		e.project = e.project[:40]
-	}
-	e.project = strings.TrimRight(strings.ReplaceAll(e.project, "_", "-"), "-")
 	e.spec = filepath.Join(e.dir, "baton.yaml")
 	e.state = filepath.Join(e.dir, "state.json")
 	t.Cleanup(e.removeContainers)
 	return e
+}
+
+// e2eProject names a test's project: its name, cut to fit, and a digest of
+// the full name and this test process, so two checkouts running the same
+// test against one dockerd never share containers.
+func e2eProject(name string) string {
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s/%d", name, os.Getpid())))
+	p := "e2e-" + strings.ToLower(strings.ReplaceAll(name, "/", "-"))
+	if len(p) > 32 {
+		p = p[:32]
+	}
+	p = strings.TrimRight(strings.ReplaceAll(p, "_", "-"), "-")
+	return p + "-" + hex.EncodeToString(sum[:3])
 }
 
 func (e *e2e) removeContainers() {
