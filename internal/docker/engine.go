@@ -316,12 +316,14 @@ func (e *Engine) Stop(ctx context.Context, id string, grace time.Duration) error
 	return nil
 }
 
-// Remove removes a container and its anonymous volumes. A container that
-// is already gone is not an error.
+// Remove removes a container and keeps every volume it mounted, named or
+// anonymous: a replacement of a database image that declares a VOLUME
+// must never delete its data (gc reclaims orphan anonymous volumes after
+// its grace). A container that is already gone is not an error.
 func (e *Engine) Remove(ctx context.Context, id string) error {
 	ctx, cancel := e.bound(ctx, 1)
 	defer cancel()
-	err := e.cli.ContainerRemove(ctx, id, container.RemoveOptions{Force: true, RemoveVolumes: true})
+	err := e.cli.ContainerRemove(ctx, id, container.RemoveOptions{Force: true})
 	if err != nil && !client.IsErrNotFound(err) {
 		return e.wrap(fmt.Sprintf("remove container %s", short(id)), err)
 	}
