@@ -27,7 +27,8 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
-	"github.com/google/renameio/v2"
+
+	"github.com/baton-orchestrator/baton/internal/atomicfile"
 )
 
 // Version is the state file schema this build reads and writes.
@@ -243,7 +244,7 @@ func Open(ctx context.Context, path string, timeout time.Duration) (*File, error
 	}
 	// Any temporary file of a save is a leftover of a killed process: all
 	// saves happen under this lock.
-	RemoveStaleTemps(path)
+	atomicfile.RemoveLeftovers(path)
 	return &File{path: path, lock: fl}, nil
 }
 
@@ -326,25 +327,9 @@ func (f *File) Save(s *State) error {
 // Close releases the lock.
 func (f *File) Close() error { return f.lock.Unlock() }
 
-// WriteFile replaces path with data atomically: a temporary file in the
-// same directory is written, fsynced and renamed over path, so readers and
-// crashes see either the old or the new bytes, never a mix. Other packages
-// (the balancer writer) use it so that one package imports renameio.
+// WriteFile replaces path with data through the one atomic writer
+// (internal/atomicfile): whole or not at all, never through a symlink,
+// keeping the owner and mode of the file it replaces.
 func WriteFile(path string, data []byte, perm os.FileMode) error {
-	return renameio.WriteFile(path, data, perm)
-}
-
-// RemoveStaleTemps removes the temporary files WriteFile leaves next to path
-// when its process is killed between creating and renaming one
-// (".<name><digits>"). Call it only while holding the lock under which
-// every write of path happens, so no live write is touched.
-func RemoveStaleTemps(path string) {
-	dir, base := filepath.Split(path)
-	matches, _ := filepath.Glob(filepath.Join(dir, "."+base+"*"))
-	for _, m := range matches {
-		suffix := strings.TrimPrefix(filepath.Base(m), "."+base)
-		if suffix != "" && strings.Trim(suffix, "0123456789") == "" {
-			_ = os.Remove(m)
-		}
-	}
+	return atomicfile.WriteFile(path, data, perm)
 }

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/baton-orchestrator/baton/internal/atomicfile"
 	"github.com/baton-orchestrator/baton/state"
 )
 
@@ -91,7 +92,7 @@ func Apply(ctx context.Context, c Config, rendered []byte, st *state.Balancer, n
 	var res Result
 	// A killed pass may have left a temporary file beside the config; every
 	// write of it happens under the state lock the caller holds.
-	state.RemoveStaleTemps(c.Path)
+	atomicfile.RemoveLeftovers(c.Path)
 	old, existed, err := Current(c.Path)
 	if err != nil {
 		return res, err
@@ -104,7 +105,7 @@ func Apply(ctx context.Context, c Config, rendered []byte, st *state.Balancer, n
 		if fi, err := os.Stat(c.Path); err == nil {
 			perm = fi.Mode().Perm()
 		}
-		if err := state.WriteFile(c.Path, rendered, perm); err != nil {
+		if err := atomicfile.WriteFile(c.Path, rendered, perm); err != nil {
 			return res, fmt.Errorf("write %s: %w", c.Path, err)
 		}
 		if err := run(ctx, c, "test", c.Test); err != nil {
@@ -131,7 +132,7 @@ func restore(path string, old []byte, existed bool, perm os.FileMode) error {
 		}
 		return nil
 	}
-	if err := state.WriteFile(path, old, perm); err != nil {
+	if err := atomicfile.WriteFile(path, old, perm); err != nil {
 		return fmt.Errorf("restore previous %s: %w", path, err)
 	}
 	return nil

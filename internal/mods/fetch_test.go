@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/baton-orchestrator/baton/internal/atomicfile"
 	"github.com/baton-orchestrator/baton/internal/plan"
 )
 
@@ -100,7 +102,7 @@ func assertOld(t *testing.T, dir, dest string) {
 	}
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), ".baton-") {
+		if atomicfile.IsTemp(e.Name(), filepath.Base(dest)) || strings.HasPrefix(e.Name(), ".baton-") {
 			t.Errorf("temporary file left behind: %s", e.Name())
 		}
 	}
@@ -188,6 +190,165 @@ func TestSymlinksCannotLeadOut(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
 		t.Errorf("something was written outside the cache: %v", entries)
+	}
+}
+
+// TestRefusedPathsCreateNothing: a symlinked directory inside the cache
+// that points out of it refuses a download below it before any directory
+// is created on either side, and prune creates no parents.
+func TestRefusedPathsCreateNothing(t *testing.T) {
+	srv, _ := server(t)
+	dir, outside := t.TempDir(), t.TempDir()
+	if err := os.Symlink(outside, filepath.Join(dir, "plugins")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(outside, "nowhere"), filepath.Join(dir, "dangling")); err != nil {
+		t.Fatal(err)
+	}
+	for _, dest := range []string{"plugins/sub/deeper/a.jar", "plugins/sub/a.jar", "dangling/sub/a.jar"} {
+		_, err := fetcher(dir).Fetch(context.Background(), plan.ModAction{Kind: "fetch", Dest: dest, URL: srv.URL + "/mod"}, nil, now)
+		if err == nil || !strings.Contains(err.Error(), "refusing") {
+			t.Errorf("%s: want a refusal, got %v", dest, err)
+		}
+		if st := Stat(dir, dest); st.Exists {
+			t.Errorf("%s: Stat looked through the symlink", dest)
+		}
+	}
+	if entries, _ := os.ReadDir(outside); len(entries) != 0 {
+		t.Errorf("a refused download created %v outside the cache", entries)
+	}
+	for _, dest := range []string{"gone/deeper/a.jar", "gone/a.jar"} {
+		if err := Prune(dir, dest); err != nil {
+			t.Errorf("prune %s: a file whose directory is gone is pruned already, got %v", dest, err)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "gone")); !os.IsNotExist(err) {
+		t.Error("prune created the parents of a missing file")
+	}
+	// A symlink that stays inside the cache is followed.
+	if err := os.Mkdir(filepath.Join(dir, "real"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("real", filepath.Join(dir, "alias")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fetcher(dir).Fetch(context.Background(), plan.ModAction{Kind: "fetch", Dest: "alias/new/a.jar", URL: srv.URL + "/mod"}, nil, now); err != nil {
+		t.Fatalf("a symlink inside the cache: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "real", "new", "a.jar")); string(b) != body {
+		t.Errorf("got %q", b)
+	}
+}
+
+// TestReplacedFileKeepsOwnerAndMode: a downloaded file replaces the old one
+// with the old one's mode (and, as root, owner).
+func TestReplacedFileKeepsOwnerAndMode(t *testing.T) {
+	srv, _ := server(t)
+	dir := t.TempDir()
+	seed(t, dir, "a.jar")
+	path := filepath.Join(dir, "a.jar")
+	if err := os.Chmod(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	root := os.Geteuid() == 0
+	if root {
+		if err := os.Chown(path, 1234, 4321); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := fetcher(dir).Fetch(context.Background(), plan.ModAction{Kind: "fetch", Dest: "a.jar", URL: srv.URL + "/mod"}, nil, now); err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := os.Stat(path)
+	st := fi.Sys().(*syscall.Stat_t)
+	if fi.Mode().Perm() != 0o600 || (root && (st.Uid != 1234 || st.Gid != 4321)) {
+		t.Errorf("mode %v owner %d:%d, want the old file's", fi.Mode(), st.Uid, st.Gid)
+	}
+}
+
+// TestKilledDownloadLeftoversAreRemoved: a process killed with SIGKILL in
+// the middle of a download leaves the old file and a temporary file; the
+// next fetch of that destination (or RemoveLeftovers, for one that is not
+// due) removes it, and the ".baton-" files of older versions too.
+func TestKilledDownloadLeftoversAreRemoved(t *testing.T) {
+	if url := os.Getenv("BATON_MODS_HELPER_URL"); url != "" {
+		dir := os.Getenv("BATON_MODS_HELPER_DIR")
+		f := &Fetcher{Client: &http.Client{}, Dir: dir, MaxSize: 1 << 20, Timeout: time.Minute}
+		_, _ = f.Fetch(context.Background(), plan.ModAction{Kind: "fetch", Dest: "a.jar", URL: url}, nil, now)
+		os.Exit(3)
+	}
+	stall := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "4000")
+		fmt.Fprint(w, strings.Repeat("h", 2000))
+		w.(http.Flusher).Flush()
+		select {
+		case <-stall:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(stall)
+	dir := t.TempDir()
+	seed(t, dir, "a.jar")
+	seed(t, dir, "b.jar")
+	legacy := []string{".baton-a.jar-123456", ".baton-b.jar-99"}
+	for _, n := range append(legacy, ".b.jar4242") {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte("torn"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestKilledDownloadLeftoversAreRemoved$")
+	cmd.Env = append(os.Environ(), "BATON_MODS_HELPER_URL="+srv.URL+"/a", "BATON_MODS_HELPER_DIR="+dir)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	temp := ""
+	for deadline := time.Now().Add(20 * time.Second); temp == ""; {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if fi, err := e.Info(); err == nil && atomicfile.IsTemp(e.Name(), "a.jar") && fi.Size() == 2000 {
+				temp = e.Name()
+			}
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatal("the helper never wrote its temporary file")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	assertOldBytes(t, dir, "a.jar")
+	if _, err := os.Stat(filepath.Join(dir, temp)); err != nil {
+		t.Fatalf("the killed download left no temporary file: %v", err)
+	}
+
+	srv2, _ := server(t)
+	if _, err := fetcher(dir).Fetch(context.Background(), plan.ModAction{Kind: "fetch", Dest: "a.jar", URL: srv2.URL + "/mod"}, nil, now); err != nil {
+		t.Fatal(err)
+	}
+	removed := RemoveLeftovers(dir, []string{"b.jar", "missing/c.jar"})
+	if len(removed) != 2 {
+		t.Errorf("RemoveLeftovers removed %v, want b.jar's two", removed)
+	}
+	entries, _ := os.ReadDir(dir)
+	var left []string
+	for _, e := range entries {
+		left = append(left, e.Name())
+	}
+	if strings.Join(left, " ") != "a.jar b.jar" {
+		t.Errorf("left %v, want only a.jar b.jar", left)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "missing")); !os.IsNotExist(err) {
+		t.Error("RemoveLeftovers created a directory")
+	}
+}
+
+func assertOldBytes(t *testing.T, dir, dest string) {
+	t.Helper()
+	if b, err := os.ReadFile(filepath.Join(dir, dest)); err != nil || string(b) != "old\n" {
+		t.Errorf("the old file did not stay: %q %v", b, err)
 	}
 }
 
