@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/baton-orchestrator/baton/internal/atomicfile"
+	"github.com/baton-orchestrator/baton/internal/balancer"
 	"github.com/baton-orchestrator/baton/internal/testenv"
 	"github.com/baton-orchestrator/baton/state"
 )
@@ -61,13 +63,19 @@ func (e *e2e) checkConverged(what string, want int, image string) {
 }
 
 // checkNoTemps asserts that no temporary file of an interrupted write is
-// left beside the state file or the nginx config (the next pass took the
-// lock and cleaned up).
+// left beside the state file, the nginx config or its last good copy (the
+// next pass took the lock and cleaned up).
 func (e *e2e) checkNoTemps(what string) {
 	e.t.Helper()
-	matches, _ := filepath.Glob(filepath.Join(filepath.Dir(e.state), "."+filepath.Base(e.state)+"*"))
-	conf, _ := filepath.Glob(filepath.Join(filepath.Dir(e.nginx.Conf()), "."+filepath.Base(e.nginx.Conf())+"*"))
-	matches = append(matches, conf...)
+	var matches []string
+	for _, p := range []string{e.state, e.nginx.Conf(), balancer.GoodPath(e.nginx.Conf())} {
+		entries, _ := os.ReadDir(filepath.Dir(p))
+		for _, en := range entries {
+			if atomicfile.IsTemp(en.Name(), filepath.Base(p)) {
+				matches = append(matches, filepath.Join(filepath.Dir(p), en.Name()))
+			}
+		}
+	}
 	if len(matches) > 0 {
 		e.t.Fatalf("%s: temporary files left: %v", what, matches)
 	}

@@ -130,11 +130,17 @@ type Probe struct {
 	LastAt    time.Time `json:"last_at"`
 }
 
-// Balancer remembers the last config that was tested and reloaded.
+// Balancer remembers which config bytes were tested and which reloaded.
+// Bytes are reloaded only after a test of exactly those bytes succeeded.
 type Balancer struct {
+	// Tested is the sha256 of the config bytes whose test last succeeded.
+	// A file whose bytes do not match it (a pass killed while its test
+	// ran, a hand edit) is tested before anything reloads it.
+	Tested   string    `json:"tested,omitempty"`
+	TestedAt time.Time `json:"tested_at,omitzero"`
 	// Reloaded is the sha256 of the config bytes last reloaded successfully.
-	// A file whose bytes match the render but not this hash (a pass killed
-	// between write and reload) is reloaded by the next pass.
+	// A file whose bytes were tested but not reloaded (a pass killed between
+	// test and reload) is reloaded by the next pass.
 	Reloaded   string    `json:"reloaded,omitempty"`
 	ReloadedAt time.Time `json:"reloaded_at,omitempty"`
 }

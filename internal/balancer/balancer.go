@@ -1,11 +1,20 @@
 // Package balancer owns the balancer's config file: it writes a rendered
-// config atomically, runs the test command, restores the previous bytes
+// config atomically, runs the test command, restores the last good bytes
 // when the test fails, and reloads.
 //
-// This file enforces the rule "never replace a working config with one that
-// fails the test": the new bytes are in place only between the write and
-// the test, and a failed test puts the old bytes back byte for byte (or
-// removes the file if there was none) before returning.
+// This file enforces two rules.
+//
+// Never reload untested bytes: bytes are reloaded only after a test of
+// exactly those bytes succeeded, and the state records which bytes were
+// tested (Balancer.Tested), not only which were reloaded. A pass that finds
+// bytes on disk that were never tested (a pass killed while its test ran,
+// a hand edit) tests them before anything reloads them.
+//
+// Never leave a config that failed the test: the last bytes that passed
+// are kept beside the file (GoodPath: ".<name>.baton-good", hidden, so an
+// "include conf.d/*" does not read it), and a failed test puts back the
+// previous bytes when they had passed, else that last good copy, else
+// removes the file (when nothing known good ever was there).
 package balancer
 
 import (
@@ -15,14 +24,19 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
-	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/baton-orchestrator/baton/internal/atomicfile"
+	"github.com/baton-orchestrator/baton/internal/proc"
 	"github.com/baton-orchestrator/baton/state"
 )
+
+// MaxConfig bounds the bytes read back from a config file.
+const MaxConfig = 64 << 20
 
 // Config says where the file lives and how to test and reload it.
 type Config struct {
@@ -30,13 +44,15 @@ type Config struct {
 	Test   []string // argv, run without a shell
 	Reload []string // argv, run without a shell
 	Dir    string   // working directory of the commands
-	// Timeout bounds each command; 0 means 30s.
+	// Timeout bounds each command (its whole process group is killed at
+	// it); 0 means 30s.
 	Timeout time.Duration
 }
 
 // Result says what Apply did.
 type Result struct {
 	Changed  bool // the file's bytes changed
+	Tested   bool // the test command ran on the new bytes and passed
 	Reloaded bool // the reload command ran and succeeded
 }
 
@@ -68,10 +84,18 @@ func Hash(b []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Current returns the file's bytes and whether it exists.
+// GoodPath is where the last config bytes that passed the test are kept:
+// beside the file, hidden.
+func GoodPath(path string) string {
+	dir, base := filepath.Split(path)
+	return filepath.Join(dir, "."+base+".baton-good")
+}
+
+// Current returns the file's bytes and whether it exists. A symlink or
+// anything but a regular file is refused.
 func Current(path string) ([]byte, bool, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
+	b, err := atomicfile.Read(path, MaxConfig)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, false, nil
 	}
 	if err != nil {
@@ -80,19 +104,22 @@ func Current(path string) ([]byte, bool, error) {
 	return b, true, nil
 }
 
-// NeedsApply reports whether Apply would change or reload anything.
+// NeedsApply reports whether Apply would change, test or reload anything.
 func NeedsApply(old []byte, existed bool, rendered []byte, st *state.Balancer) bool {
-	return !existed || !bytes.Equal(old, rendered) || st.Reloaded != Hash(rendered)
+	h := Hash(rendered)
+	return !existed || !bytes.Equal(old, rendered) || st.Tested != h || st.Reloaded != h
 }
 
 // Apply makes the file hold rendered and the balancer run it. It writes
-// only when the bytes differ, and reloads only when they differ from the
-// last successful reload recorded in st (which it updates).
+// only when the bytes differ, tests bytes that were not tested (new or
+// found on disk), and reloads only tested bytes that differ from the last
+// successful reload. It records both in st.
 func Apply(ctx context.Context, c Config, rendered []byte, st *state.Balancer, now time.Time) (Result, error) {
 	var res Result
-	// A killed pass may have left a temporary file beside the config; every
-	// write of it happens under the state lock the caller holds.
-	atomicfile.RemoveLeftovers(c.Path)
+	// A killed pass may have left temporary files beside the config and its
+	// good copy; every write of them happens under the state lock the
+	// caller holds.
+	atomicfile.RemoveLeftovers(c.Path, GoodPath(c.Path))
 	old, existed, err := Current(c.Path)
 	if err != nil {
 		return res, err
@@ -100,58 +127,143 @@ func Apply(ctx context.Context, c Config, rendered []byte, st *state.Balancer, n
 	if !NeedsApply(old, existed, rendered, st) {
 		return res, nil
 	}
-	if !existed || !bytes.Equal(old, rendered) {
-		perm := os.FileMode(0o644)
-		if fi, err := os.Stat(c.Path); err == nil {
-			perm = fi.Mode().Perm()
+	h := Hash(rendered)
+	same := existed && bytes.Equal(old, rendered)
+	if !same || st.Tested != h {
+		var back fallback
+		if same {
+			// Untested bytes equal to the render: test them in place.
+			if back, err = c.lastGood(); err != nil {
+				return res, err
+			}
+			if back.remove && st.Reloaded == h {
+				back = fallback{keep: true, what: "the balancer last reloaded these bytes, so " + c.Path + " was kept"}
+			}
+		} else {
+			if back, err = c.previous(ctx, old, existed, st, now); err != nil {
+				return res, err
+			}
+			if err := atomicfile.WriteFile(c.Path, rendered, 0o644); err != nil {
+				return res, err
+			}
 		}
-		if err := atomicfile.WriteFile(c.Path, rendered, perm); err != nil {
-			return res, fmt.Errorf("write %s: %w", c.Path, err)
-		}
-		if err := run(ctx, c, "test", c.Test); err != nil {
-			if rerr := restore(c.Path, old, existed, perm); rerr != nil {
+		if err := c.run(ctx, "test", c.Test); err != nil {
+			if rerr := back.restore(c.Path); rerr != nil {
 				return res, errors.Join(err, rerr)
 			}
-			return res, fmt.Errorf("%w\nthe previous %s was kept", err, c.Path)
+			return res, fmt.Errorf("%w\n%s", err, back.what)
 		}
-		res.Changed = true
+		st.Tested, st.TestedAt = h, now.UTC()
+		res.Changed, res.Tested = !same, true
+		if err := atomicfile.WriteFile(GoodPath(c.Path), rendered, 0o644); err != nil {
+			return res, fmt.Errorf("keep the last good config: %w", err)
+		}
+		if st.Reloaded == h {
+			return res, nil // the balancer already runs these bytes
+		}
 	}
-	if err := run(ctx, c, "reload", c.Reload); err != nil {
+	if err := c.run(ctx, "reload", c.Reload); err != nil {
 		return res, err
 	}
 	res.Reloaded = true
-	st.Reloaded = Hash(rendered)
+	st.Reloaded = h
 	st.ReloadedAt = now.UTC()
 	return res, nil
 }
 
-func restore(path string, old []byte, existed bool, perm os.FileMode) error {
-	if !existed {
-		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+// fallback is what a failed test puts back: bytes, no file, or (keep)
+// the file as it is.
+type fallback struct {
+	bytes  []byte
+	remove bool
+	keep   bool
+	what   string // for the error message
+}
+
+func (f fallback) restore(path string) error {
+	if f.keep {
+		return nil
+	}
+	if f.remove {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("remove rejected %s: %w", path, err)
 		}
 		return nil
 	}
-	if err := atomicfile.WriteFile(path, old, perm); err != nil {
-		return fmt.Errorf("restore previous %s: %w", path, err)
+	if err := atomicfile.WriteFile(path, f.bytes, 0o644); err != nil {
+		return fmt.Errorf("restore %s: %w", path, err)
 	}
 	return nil
 }
 
-func run(ctx context.Context, c Config, what string, argv []string) error {
+// lastGood is the fallback for untested bytes: the last good copy, or no
+// file when there is none.
+func (c Config) lastGood() (fallback, error) {
+	good, ok, err := Current(GoodPath(c.Path))
+	if err != nil {
+		return fallback{}, err
+	}
+	if ok {
+		return fallback{bytes: good, what: "the last good config (" + GoodPath(c.Path) + ") was restored"}, nil
+	}
+	return fallback{remove: true, what: "no config ever passed the test here, so the rejected " + c.Path + " was removed"}, nil
+}
+
+// previous decides what to restore when new bytes replace old ones: the
+// old bytes when they passed the test (made the good copy first, so a kill
+// at any later point finds it), else the last good copy, else the old
+// bytes when the balancer last reloaded them (a state written before baton
+// recorded tests), else — first contact with a file baton never wrote —
+// the old bytes if they pass the test now, else no file.
+func (c Config) previous(ctx context.Context, old []byte, existed bool, st *state.Balancer, now time.Time) (fallback, error) {
+	kept := fallback{bytes: old, what: "the previous " + c.Path + " was kept"}
+	if !existed {
+		good, err := c.lastGood()
+		if err != nil || !good.remove {
+			return good, err
+		}
+		return fallback{remove: true, what: "there was no previous file, so the rejected one was removed"}, nil
+	}
+	if st.Tested == Hash(old) {
+		return kept, c.keepGood(old)
+	}
+	good, err := c.lastGood()
+	if err != nil || !good.remove {
+		return good, err
+	}
+	if st.Reloaded == Hash(old) {
+		return kept, nil
+	}
+	if err := c.run(ctx, "test", c.Test); err != nil {
+		return fallback{remove: true, what: "the previous " + c.Path + " had never been tested and fails the test too, so the file was removed"}, nil
+	}
+	st.Tested, st.TestedAt = Hash(old), now.UTC()
+	return kept, c.keepGood(old)
+}
+
+// keepGood makes b the good copy unless it already is.
+func (c Config) keepGood(b []byte) error {
+	good, ok, err := Current(GoodPath(c.Path))
+	if err != nil {
+		return err
+	}
+	if ok && bytes.Equal(good, b) {
+		return nil
+	}
+	if err := atomicfile.WriteFile(GoodPath(c.Path), b, 0o644); err != nil {
+		return fmt.Errorf("keep the last good config: %w", err)
+	}
+	return nil
+}
+
+func (c Config) run(ctx context.Context, what string, argv []string) error {
 	timeout := c.Timeout
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Dir = c.Dir
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	cmd.Stderr = &out
-	if err := cmd.Run(); err != nil {
-		return &CommandError{What: what, Argv: argv, Output: out.String(), Err: err}
+	out, err := proc.Combined(ctx, argv, proc.Options{Dir: c.Dir, Timeout: timeout})
+	if err != nil {
+		return &CommandError{What: what, Argv: argv, Output: string(out), Err: err}
 	}
 	return nil
 }

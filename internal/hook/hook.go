@@ -4,7 +4,8 @@
 //
 // This file enforces that hooks cannot hurt a pass: they run after the
 // pass has released its lock, all hooks concurrently, each bounded by its
-// timeout for all of its deliveries, and their failures come back as
+// timeout for all of its deliveries (a command hook's whole process group
+// is killed at it), and their failures come back as
 // errors to log, never to fail on.
 package hook
 
@@ -15,10 +16,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os/exec"
 	"strings"
 	"sync"
 
+	"github.com/baton-orchestrator/baton/internal/proc"
 	"github.com/baton-orchestrator/baton/internal/spec"
 	"github.com/baton-orchestrator/baton/state"
 )
@@ -133,19 +134,18 @@ func post(ctx context.Context, url string, body []byte) error {
 	return nil
 }
 
+// run runs a command hook through internal/proc: in a process group of
+// its own that is killed when the hook's timeout ends, so a child that
+// keeps the output pipe open cannot outlive it.
 func run(ctx context.Context, argv []string, stdin []byte) error {
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Stdin = bytes.NewReader(stdin)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.WaitDelay = 0
-	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(out.String())
+	out, err := proc.Combined(ctx, argv, proc.Options{Stdin: stdin, MaxOutput: 4 << 10})
+	if err != nil {
+		msg := strings.TrimSpace(string(out))
 		if len(msg) > 300 {
 			msg = msg[:300]
 		}
 		if ctx.Err() != nil {
-			return fmt.Errorf("%w: %s", ctx.Err(), msg)
+			return fmt.Errorf("%w (its process group was killed): %s", ctx.Err(), msg)
 		}
 		return fmt.Errorf("%v: %s", err, msg)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -123,4 +124,28 @@ func TestFailuresAreReturnedNotFatal(t *testing.T) {
 			t.Errorf("errors lack %q:\n%s", want, joined)
 		}
 	}
+}
+
+// TestCommandHookTimeoutHolds: a command hook whose child sleeps 70s and
+// keeps the output pipe open is stopped at the hook's 1s timeout, child
+// and all (before, the pass waited the 70s).
+func TestCommandHookTimeoutHolds(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	start := time.Now()
+	errs := Fire(context.Background(), []*spec.Hook{hook(`{command: [sh, -c, "sleep 70 & echo $! > ` + pidFile + `; wait; true"], timeout: 1s}`)}, events[:1])
+	if took := time.Since(start); took > 20*time.Second {
+		t.Fatalf("the hook held the pass %s past its 1s timeout", took)
+	}
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "context deadline exceeded") {
+		t.Fatalf("want one deadline error, got %v", errs)
+	}
+	b, _ := os.ReadFile(pidFile)
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	for i := 0; pid > 0 && i < 200; i++ {
+		if st, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); err != nil || strings.Contains(string(st), ") Z") {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Errorf("the hook's child (pid %d) outlived the timeout", pid)
 }
