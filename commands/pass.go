@@ -110,7 +110,7 @@ func readState(path string) (*state.State, error) {
 }
 
 func loadTemplate(s *spec.Spec) (*template.Template, error) {
-	name, text := templates.Default, ""
+	name, text := templates.ForKind(s.Nginx.Kind), ""
 	if s.Nginx.Template != "" {
 		name = s.Resolve(s.Nginx.Template)
 		b, err := os.ReadFile(name)

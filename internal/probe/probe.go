@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/baton-orchestrator/baton/internal/bounded"
@@ -102,6 +103,11 @@ func (p *Prober) Do(ctx context.Context, t Target) error {
 		}
 		req.Header.Set("User-Agent", "baton-probe")
 		for k, v := range t.Check.Headers {
+			if strings.EqualFold(k, "Host") {
+				// net/http sends req.Host, never a Host entry of Header.
+				req.Host = v
+				continue
+			}
 			req.Header.Set(k, v)
 		}
 		resp, err := p.client.Do(req)

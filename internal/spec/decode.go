@@ -56,6 +56,11 @@ func (e *Error) Error() string {
 // maxNodes bounds the work a hostile file (alias bombs) can cause.
 const maxNodes = 200000
 
+// oneOrMany is implemented by list types that also accept a single value.
+type oneOrMany interface {
+	oneOrMany()
+}
+
 // scalar is implemented by spec types decoded from one YAML scalar.
 type scalar interface {
 	parseScalar(s string) error
@@ -113,6 +118,11 @@ func Parse(path string, data []byte) (*Spec, error) {
 		root = root.Content[0]
 	}
 	d.decode(root, reflect.ValueOf(s).Elem(), "")
+	// Dir is known before validation: paths the spec derives from it (a
+	// relative access log or certificate) are checked as they will be used.
+	if abs, err := filepath.Abs(path); err == nil {
+		s.Dir = filepath.Dir(abs)
+	}
 	// Validate even after decode problems, so every problem is reported at
 	// once; problem() skips fields that already failed to decode.
 	d.validate(s)
@@ -128,10 +138,6 @@ func Parse(path string, data []byte) (*Spec, error) {
 			return a.Field < b.Field
 		})
 		return nil, &Error{Problems: d.problems}
-	}
-	abs, err := filepath.Abs(path)
-	if err == nil {
-		s.Dir = filepath.Dir(abs)
 	}
 	s.applyDefaults()
 	return s, nil
@@ -198,6 +204,13 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	case reflect.Struct:
 		d.decodeStruct(n, v, path)
 	case reflect.Slice:
+		if _, one := v.Addr().Interface().(oneOrMany); one && n.Kind == yaml.ScalarNode {
+			// A single value where a list is allowed: a list of one.
+			s := reflect.MakeSlice(v.Type(), 1, 1)
+			d.decode(n, s.Index(0), path)
+			v.Set(s)
+			return
+		}
 		if n.Kind != yaml.SequenceNode {
 			d.add(n, path, "expected a list, got %s", kindName(n))
 			return

@@ -27,7 +27,7 @@ func FuzzParse(f *testing.F) {
 			if !nameRe.MatchString(a.Name) {
 				t.Fatalf("accepted name %q", a.Name)
 			}
-			if a.LB != nil && (strings.ContainsAny(a.LB.Host+a.LB.Path, " ;{}\n\r\t'\"\\$") || !strings.HasPrefix(a.LB.Path, "/")) {
+			if a.LB != nil && (strings.ContainsAny(strings.Join(a.LB.Host, ",")+a.LB.Path, " ;{}\n\r\t'\"\\$") || !strings.HasPrefix(a.LB.Path, "/")) {
 				t.Fatalf("accepted host %q path %q", a.LB.Host, a.LB.Path)
 			}
 		}

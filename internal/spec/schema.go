@@ -10,6 +10,7 @@ import (
 var enums = map[string][]string{
 	"App.pull":      pulls,
 	"LB.method":     methods,
+	"Nginx.kind":    {KindNginx, KindHAProxy},
 	"Health.type":   probes,
 	"Hook.format":   {"json", "slack"},
 	"Hook.events[]": EventTypes,
@@ -20,7 +21,6 @@ var patterns = map[string]string{
 	"Spec.project": nameRe.String(),
 	"App.name":     nameRe.String(),
 	"App.image":    imageRe.String(),
-	"LB.host":      hostRe.String(),
 	"LB.path":      urlPathRe.String(),
 	"Health.path":  urlPathRe.String(),
 }
@@ -51,6 +51,9 @@ func schemaOf(t reflect.Type, name string) map[string]any {
 		return map[string]any{"type": []string{"string", "integer"}, "pattern": sizePattern}
 	case reflect.TypeOf(Percent{}):
 		return map[string]any{"type": []string{"string", "number"}, "pattern": `^[0-9]+(\.[0-9]+)?%?$`}
+	case reflect.TypeOf(Hosts{}):
+		host := map[string]any{"type": "string", "pattern": hostRe.String()}
+		return map[string]any{"oneOf": []any{host, map[string]any{"type": "array", "items": host}}}
 	case reflect.TypeOf(MilliCPU{}):
 		return map[string]any{"type": []string{"string", "number"}, "pattern": cpuPattern}
 	}

@@ -43,23 +43,6 @@ type Docker struct {
 	PublishIP string `yaml:"publish_ip"`
 }
 
-// Nginx describes the balancer configuration file baton owns. The same
-// mechanism drives any text-configured balancer (see the HAProxy template).
-type Nginx struct {
-	// Config is the include file baton owns and rewrites.
-	Config string `yaml:"config"`
-	// Template is a text/template file; empty means the embedded nginx template.
-	Template string `yaml:"template"`
-	// Test and Reload are argv lists, run without a shell in the spec's directory.
-	Test   []string `yaml:"test"`
-	Reload []string `yaml:"reload"`
-	// Listen is the address server blocks listen on, e.g. 127.0.0.1:8080.
-	Listen string `yaml:"listen"`
-	// AccessLog is where the template makes nginx log requests in baton's
-	// format; scale reads it for requests per second, latency and errors.
-	AccessLog string `yaml:"access_log"`
-}
-
 // Autoscale is an app's scaling policy, modelled on the Kubernetes HPA.
 type Autoscale struct {
 	Min     int     `yaml:"min"`
@@ -205,14 +188,6 @@ type Resources struct {
 	ReserveMemory Size `yaml:"reserve_memory"`
 }
 
-// LB routes traffic from the balancer to an app.
-type LB struct {
-	Host      string `yaml:"host"`
-	Path      string `yaml:"path"`
-	Method    string `yaml:"method"`
-	Keepalive int    `yaml:"keepalive"`
-}
-
 // Health is how baton decides a replica answers. Every pass uses it as the
 // readiness check (only replicas that pass are in the balancer, and a new
 // replica enters only once it passes); heal adds the thresholds, the
@@ -263,6 +238,9 @@ const (
 func (s *Spec) applyDefaults() {
 	if s.Project == "" {
 		s.Project = DefaultProject
+	}
+	if s.Nginx != nil {
+		s.Nginx.applyDefaults()
 	}
 	if s.Docker.PublishIP == "" {
 		s.Docker.PublishIP = DefaultPublishIP
@@ -362,12 +340,7 @@ func (s *Spec) applyDefaults() {
 			a.Drain.D = DefaultDrain
 		}
 		if a.LB != nil {
-			if a.LB.Method == "" {
-				a.LB.Method = DefaultMethod
-			}
-			if a.LB.Path == "" {
-				a.LB.Path = DefaultPath
-			}
+			a.LB.applyDefaults()
 		}
 		h := &a.Health
 		if h.Type == "" {

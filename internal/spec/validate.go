@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -81,7 +80,6 @@ func (d *decoder) validate(s *Spec) {
 	}
 	anyLB := false
 	seen := map[string]int{}
-	routes := map[string]string{}
 	for i, a := range s.Apps {
 		p := fmt.Sprintf("apps[%d]", i)
 		if a == nil {
@@ -98,16 +96,6 @@ func (d *decoder) validate(s *Spec) {
 		}
 		if a.LB != nil {
 			anyLB = true
-			path := a.LB.Path
-			if path == "" {
-				path = DefaultPath
-			}
-			key := a.LB.Host + " " + path
-			if other, dup := routes[key]; dup {
-				d.problem(p+".lb", "route host %q path %q is already taken by app %q", a.LB.Host, path, other)
-			} else {
-				routes[key] = a.Name
-			}
 		}
 	}
 	for i, a := range s.Apps {
@@ -136,6 +124,7 @@ func (d *decoder) validate(s *Spec) {
 	}
 	if s.Nginx != nil {
 		d.validateNginx(s.Nginx)
+		d.validateBalancer(s)
 	} else if anyLB {
 		d.problem("nginx", "apps have an lb section but the spec has no nginx section")
 	}
@@ -224,25 +213,6 @@ func (d *decoder) validateLabels(p string, labels map[string]string) {
 	}
 }
 
-func (d *decoder) validateLB(a *App, p string) {
-	lb := a.LB
-	if a.Port == 0 {
-		d.problem(strings.TrimSuffix(p, ".lb")+".port", "missing: an app with an lb section needs the container port")
-	}
-	if lb.Host != "" && (len(lb.Host) > 253 || !hostRe.MatchString(lb.Host)) {
-		d.problem(p+".host", "invalid host name %q: lowercase DNS name, optionally starting with *.", lb.Host)
-	}
-	if lb.Path != "" && (!urlPathRe.MatchString(lb.Path) || strings.Contains(lb.Path, "..") || strings.Contains(lb.Path, "//")) {
-		d.problem(p+".path", "invalid path %q: must start with / and use only letters, digits and ._~/%%+-", lb.Path)
-	}
-	if lb.Method != "" && !oneOf(lb.Method, methods) {
-		d.problem(p+".method", "must be one of %s, got %q", strings.Join(methods, ", "), lb.Method)
-	}
-	if lb.Keepalive < 0 || lb.Keepalive > 4096 {
-		d.problem(p+".keepalive", "must be between 0 and 4096, got %d", lb.Keepalive)
-	}
-}
-
 func (d *decoder) validateHealth(a *App, p string) {
 	h := a.Health
 	if h.Type != "" && !oneOf(h.Type, probes) {
@@ -284,40 +254,6 @@ func (d *decoder) validateHealth(a *App, p string) {
 	}
 	if h.SuccessThreshold < 0 || h.SuccessThreshold > 100 {
 		d.problem(p+".success_threshold", "must be between 1 and 100, got %d", h.SuccessThreshold)
-	}
-}
-
-func (d *decoder) validateNginx(n *Nginx) {
-	if n.Config == "" {
-		d.problem("nginx.config", "missing: the path of the include file baton owns")
-	} else if strings.ContainsAny(n.Config, "\x00\n") || strings.HasSuffix(n.Config, "/") {
-		d.problem("nginx.config", "invalid file path %q", n.Config)
-	}
-	if strings.ContainsAny(n.Template, "\x00\n") {
-		d.problem("nginx.template", "invalid file path %q", n.Template)
-	}
-	for _, c := range []struct {
-		name string
-		argv []string
-	}{{"test", n.Test}, {"reload", n.Reload}} {
-		name, argv := c.name, c.argv
-		if len(argv) == 0 {
-			d.problem("nginx."+name, "missing: an argv list such as [nginx, -t] (run without a shell)")
-			continue
-		}
-		for i, a := range argv {
-			if a == "" || strings.ContainsRune(a, 0) {
-				d.problem(fmt.Sprintf("nginx.%s[%d]", name, i), "empty or NUL argument")
-			}
-		}
-	}
-	if strings.ContainsAny(n.AccessLog, "\x00\n;{} \t'\"") {
-		d.problem("nginx.access_log", "invalid file path %q", n.AccessLog)
-	}
-	if n.Listen == "" {
-		d.problem("nginx.listen", "missing: the address server blocks listen on, e.g. 127.0.0.1:8080")
-	} else if err := checkListen(n.Listen); err != nil {
-		d.problem("nginx.listen", "%s", err.Error())
 	}
 }
 
@@ -490,18 +426,4 @@ func (d *decoder) validateHook(h *Hook, p string) {
 	if h.Timeout.D > time.Minute {
 		d.problem(p+".timeout", "at most 1m, got %s", h.Timeout.D)
 	}
-}
-
-func checkListen(l string) error {
-	host, port, err := net.SplitHostPort(l)
-	if err != nil {
-		return fmt.Errorf("invalid listen address %q: want IP:PORT", l)
-	}
-	if net.ParseIP(host) == nil {
-		return fmt.Errorf("invalid listen address %q: the host must be an IP address", l)
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return fmt.Errorf("invalid listen address %q: bad port", l)
-	}
-	return nil
 }
