@@ -39,9 +39,12 @@ func newEventsCommand(env *Env) *cli.Command {
 					types[t] = true
 				}
 			}
-			all, err := state.ReadEvents(env.StatePath)
+			all, skipped, err := state.ReadEventLog(env.StatePath)
 			if err != nil {
 				return err
+			}
+			for _, k := range skipped {
+				env.warnf("events: %s", k)
 			}
 			out := []state.Event{}
 			for _, e := range all {

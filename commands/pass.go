@@ -96,18 +96,8 @@ func openPass(ctx context.Context, env *Env, lock bool, out *passOutcome) (*pass
 	return p, nil
 }
 
-// readState reads the state without the lock (for read-only commands; a
-// save replaces the file atomically, so a reader sees a whole version).
-func readState(path string) (*state.State, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return state.New(), nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read state %s: %w", path, err)
-	}
-	return state.Decode(path, b)
-}
+// readState reads the state without the lock (for read-only commands).
+func readState(path string) (*state.State, error) { return state.Read(path) }
 
 func loadTemplate(s *spec.Spec) (*template.Template, error) {
 	name, text := templates.ForKind(s.Nginx.Kind), ""

@@ -4,14 +4,18 @@
 // use, download validators, node labels baton set), and the event log
 // beside it.
 //
-// This file enforces three rules:
+// This file enforces four rules:
 //   - the lock is an flock on a sidecar "<state>.lock" file, never on the
 //     state file itself, because an atomic save replaces the state file's
-//     inode and a lock on the old inode would protect nothing;
-//   - every save is atomic (write to a temporary file in the same
-//     directory, fsync, rename), so a crash leaves the old or the new file;
-//   - a corrupt or future-version file is an error naming the file, never
-//     silently replaced.
+//     inode and a lock on the old inode would protect nothing; the lock
+//     file is opened without following a symlink (one there is refused),
+//     so the holder's pid is never written into another file;
+//   - every save goes through the one atomic writer (internal/atomicfile):
+//     whole or not at all, never through a symlink, owner and mode kept;
+//   - the state is read only from a regular file of at most MaxBytes,
+//     without following a symlink or blocking on a FIFO;
+//   - a corrupt, future-version or invalid file (see validate) is an error
+//     naming the file, never silently replaced.
 package state
 
 import (
@@ -20,6 +24,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -27,12 +32,17 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
+	"golang.org/x/sys/unix"
 
 	"github.com/baton-orchestrator/baton/internal/atomicfile"
 )
 
 // Version is the state file schema this build reads and writes.
 const Version = 1
+
+// MaxBytes bounds the state file baton reads: a state of thousands of
+// containers is a few MiB.
+const MaxBytes = 64 << 20
 
 // State is the whole state file.
 type State struct {
@@ -226,7 +236,10 @@ func Open(ctx context.Context, path string, timeout time.Duration) (*File, error
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
 	lockPath := path + ".lock"
-	fl := flock.New(lockPath)
+	if _, err := atomicfile.Check(lockPath); err != nil {
+		return nil, fmt.Errorf("lock: %w", err)
+	}
+	fl := flock.New(lockPath, flock.SetFlag(os.O_CREATE|os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK))
 	ok, err := fl.TryLock()
 	if err == nil && !ok && timeout > 0 {
 		lctx, cancel := context.WithTimeout(ctx, timeout)
@@ -236,26 +249,47 @@ func Open(ctx context.Context, path string, timeout time.Duration) (*File, error
 			err = nil
 		}
 	}
+	if errors.Is(err, unix.ELOOP) {
+		err = fmt.Errorf("it is a symlink; baton never opens one there: %w", err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", lockPath, err)
 	}
 	if !ok {
 		return nil, &LockedError{LockFile: lockPath, Holder: holder(lockPath), Waited: timeout}
 	}
-	// Record the holder for the next process's message. The lock file's
-	// content is advisory only; the flock is the lock.
-	if f, err := os.OpenFile(lockPath, os.O_WRONLY|os.O_TRUNC, 0o644); err == nil {
-		_, _ = f.WriteString("pid " + strconv.Itoa(os.Getpid()) + "\n")
-		_ = f.Close()
-	}
+	writeHolder(fl, lockPath)
 	// Any temporary file of a save is a leftover of a killed process: all
 	// saves happen under this lock.
 	atomicfile.RemoveLeftovers(path)
 	return &File{path: path, lock: fl}, nil
 }
 
+// writeHolder records "pid N" in the lock file for the next process's
+// message. The content is advisory only; the flock is the lock. It writes
+// only to the very file it locked, opened without following a symlink and
+// without truncating on open: a file swapped in under the name is left
+// alone.
+func writeHolder(fl *flock.Flock, lockPath string) {
+	locked, err := fl.Stat()
+	if err != nil {
+		return
+	}
+	f, err := os.OpenFile(lockPath, os.O_WRONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() || !os.SameFile(fi, locked) {
+		return
+	}
+	if f.Truncate(0) == nil {
+		_, _ = f.WriteAt([]byte("pid "+strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+}
+
 func holder(lockPath string) string {
-	b, err := os.ReadFile(lockPath)
+	b, err := atomicfile.Read(lockPath, 64)
 	if err != nil {
 		return ""
 	}
@@ -269,17 +303,23 @@ func holder(lockPath string) string {
 // Path is the state file's path.
 func (f *File) Path() string { return f.path }
 
-// Load reads the state. A missing file is an empty state; an unreadable,
-// corrupt or future-version file is an error naming it.
-func (f *File) Load() (*State, error) {
-	b, err := os.ReadFile(f.path)
-	if errors.Is(err, os.ErrNotExist) {
+// Load reads the state (see Read).
+func (f *File) Load() (*State, error) { return Read(f.path) }
+
+// Read reads the state at path without the lock (a save replaces the file
+// atomically, so a reader sees a whole version). A missing file is an
+// empty state; a symlink, a FIFO, a device, a file over MaxBytes, or an
+// unreadable, corrupt, invalid or future-version file is an error naming
+// it. It never blocks on what is at path.
+func Read(path string) (*State, error) {
+	b, err := atomicfile.Read(path, MaxBytes)
+	if errors.Is(err, fs.ErrNotExist) {
 		return New(), nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read state %s: %w", f.path, err)
+		return nil, fmt.Errorf("read state: %w", err)
 	}
-	return Decode(f.path, b)
+	return Decode(path, b)
 }
 
 // Decode parses state bytes read from path (for messages).
@@ -305,14 +345,8 @@ func Decode(path string, b []byte) (*State, error) {
 	if err := dec.Decode(s); err != nil {
 		return nil, fmt.Errorf("state %s is corrupt (%v); baton will not overwrite it: move it aside to start from an empty state", path, err)
 	}
-	if s.Apps == nil {
-		s.Apps = map[string]*App{}
-	}
-	if s.Balancer == nil {
-		s.Balancer = map[string]*Balancer{}
-	}
-	if s.Probes == nil {
-		s.Probes = map[string]*Probe{}
+	if err := s.normalize(); err != nil {
+		return nil, fmt.Errorf("state %s is invalid: %v; baton will not overwrite it: fix it or move it aside to start from an empty state", path, err)
 	}
 	return s, nil
 }
