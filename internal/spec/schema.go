@@ -14,6 +14,9 @@ var enums = map[string][]string{
 	"Health.type":   probes,
 	"Hook.format":   {"json", "slack"},
 	"Hook.events[]": EventTypes,
+	// stack.go
+	"Update.order":         orders,
+	"Dependency.condition": conditions,
 }
 
 // patterns are the checked alphabets, by field path.
@@ -23,6 +26,12 @@ var patterns = map[string]string{
 	"App.image":    imageRe.String(),
 	"LB.path":      urlPathRe.String(),
 	"Health.path":  urlPathRe.String(),
+	// stack.go
+	"App.user":        userRe.String(),
+	"App.stop_signal": signalRe.String(),
+	"App.restart":     `^(no|always|unless-stopped|on-failure(:[0-9]+)?)$`,
+	"Volume.name":     resourceRe.String(),
+	"Network.name":    netNameRe.String(),
 }
 
 const (
@@ -71,7 +80,12 @@ func schemaOf(t reflect.Type, name string) map[string]any {
 	case reflect.Slice:
 		return map[string]any{"type": "array", "items": schemaOf(t.Elem(), name+"[]")}
 	case reflect.Map:
-		return map[string]any{"type": "object", "additionalProperties": schemaOf(t.Elem(), name+"{}")}
+		elem := schemaOf(t.Elem(), name+"{}")
+		if t.Elem().Kind() == reflect.Pointer {
+			// compose style: "pgdata:" with no value is an empty entry.
+			elem = map[string]any{"anyOf": []any{elem, map[string]any{"type": "null"}}}
+		}
+		return map[string]any{"type": "object", "additionalProperties": elem}
 	case reflect.Struct:
 		props := map[string]any{}
 		for i := 0; i < t.NumField(); i++ {

@@ -26,6 +26,10 @@ type Spec struct {
 	GC      GC      `yaml:"gc"`
 	Mods    *Mods   `yaml:"mods"`
 	Swarm   *Swarm  `yaml:"swarm"`
+	// Volumes and Networks are the stack's named volumes and networks
+	// (stack.go).
+	Volumes  map[string]*Volume  `yaml:"volumes"`
+	Networks map[string]*Network `yaml:"networks"`
 
 	// Path is the file the spec was read from; Dir is its directory, against
 	// which relative paths resolve and in which commands run.
@@ -116,6 +120,10 @@ type GC struct {
 	// Volumes is anonymous (default: orphan anonymous volumes only), all
 	// (named orphans too) or none.
 	Volumes string `yaml:"volumes"`
+	// ProjectVolumes lets gc remove this project's named volumes (created
+	// by baton) that the spec no longer declares and no container mounts.
+	// Default false: their data stays until someone removes them.
+	ProjectVolumes bool `yaml:"project_volumes"`
 }
 
 // Mods is the file cache `baton mods refresh` keeps fresh.
@@ -176,6 +184,26 @@ type App struct {
 	// container of one of them, this app's replicas are restarted too
 	// (rolling, start-first). One level: restarts do not cascade further.
 	RestartWith []string `yaml:"restart_with"`
+
+	// The stack fields (stack.go): mounts, fixed ports, networks, logs,
+	// start and update order, and compose's container options.
+	Volumes    []string               `yaml:"volumes"`
+	Tmpfs      []string               `yaml:"tmpfs"`
+	Ports      []string               `yaml:"ports"`
+	Networks   []string               `yaml:"networks"`
+	Logging    *Logging               `yaml:"logging"`
+	DependsOn  map[string]*Dependency `yaml:"depends_on"`
+	Update     Update                 `yaml:"update"`
+	EnvFile    []string               `yaml:"env_file"`
+	User       string                 `yaml:"user"`
+	WorkingDir string                 `yaml:"working_dir"`
+	StopSignal string                 `yaml:"stop_signal"`
+	ReadOnly   bool                   `yaml:"read_only"`
+	CapAdd     []string               `yaml:"cap_add"`
+	CapDrop    []string               `yaml:"cap_drop"`
+	ExtraHosts []string               `yaml:"extra_hosts"`
+	Restart    string                 `yaml:"restart"`
+	stack      *stack
 }
 
 // Resources limits a container, in the units of the Orchestry seed.
@@ -245,6 +273,7 @@ func (s *Spec) applyDefaults() {
 	if s.Docker.PublishIP == "" {
 		s.Docker.PublishIP = DefaultPublishIP
 	}
+	s.applyStackDefaults()
 	if s.Swarm != nil && !s.Swarm.RestartCooldown.Set {
 		s.Swarm.RestartCooldown.D = time.Minute
 	}
@@ -442,6 +471,7 @@ func (a *App) WantReplicas() int {
 // health settings are not part of it: changing them never restarts a
 // container.
 func (a *App) Hash(network string) string {
+	stack := a.stackPart()
 	// encoding/json sorts map keys, so the encoding is canonical.
 	b, _ := json.Marshal(struct {
 		Image   string
@@ -453,8 +483,9 @@ func (a *App) Hash(network string) string {
 		CPU     int64
 		Labels  map[string]string
 		Network string
-		Reserve int64 `json:",omitempty"`
-	}{a.Image, a.Command, a.Args, a.Env, a.Port, a.Resources.Memory.Bytes, a.Resources.CPU.Milli, a.Labels, network, a.Resources.ReserveMemory.Bytes})
+		Reserve int64      `json:",omitempty"`
+		Stack   *stackHash `json:",omitempty"`
+	}{a.Image, a.Command, a.Args, a.Environment(), a.Port, a.Resources.Memory.Bytes, a.Resources.CPU.Milli, a.Labels, network, a.Resources.ReserveMemory.Bytes, stack})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:6])
 }

@@ -115,6 +115,7 @@ func (d *decoder) validate(s *Spec) {
 	for i, h := range s.Hooks {
 		d.validateHook(h, fmt.Sprintf("hooks[%d]", i))
 	}
+	d.validateStack(s)
 	d.validateGC(&s.GC)
 	if s.Swarm != nil {
 		d.validateSwarm(s.Swarm)
