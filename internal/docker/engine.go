@@ -21,6 +21,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 	"github.com/docker/go-connections/nat"
@@ -126,16 +127,25 @@ func Convert(s container.Summary, networkName string) fleet.Container {
 		c.Name = strings.TrimPrefix(s.Names[0], "/")
 	}
 	for _, m := range s.Mounts {
+		c.Mounts = append(c.Mounts, fleet.Mount{Type: string(m.Type), Name: m.Name, Source: m.Source, Target: m.Destination, ReadOnly: !m.RW})
 		if m.Type == "volume" && m.Name != "" {
 			c.Volumes = append(c.Volumes, m.Name)
 		}
 	}
+	if s.NetworkSettings != nil {
+		for name := range s.NetworkSettings.Networks {
+			c.Networks = append(c.Networks, name)
+		}
+		sort.Strings(c.Networks)
+	}
+	lbPort := 0 // the port the balancer reaches; 0: any (containers from before the label)
 	if s.Labels != nil {
 		c.App = s.Labels[fleet.LabelApp]
 		c.Hash = s.Labels[fleet.LabelHash]
 		if r, err := strconv.Atoi(s.Labels[fleet.LabelReplica]); err == nil && r >= 0 {
 			c.Replica = r
 		}
+		lbPort, _ = strconv.Atoi(s.Labels[fleet.LabelPort])
 	}
 	if c.State != "running" {
 		return c
@@ -143,7 +153,7 @@ func Convert(s container.Summary, networkName string) fleet.Container {
 	if networkName != "" {
 		if s.NetworkSettings != nil {
 			if ep := s.NetworkSettings.Networks[networkName]; ep != nil && ep.IPAddress != "" {
-				if port := privatePort(s.Ports); port > 0 {
+				if port := privatePort(s.Ports, lbPort); port > 0 {
 					c.Addr = net.JoinHostPort(ep.IPAddress, strconv.Itoa(port))
 				}
 			}
@@ -153,6 +163,9 @@ func Convert(s container.Summary, networkName string) fleet.Container {
 	for _, p := range s.Ports {
 		if p.PublicPort == 0 || p.Type != "tcp" || strings.Contains(p.IP, ":") {
 			continue // IPv6 binding duplicates the IPv4 one
+		}
+		if lbPort > 0 && int(p.PrivatePort) != lbPort {
+			continue // a fixed port of the stack, not the balancer's
 		}
 		ip := p.IP
 		if ip == "" || ip == "0.0.0.0" {
@@ -164,7 +177,10 @@ func Convert(s container.Summary, networkName string) fleet.Container {
 	return c
 }
 
-func privatePort(ports []container.Port) int {
+func privatePort(ports []container.Port, want int) int {
+	if want > 0 {
+		return want
+	}
 	for _, p := range ports {
 		if p.Type == "tcp" && p.PrivatePort > 0 {
 			return int(p.PrivatePort)
@@ -216,11 +232,41 @@ func (e *Engine) EnsureImage(ctx context.Context, ref, policy string) error {
 }
 
 // Start creates and starts a container and returns it as observed after
-// start (one inspect, for the Docker-chosen host port). On a start failure
-// the created container is removed again.
+// start (one inspect, for the Docker-chosen host port). The volumes and
+// networks it needs must exist (EnsureVolume, EnsureNetwork). On a failure
+// after create the created container is removed again.
 func (e *Engine) Start(ctx context.Context, w fleet.Want) (fleet.Container, error) {
 	ctx, cancel := e.bound(ctx, 1)
 	defer cancel()
+	cfg, hc, nc, extra := createConfig(w)
+	created, err := e.cli.ContainerCreate(ctx, cfg, hc, nc, nil, w.Name)
+	if err != nil {
+		return fleet.Container{}, e.wrap(fmt.Sprintf("create container %q", w.Name), err)
+	}
+	undo := func(err error) (fleet.Container, error) {
+		rmErr := e.cli.ContainerRemove(context.WithoutCancel(ctx), created.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
+		return fleet.Container{}, errors.Join(err, rmErr)
+	}
+	// API 1.41 (dockerd 20.10) attaches one network at create; the others
+	// are connected before the start.
+	for _, at := range extra {
+		if err := e.cli.NetworkConnect(ctx, at.Network, created.ID, &network.EndpointSettings{Aliases: at.Aliases}); err != nil {
+			return undo(e.wrap(fmt.Sprintf("connect container %q to network %q", w.Name, at.Network), err))
+		}
+	}
+	if err := e.cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
+		return undo(e.wrap(fmt.Sprintf("start container %q", w.Name), err))
+	}
+	ins, err := e.cli.ContainerInspect(ctx, created.ID)
+	if err != nil {
+		return fleet.Container{ID: created.ID, Name: w.Name, App: w.App, Replica: w.Replica}, e.wrap(fmt.Sprintf("inspect container %q", w.Name), err)
+	}
+	return convertInspect(ins, w.Network), nil
+}
+
+// createConfig turns a Want into the create call's parts and the networks
+// to connect after create.
+func createConfig(w fleet.Want) (*container.Config, *container.HostConfig, *network.NetworkingConfig, []fleet.Attach) {
 	labels := map[string]string{}
 	for k, v := range w.Labels {
 		labels[k] = v
@@ -229,6 +275,9 @@ func (e *Engine) Start(ctx context.Context, w fleet.Want) (fleet.Container, erro
 	labels[fleet.LabelApp] = w.App
 	labels[fleet.LabelReplica] = strconv.Itoa(w.Replica)
 	labels[fleet.LabelHash] = w.Hash
+	if w.Port > 0 {
+		labels[fleet.LabelPort] = strconv.Itoa(w.Port)
+	}
 
 	grace := int(w.StopGrace / time.Second)
 	cfg := &container.Config{
@@ -238,38 +287,77 @@ func (e *Engine) Start(ctx context.Context, w fleet.Want) (fleet.Container, erro
 		Env:         w.Env,
 		Labels:      labels,
 		StopTimeout: &grace,
+		User:        w.User,
+		WorkingDir:  w.WorkingDir,
+		StopSignal:  w.StopSignal,
 	}
 	hc := &container.HostConfig{
 		Resources: container.Resources{Memory: w.MemoryB, NanoCPUs: w.MilliCPU * 1e6},
-		// No restart policy: baton is the one that restarts, with probes and
-		// backoff; Docker restarting behind its back would hide crash loops.
-		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
+		// No restart policy unless the spec sets one: baton is the one
+		// that restarts, with probes and backoff; Docker restarting behind
+		// its back would hide crash loops.
+		RestartPolicy:  container.RestartPolicy{Name: container.RestartPolicyDisabled},
+		Tmpfs:          w.Tmpfs,
+		ReadonlyRootfs: w.ReadOnly,
+		CapAdd:         w.CapAdd,
+		CapDrop:        w.CapDrop,
+		ExtraHosts:     w.ExtraHosts,
 	}
-	var nc *network.NetworkingConfig
+	if w.Restart != "" {
+		hc.RestartPolicy = container.RestartPolicy{Name: container.RestartPolicyMode(w.Restart), MaximumRetryCount: w.RestartRetries}
+	}
+	if w.LogDriver != "" {
+		hc.LogConfig = container.LogConfig{Type: w.LogDriver, Config: w.LogOptions}
+	}
+	for _, m := range w.Mounts {
+		mt := mount.Mount{Type: mount.TypeVolume, Source: m.Name, Target: m.Target, ReadOnly: m.ReadOnly}
+		if m.Type == "bind" {
+			mt.Type, mt.Source = mount.TypeBind, m.Source
+		}
+		hc.Mounts = append(hc.Mounts, mt)
+	}
+	exposed := nat.PortSet{}
+	bindings := nat.PortMap{}
 	if w.Port > 0 {
 		port := nat.Port(fmt.Sprintf("%d/tcp", w.Port))
-		cfg.ExposedPorts = nat.PortSet{port: struct{}{}}
+		exposed[port] = struct{}{}
 		if w.Network == "" {
-			hc.PortBindings = nat.PortMap{port: []nat.PortBinding{{HostIP: w.PublishIP, HostPort: ""}}}
+			bindings[port] = []nat.PortBinding{{HostIP: w.PublishIP, HostPort: ""}}
 		}
 	}
-	if w.Network != "" {
-		hc.NetworkMode = container.NetworkMode(w.Network)
-		nc = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{w.Network: {}}}
+	for _, p := range w.Ports {
+		port := nat.Port(fmt.Sprintf("%d/%s", p.ContainerPort, p.Proto))
+		exposed[port] = struct{}{}
+		bindings[port] = append(bindings[port], nat.PortBinding{HostIP: p.HostIP, HostPort: strconv.Itoa(p.HostPort)})
 	}
-	created, err := e.cli.ContainerCreate(ctx, cfg, hc, nc, nil, w.Name)
-	if err != nil {
-		return fleet.Container{}, e.wrap(fmt.Sprintf("create container %q", w.Name), err)
+	if len(exposed) > 0 {
+		cfg.ExposedPorts = exposed
 	}
-	if err := e.cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
-		rmErr := e.cli.ContainerRemove(context.WithoutCancel(ctx), created.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
-		return fleet.Container{}, errors.Join(e.wrap(fmt.Sprintf("start container %q", w.Name), err), rmErr)
+	if len(bindings) > 0 {
+		hc.PortBindings = bindings
 	}
-	ins, err := e.cli.ContainerInspect(ctx, created.ID)
-	if err != nil {
-		return fleet.Container{ID: created.ID, Name: w.Name, App: w.App, Replica: w.Replica}, e.wrap(fmt.Sprintf("inspect container %q", w.Name), err)
+	primary, extra := w.Network, w.Networks
+	var aliases []string
+	switch {
+	case primary == "" && len(extra) > 0:
+		primary, aliases, extra = extra[0].Network, extra[0].Aliases, extra[1:]
+	case primary != "":
+		var rest []fleet.Attach
+		for _, at := range extra {
+			if at.Network == primary {
+				aliases = at.Aliases
+			} else {
+				rest = append(rest, at)
+			}
+		}
+		extra = rest
 	}
-	return convertInspect(ins, w.Network), nil
+	var nc *network.NetworkingConfig
+	if primary != "" {
+		hc.NetworkMode = container.NetworkMode(primary)
+		nc = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{primary: {Aliases: aliases}}}
+	}
+	return cfg, hc, nc, extra
 }
 
 // convertInspect maps an inspect result onto the list shape and reuses
@@ -290,6 +378,7 @@ func convertInspect(ins container.InspectResponse, networkName string) fleet.Con
 		s.Image = ins.Config.Image
 		s.Labels = ins.Config.Labels
 	}
+	s.Mounts = ins.Mounts
 	if ins.NetworkSettings != nil {
 		for port, bindings := range ins.NetworkSettings.Ports {
 			for _, b := range bindings {

@@ -19,6 +19,14 @@ const (
 	// LabelServiceApp marks the containers of a swarm app's tasks, which
 	// carry no LabelProject: they are Swarm's, never a local pass's.
 	LabelServiceApp = "baton.service-app"
+	// LabelPort names the container port the balancer reaches (a
+	// container may publish fixed ports besides it).
+	LabelPort = "baton.port"
+	// LabelVolume and LabelNetwork mark the volumes and networks baton
+	// created for a stack, with the spec's key as the value; with
+	// LabelProject they say whose they are.
+	LabelVolume  = "baton.volume"
+	LabelNetwork = "baton.network"
 )
 
 // Container is one observed container.
@@ -31,9 +39,12 @@ type Container struct {
 	Image   string
 	ImageID string
 	// Labels are all the container's labels; Volumes the names of the
-	// volumes it mounts (for gc's in-use sets).
-	Labels  map[string]string
-	Volumes []string
+	// volumes it mounts (for gc's in-use sets); Mounts all its mounts;
+	// Networks the names of the networks it is attached to, sorted.
+	Labels   map[string]string
+	Volumes  []string
+	Mounts   []Mount
+	Networks []string
 	// State is Docker's: created, running, paused, restarting, removing,
 	// exited or dead.
 	State string
@@ -79,6 +90,85 @@ type Want struct {
 	Network   string
 	PublishIP string
 	StopGrace time.Duration
+
+	// The stack part (spec stack.go): mounts, fixed ports, networks with
+	// their aliases, and what must exist before the container is created.
+	Mounts       []Mount
+	Tmpfs        map[string]string // container path → options
+	Ports        []PortBinding
+	Networks     []Attach // joined in order; the first is the primary one unless Network is set
+	NeedVolumes  []VolumeWant
+	NeedNetworks []NetworkWant
+	LogDriver    string
+	LogOptions   map[string]string
+	User         string
+	WorkingDir   string
+	StopSignal   string
+	ReadOnly     bool
+	CapAdd       []string
+	CapDrop      []string
+	ExtraHosts   []string
+	// Restart is Docker's restart policy name (empty: none) and
+	// RestartRetries its on-failure count.
+	Restart        string
+	RestartRetries int
+}
+
+// Mount is one mount of a container, wanted or observed.
+type Mount struct {
+	// Type is volume (named, or anonymous with an empty Source when
+	// wanted), bind or tmpfs.
+	Type string
+	// Name is the volume's name (observed: Docker's generated name for an
+	// anonymous one); Source the host path of a bind mount.
+	Name     string
+	Source   string
+	Target   string
+	ReadOnly bool
+}
+
+// PortBinding is a fixed host port.
+type PortBinding struct {
+	HostIP        string
+	HostPort      int
+	ContainerPort int
+	Proto         string // tcp or udp
+}
+
+// Attach is a network a container joins and the names it answers to there.
+type Attach struct {
+	Network string
+	Aliases []string
+}
+
+// VolumeWant is a named volume that must exist before a container mounts
+// it. An external one is only checked.
+type VolumeWant struct {
+	Name       string
+	Key        string // the spec's key, for the label
+	Driver     string
+	DriverOpts map[string]string
+	Labels     map[string]string
+	External   bool
+}
+
+// NetworkWant is a network that must exist before a container joins it.
+// An external one is only checked.
+type NetworkWant struct {
+	Name     string
+	Key      string
+	Driver   string
+	Internal bool
+	Labels   map[string]string
+	External bool
+}
+
+// Network is one observed network.
+type Network struct {
+	ID      string
+	Name    string
+	Labels  map[string]string
+	Created time.Time
 }
 
 // ServiceWant is the Swarm service baton wants for a swarm app.

@@ -218,11 +218,22 @@ func GC(in GCInput, now time.Time) GCPlan {
 		}
 	}
 	for _, v := range in.Volumes {
-		if mounted[v.Name] || g.Volumes == "none" || (g.Volumes == "anonymous" && !v.Anonymous()) {
+		if _, ex := excluded(g.Exclude, v.Labels); ex || mounted[v.Name] {
 			continue
 		}
-		if _, ex := excluded(g.Exclude, v.Labels); ex {
+		if v.Labels[fleet.LabelVolume] != "" {
+			// A stack's volume: only its own project's gc, only by
+			// explicit opt-in, only once the spec dropped it (stack.go).
+			if why := stackVolumeGoes(in.Spec, v); why != "" {
+				p.Remove = append(p.Remove, GCItem{Kind: "volume", ID: v.Name, Name: v.Name, Reason: why})
+			}
 			continue
+		}
+		if g.Volumes == "none" || (g.Volumes == "anonymous" && !v.Anonymous()) {
+			continue
+		}
+		if v.Anonymous() && !v.Created.IsZero() && now.Sub(v.Created) < g.Grace.D {
+			continue // a replacement's volume is kept for at least the grace
 		}
 		kind := "named"
 		if v.Anonymous() {

@@ -210,14 +210,15 @@ func orNone(s string) string {
 // Want builds the container to create for replica of app. suffix makes the
 // name unique (a replacement coexists with the container it replaces).
 func Want(s *spec.Spec, a *spec.App, replica int, suffix string) fleet.Want {
-	env := make([]string, 0, len(a.Env)+2)
-	for k, v := range a.Env {
+	appEnv := a.Environment()
+	env := make([]string, 0, len(appEnv)+2)
+	for k, v := range appEnv {
 		env = append(env, k+"="+v)
 	}
 	env = append(env, "BATON_APP="+a.Name, "BATON_REPLICA="+strconv.Itoa(replica))
 	sort.Strings(env)
 	name := strings.Join([]string{s.Project, a.Name, strconv.Itoa(replica), suffix}, "-")
-	return fleet.Want{
+	w := fleet.Want{
 		Project:   s.Project,
 		App:       a.Name,
 		Replica:   replica,
@@ -236,4 +237,6 @@ func Want(s *spec.Spec, a *spec.App, replica int, suffix string) fleet.Want {
 		PublishIP: s.Docker.PublishIP,
 		StopGrace: a.StopGrace.D,
 	}
+	wantStack(s, a, &w)
+	return w
 }

@@ -35,6 +35,10 @@ type Engine interface {
 	Remove(ctx context.Context, id string) error
 	Inspect(ctx context.Context, id string) (fleet.Exit, error)
 	Rename(ctx context.Context, id, name string) error
+	// The stack's prerequisites and stop-first's way back (stopfirst.go).
+	EnsureVolume(ctx context.Context, project string, w fleet.VolumeWant) error
+	EnsureNetwork(ctx context.Context, project string, w fleet.NetworkWant) error
+	StartExisting(ctx context.Context, id, network string) (fleet.Container, error)
 }
 
 // Prober checks whether a replica answers.
@@ -99,11 +103,14 @@ func (r *Runner) logf(format string, args ...any) {
 // actions it still syncs the balancer once, so every pass leaves it
 // consistent with what runs.
 func (r *Runner) Run(ctx context.Context, actions []plan.Action, members []fleet.Container) Report {
-	var first, replaces []plan.Action
+	var first, replaces, stopFirst []plan.Action
 	for _, a := range actions {
-		if a.Kind == plan.Replace {
+		switch {
+		case r.stopsFirst(a):
+			stopFirst = append(stopFirst, a)
+		case a.Kind == plan.Replace:
 			replaces = append(replaces, a)
-		} else {
+		default:
 			first = append(first, a)
 		}
 	}
@@ -112,13 +119,20 @@ func (r *Runner) Run(ctx context.Context, actions []plan.Action, members []fleet
 		replaces = replaces[1:]
 	}
 	steps := [][]plan.Action{first}
-	for _, a := range replaces {
+	for _, a := range append(replaces, stopFirst...) {
 		steps = append(steps, []plan.Action{a})
 	}
 	rep := Report{Members: members}
 	images := map[string]error{}
 	for k, step := range steps {
-		outs, next, err := r.step(ctx, step, rep.Members, images)
+		var outs []Outcome
+		var next []fleet.Container
+		var err error
+		if len(step) == 1 && r.stopsFirst(step[0]) {
+			outs, next, err = r.stopFirstStep(ctx, step[0], rep.Members, images)
+		} else {
+			outs, next, err = r.step(ctx, step, rep.Members, images)
+		}
 		rep.Outcomes = append(rep.Outcomes, outs...)
 		rep.Members = next
 		if err != nil {
@@ -140,15 +154,10 @@ func (r *Runner) step(ctx context.Context, step []plan.Action, members []fleet.C
 	for i, a := range step {
 		outs[i].Action = a
 	}
-	// 1. Make the images present (once per image per pass, before the
-	// parallel part), start new containers and wait until they answer.
-	for _, a := range step {
-		if app := r.Spec.App(a.App); a.Kind != plan.Remove && app != nil {
-			if _, done := images[app.Image]; !done {
-				images[app.Image] = r.Engine.EnsureImage(ctx, app.Image, app.Pull)
-			}
-		}
-	}
+	// 1. Make the images, volumes and networks present (once each per
+	// pass, before the parallel part), start new containers and wait until
+	// they answer.
+	r.prepare(ctx, step, images)
 	r.each(len(step), func(i int) {
 		a := step[i]
 		if a.Kind == plan.Remove {
@@ -263,6 +272,9 @@ func (r *Runner) startReady(ctx context.Context, a plan.Action, images map[strin
 		return nil, err
 	}
 	w := plan.Want(r.Spec, app, a.Replica, r.Suffix())
+	if err := prepared(w, images); err != nil {
+		return nil, err
+	}
 	r.logf("starting %s", w.Name)
 	c, err := r.Engine.Start(ctx, w)
 	if err != nil {

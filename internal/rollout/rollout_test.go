@@ -27,6 +27,38 @@ type world struct {
 	failSync bool
 	stopped  []string
 	t        *testing.T
+	// For stop-first and the stack (stopfirst_test.go): with prepLog set,
+	// prerequisites, removals and restarts are logged too.
+	prepLog  bool
+	removed  []string
+	failPrep map[string]error // by volume or network name
+	prepared map[string]int
+}
+
+func (w *world) prep(what string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.prepared == nil {
+		w.prepared = map[string]int{}
+	}
+	w.prepared[what]++
+	if w.prepLog {
+		w.log = append(w.log, "ensure "+what)
+	}
+	return w.failPrep[what]
+}
+
+func (w *world) EnsureVolume(ctx context.Context, project string, v fleet.VolumeWant) error {
+	return w.prep("volume " + v.Name)
+}
+
+func (w *world) EnsureNetwork(ctx context.Context, project string, n fleet.NetworkWant) error {
+	return w.prep("network " + n.Name)
+}
+
+func (w *world) StartExisting(ctx context.Context, id, network string) (fleet.Container, error) {
+	w.record("restart " + id)
+	return fleet.Container{ID: id, Name: id, App: "web", State: "running", Addr: "127.0.0.1:again-" + id}, nil
 }
 
 func (w *world) record(s string) {
@@ -35,7 +67,12 @@ func (w *world) record(s string) {
 	w.log = append(w.log, s)
 }
 
-func (w *world) EnsureImage(ctx context.Context, ref, policy string) error { return nil }
+func (w *world) EnsureImage(ctx context.Context, ref, policy string) error {
+	if w.prepLog {
+		w.record("ensure image " + ref)
+	}
+	return nil
+}
 
 func (w *world) Start(ctx context.Context, want fleet.Want) (fleet.Container, error) {
 	w.mu.Lock()
@@ -57,7 +94,15 @@ func (w *world) Stop(ctx context.Context, id string, grace time.Duration) error 
 	return nil
 }
 
-func (w *world) Remove(ctx context.Context, id string) error { return nil }
+func (w *world) Remove(ctx context.Context, id string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.removed = append(w.removed, id)
+	if w.prepLog {
+		w.log = append(w.log, "remove "+id)
+	}
+	return nil
+}
 
 func (w *world) Rename(ctx context.Context, id, name string) error { return nil }
 
