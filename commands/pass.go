@@ -229,7 +229,8 @@ func (p *pass) syncBalancer(ctx context.Context, members []fleet.Container) (*lb
 	members = append(members[:len(members):len(members)], p.swarm.members...)
 	n := p.spec.Nginx
 	path := p.spec.Resolve(n.Config)
-	rendered, err := templates.Render(p.tmpl, plan.Balancer(p.spec, members))
+	view := plan.Balancer(p.spec, members)
+	rendered, err := templates.Render(p.tmpl, view)
 	if err != nil {
 		return nil, err
 	}
@@ -242,10 +243,10 @@ func (p *pass) syncBalancer(ctx context.Context, members []fleet.Container) (*lb
 		}
 		res.Diff = balancer.Diff(path, path+" (new)", old, rendered)
 		res.Changed = res.Diff != "" || !existed
-		res.Reloaded = balancer.NeedsApply(old, existed, rendered, st)
+		res.Reloaded = balancer.NeedsApply(old, existed, rendered, st, view.Files...)
 		return res, nil
 	}
-	r, err := balancer.Apply(ctx, balancer.Config{Path: path, Test: n.Test, Reload: n.Reload, Dir: p.spec.Dir}, rendered, st, p.env.now())
+	r, err := balancer.Apply(ctx, balancer.Config{Path: path, Test: n.Test, Reload: n.Reload, Dir: p.spec.Dir, Files: view.Files}, rendered, st, p.env.now())
 	res.Changed, res.Reloaded = r.Changed, r.Reloaded
 	if err != nil {
 		return res, fmt.Errorf("balancer %s: %w", path, err)

@@ -47,6 +47,9 @@ type Config struct {
 	// Timeout bounds each command (its whole process group is killed at
 	// it); 0 means 30s.
 	Timeout time.Duration
+	// Files the config makes the balancer load (certificates, keys): their
+	// contents are part of the config's Digest.
+	Files []string
 }
 
 // Result says what Apply did.
@@ -104,9 +107,14 @@ func Current(path string) ([]byte, bool, error) {
 	return b, true, nil
 }
 
-// NeedsApply reports whether Apply would change, test or reload anything.
-func NeedsApply(old []byte, existed bool, rendered []byte, st *state.Balancer) bool {
-	h := Hash(rendered)
+// NeedsApply reports whether Apply would change, test or reload anything;
+// files are the ones the config references (Config.Files).
+func NeedsApply(old []byte, existed bool, rendered []byte, st *state.Balancer, files ...string) bool {
+	return needsApply(old, existed, rendered, st, Digest(rendered, files))
+}
+
+// needsApply is NeedsApply for the rendered bytes' digest h.
+func needsApply(old []byte, existed bool, rendered []byte, st *state.Balancer, h string) bool {
 	return !existed || !bytes.Equal(old, rendered) || st.Tested != h || st.Reloaded != h
 }
 
@@ -124,10 +132,10 @@ func Apply(ctx context.Context, c Config, rendered []byte, st *state.Balancer, n
 	if err != nil {
 		return res, err
 	}
-	if !NeedsApply(old, existed, rendered, st) {
+	h := c.digest(rendered)
+	if !needsApply(old, existed, rendered, st, h) {
 		return res, nil
 	}
-	h := Hash(rendered)
 	same := existed && bytes.Equal(old, rendered)
 	if !same || st.Tested != h {
 		var back fallback
@@ -150,6 +158,9 @@ func Apply(ctx context.Context, c Config, rendered []byte, st *state.Balancer, n
 		if err := c.run(ctx, "test", c.Test); err != nil {
 			if rerr := back.restore(c.Path); rerr != nil {
 				return res, errors.Join(err, rerr)
+			}
+			if same && len(c.Files) > 0 {
+				back.what += "; the files it references (certificates, keys) changed since their last test: the balancer keeps running what it loaded at its last reload"
 			}
 			return res, fmt.Errorf("%w\n%s", err, back.what)
 		}
@@ -224,20 +235,20 @@ func (c Config) previous(ctx context.Context, old []byte, existed bool, st *stat
 		}
 		return fallback{remove: true, what: "there was no previous file, so the rejected one was removed"}, nil
 	}
-	if st.Tested == Hash(old) {
+	if st.Tested == c.digest(old) {
 		return kept, c.keepGood(old)
 	}
 	good, err := c.lastGood()
 	if err != nil || !good.remove {
 		return good, err
 	}
-	if st.Reloaded == Hash(old) {
+	if st.Reloaded == c.digest(old) {
 		return kept, nil
 	}
 	if err := c.run(ctx, "test", c.Test); err != nil {
 		return fallback{remove: true, what: "the previous " + c.Path + " had never been tested and fails the test too, so the file was removed"}, nil
 	}
-	st.Tested, st.TestedAt = Hash(old), now.UTC()
+	st.Tested, st.TestedAt = c.digest(old), now.UTC()
 	return kept, c.keepGood(old)
 }
 
@@ -255,6 +266,9 @@ func (c Config) keepGood(b []byte) error {
 	}
 	return nil
 }
+
+// digest is the Digest of config bytes b with c's files.
+func (c Config) digest(b []byte) string { return Digest(b, c.Files) }
 
 func (c Config) run(ctx context.Context, what string, argv []string) error {
 	timeout := c.Timeout

@@ -7,6 +7,10 @@
 //	GET /control/health?status=500   make /healthz answer 500 from now on
 //	GET /control/hang                make /healthz hang
 //	GET /control/oom                 allocate memory until the kernel kills the process
+//	GET /headers, GET /ws            forwarded headers, a WebSocket echo (edge.go)
+//
+// On SIGTERM it closes its WebSockets (1001), finishes its requests and
+// exits 0.
 //
 // "app check" GETs its own /healthz and exits 0 on 200, 1 otherwise: the
 // command for exec probes and the image HEALTHCHECK (the image has no shell).
@@ -105,8 +109,9 @@ func main() {
 			}
 		}()
 	})
+	addEdgeHandlers(mux, who+" ("+version+")")
 	srv := &http.Server{Addr: ":" + port, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	if err := srv.ListenAndServe(); err != nil {
+	if err := serveUntilTerm(srv); err != nil && err != http.ErrServerClosed {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
