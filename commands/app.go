@@ -132,6 +132,7 @@ func NewApp(env *Env) *cli.App {
 			newEventsCommand(env),
 			newStatusCommand(env),
 			newValidateCommand(env),
+			newImportCommand(env),
 			newScheduleCommand(env),
 			newCompletionCommand(env),
 			newManCommand(env),

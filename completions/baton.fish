@@ -2,7 +2,7 @@
 
 function __fish_baton_no_subcommand --description 'Test if there has been any subcommand yet'
     for i in (commandline -opc)
-        if contains -- $i scale heal lb render gc mods refresh labels sync rebalance events status validate schedule crontab systemd completion help h version
+        if contains -- $i scale heal lb render gc mods refresh labels sync rebalance events status validate import compose schedule crontab systemd completion help h version
             return 1
         end
     end
@@ -58,6 +58,11 @@ complete -r -c baton -n '__fish_baton_no_subcommand' -a 'status' -d 'show apps: 
 complete -c baton -n '__fish_seen_subcommand_from validate' -f -l help -s h -d 'show help'
 complete -r -c baton -n '__fish_baton_no_subcommand' -a 'validate' -d 'check the spec without touching Docker; print every problem with file:line:column'
 complete -c baton -n '__fish_seen_subcommand_from validate' -f -l schema -d 'print the spec\'s JSON Schema instead (for editors)'
+complete -c baton -n '__fish_seen_subcommand_from import' -f -l help -s h -d 'show help'
+complete -r -c baton -n '__fish_baton_no_subcommand' -a 'import' -d 'turn another tool\'s file into a first baton spec'
+complete -c baton -n '__fish_seen_subcommand_from compose' -f -l help -s h -d 'show help'
+complete -r -c baton -n '__fish_seen_subcommand_from import' -a 'compose' -d 'print a baton spec equivalent to a docker compose file; name every feature left out'
+complete -c baton -n '__fish_seen_subcommand_from compose' -f -l project -r -d 'the spec\'s project `NAME` (default: the compose project\'s name)'
 complete -c baton -n '__fish_seen_subcommand_from schedule' -f -l help -s h -d 'show help'
 complete -r -c baton -n '__fish_baton_no_subcommand' -a 'schedule' -d 'render a crontab or systemd units that run every pass subcommand'
 complete -c baton -n '__fish_seen_subcommand_from crontab' -f -l help -s h -d 'show help'
