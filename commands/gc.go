@@ -37,7 +37,7 @@ func runGC(ctx context.Context, env *Env, o *passOutcome) error {
 		return err
 	}
 	defer p.close()
-	in := plan.GCInput{Spec: p.spec, LastUsed: p.state.ImagesLastUsed}
+	in := plan.GCInput{Spec: p.spec, LastUsed: p.state.GCMemory(p.spec.GC.Scope)}
 	if in.Containers, err = p.engine.ListAll(ctx); err != nil {
 		return fmt.Errorf("observe docker: %w", err)
 	}
@@ -86,7 +86,7 @@ func runGC(ctx context.Context, env *Env, o *passOutcome) error {
 				reclaimed = before - after
 			}
 		}
-		p.state.ImagesLastUsed = gp.LastUsed
+		p.state.SetGCMemory(p.spec.GC.Scope, gp.LastUsed)
 	}
 	var events []state.Event
 	failed := 0

@@ -56,8 +56,14 @@ type State struct {
 	// whatever runs them.
 	Probes map[string]*Probe `json:"probes,omitempty"`
 	// ImagesLastUsed is when gc last saw each image (by ID) in use: keep-N
-	// counts from last use, not from build time (moby #28497).
+	// counts from last use, not from build time (moby #28497). It is the
+	// memory of gc.scope host: every image on the host.
 	ImagesLastUsed map[string]time.Time `json:"images_last_used,omitempty"`
+	// ProjectImages is the same memory for gc.scope project (the default):
+	// only the images gc counted as this project's. A key of its own, so
+	// the host-wide memory of a state written before scopes existed is
+	// never taken for the project's.
+	ProjectImages map[string]time.Time `json:"project_images,omitempty"`
 	// Mods remembers each downloaded file of the mod cache, by destination.
 	Mods map[string]*Mod `json:"mods,omitempty"`
 	// NodeLabels are the label keys baton set on each Swarm node (by node
@@ -193,6 +199,23 @@ func (s *State) AddAttempt(app string, now time.Time, window time.Duration) {
 		}
 	}
 	a.Attempts = append(kept, now.UTC())
+}
+
+// GCMemory is gc's last-use memory for a gc.scope ("host" or "project").
+func (s *State) GCMemory(scope string) map[string]time.Time {
+	if scope == "host" {
+		return s.ImagesLastUsed
+	}
+	return s.ProjectImages
+}
+
+// SetGCMemory replaces gc's last-use memory for a gc.scope.
+func (s *State) SetGCMemory(scope string, m map[string]time.Time) {
+	if scope == "host" {
+		s.ImagesLastUsed = m
+	} else {
+		s.ProjectImages = m
+	}
 }
 
 // BalancerState returns the record for the config at path, creating it.

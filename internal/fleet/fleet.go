@@ -234,33 +234,6 @@ type Image struct {
 	Size    int64
 }
 
-// Repositories returns the repositories the image is tagged in.
-func (i Image) Repositories() []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, t := range i.Tags {
-		repo := t
-		if k := lastColonAfterSlash(t); k >= 0 {
-			repo = t[:k]
-		}
-		if !seen[repo] {
-			seen[repo] = true
-			out = append(out, repo)
-		}
-	}
-	return out
-}
-
-// lastColonAfterSlash finds the tag separator: the last colon with no
-// slash after it (a registry host may carry a port: "host:5000/app:1").
-func lastColonAfterSlash(ref string) int {
-	i := strings.LastIndex(ref, ":")
-	if i < 0 || strings.Contains(ref[i+1:], "/") {
-		return -1
-	}
-	return i
-}
-
 // Volume is one volume.
 type Volume struct {
 	Name    string

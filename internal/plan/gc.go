@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/baton-orchestrator/baton/internal/fleet"
+	"github.com/baton-orchestrator/baton/internal/imageref"
 	"github.com/baton-orchestrator/baton/internal/spec"
 )
 
@@ -79,11 +80,17 @@ func GCToInspect(in GCInput) []fleet.Container {
 //     is removed once it finished at least grace ago — by its finish time,
 //     not its creation (spotify/docker-gc);
 //   - an image is in use when a container that stays uses it (running or
-//     stopped), a Swarm service or the spec names it; an image in use is
-//     never removed, and its last use becomes now;
-//   - per repository the keep_images images most recently used (last use,
-//     or creation when never seen in use) are kept; the others go;
-//   - an untagged image nobody uses goes once created grace ago;
+//     stopped), a Swarm service or the spec names it (references compared
+//     as images: registry, library/, :latest and digests normalized by
+//     internal/imageref); an image in use is never removed;
+//   - only images in scope are removed (see ours: this project's by
+//     default, every image with gc.scope host); an image in scope that is
+//     in use gets now as its last use;
+//   - per repository the keep_images images in scope most recently used
+//     (last use, or creation when never seen in use) are kept; the others
+//     go;
+//   - an untagged image in scope that nobody uses goes once created grace
+//     ago;
 //   - an orphan volume (mounted by no container that stays) goes when the
 //     policy allows: anonymous only by default;
 //   - anything with an excluded label stays.
@@ -116,38 +123,42 @@ func GC(in GCInput, now time.Time) GCPlan {
 			Reason: fmt.Sprintf("%s %s ago (grace %s)", how, age.Round(time.Second), g.Grace.D)})
 	}
 
-	// Images in use.
+	// Images in use: by any container that stays, a Swarm service or the
+	// spec, compared as images (imageref keys), not spellings.
 	inUse := map[string]string{} // image ID → why
 	for _, c := range in.Containers {
 		if !removed[c.ID] && c.ImageID != "" {
 			inUse[c.ImageID] = "used by container " + c.Name
 		}
 	}
-	named := map[string]string{}
-	for _, ref := range in.ServiceImages {
-		named[normalizeRef(ref)] = "named by a Swarm service"
-		if _, digest, ok := strings.Cut(ref, "@"); ok {
-			named[digest] = "named by a Swarm service"
+	named := map[string]string{} // imageref key → why
+	name := func(ref, why string) {
+		if r, err := imageref.Parse(ref); err == nil {
+			for _, k := range r.Keys() {
+				named[k] = why
+			}
 		}
 	}
+	for _, ref := range in.ServiceImages {
+		name(ref, "named by a Swarm service")
+	}
 	for _, a := range in.Spec.Apps {
-		named[normalizeRef(a.Image)] = "named in the spec"
+		name(a.Image, "named in the spec")
 	}
 	for _, img := range in.Images {
-		for _, t := range img.Tags {
-			if why, ok := named[normalizeRef(t)]; ok {
+		for _, k := range imageKeys(img) {
+			if why, ok := named[k]; ok {
 				inUse[img.ID] = why
 			}
 		}
-		for _, d := range img.Digests {
-			if _, digest, ok := strings.Cut(d, "@"); ok {
-				if why, ok := named[digest]; ok {
-					inUse[img.ID] = why
-				}
-			}
-		}
 	}
+
+	// Scope: which images this pass may remove at all.
+	ours := in.ours()
 	for _, img := range in.Images {
+		if !ours[img.ID] {
+			continue
+		}
 		if _, ok := inUse[img.ID]; ok {
 			p.LastUsed[img.ID] = now.UTC()
 		} else if t, ok := in.LastUsed[img.ID]; ok {
@@ -161,17 +172,30 @@ func GC(in GCInput, now time.Time) GCPlan {
 		return img.Created
 	}
 
-	// Keep the most recently used per repository.
+	// Keep the most recently used per repository, among the images in scope.
 	keep := *g.KeepImages
 	kept := map[string]bool{}
 	byRepo := map[string][]fleet.Image{}
+	var repos []string
 	for _, img := range in.Images {
-		for _, r := range img.Repositories() {
+		if !ours[img.ID] {
+			continue
+		}
+		for _, r := range repositories(img) {
+			if byRepo[r] == nil {
+				repos = append(repos, r)
+			}
 			byRepo[r] = append(byRepo[r], img)
 		}
 	}
+	sort.Strings(repos)
+	what := "images"
+	if g.Scope != ScopeHost {
+		what = "images this project used"
+	}
 	repoOf := map[string]string{}
-	for repo, imgs := range byRepo {
+	for _, repo := range repos {
+		imgs := byRepo[repo]
 		sort.Slice(imgs, func(i, j int) bool {
 			li, lj := lastUse(imgs[i]), lastUse(imgs[j])
 			if !li.Equal(lj) {
@@ -183,12 +207,12 @@ func GC(in GCInput, now time.Time) GCPlan {
 			if i < keep || keep == 0 {
 				kept[img.ID] = true
 			} else if repoOf[img.ID] == "" {
-				repoOf[img.ID] = fmt.Sprintf("repository %s has %d images and keeps the %d most recently used", repo, len(imgs), keep)
+				repoOf[img.ID] = fmt.Sprintf("repository %s has %d %s and keeps the %d most recently used", repo, len(imgs), what, keep)
 			}
 		}
 	}
 	for _, img := range in.Images {
-		if _, used := inUse[img.ID]; used {
+		if _, used := inUse[img.ID]; used || !ours[img.ID] {
 			continue
 		}
 		if _, ex := excluded(g.Exclude, img.Labels); ex {
@@ -245,17 +269,76 @@ func GC(in GCInput, now time.Time) GCPlan {
 	return p
 }
 
-// normalizeRef adds the implicit :latest tag and drops a digest, so spec
-// and service references compare with image tags.
-func normalizeRef(ref string) string {
-	ref, _, _ = strings.Cut(ref, "@")
-	if strings.HasPrefix(ref, "sha256:") {
-		return ref
+// ScopeHost is gc.scope's value that makes image removal host-wide.
+const ScopeHost = "host"
+
+// ours is the set of image IDs this pass may remove. With gc.scope host,
+// every image. Else (project, the default) the images of this project: one
+// with a tag or digest in a repository the spec names, one a container of
+// this project uses (in any state, removed by this pass or not), and one a
+// past gc pass of this scope counted as the project's (in LastUsed, the
+// memory of this scope: a tag moved by a pull leaves such an image
+// dangling, and only that memory still ties it to the project).
+func (in GCInput) ours() map[string]bool {
+	out := map[string]bool{}
+	if in.Spec.GC.Scope == ScopeHost {
+		for _, img := range in.Images {
+			out[img.ID] = true
+		}
+		return out
 	}
-	if i := strings.LastIndex(ref, ":"); i < 0 || strings.Contains(ref[i+1:], "/") {
-		ref += ":latest"
+	repos := map[string]bool{}
+	for _, a := range in.Spec.Apps {
+		if r, err := imageref.Parse(a.Image); err == nil && r.Name != "" {
+			repos[r.Name] = true
+		}
 	}
-	return ref
+	for _, c := range in.Containers {
+		if c.Labels[fleet.LabelProject] == in.Spec.Project && c.ImageID != "" {
+			out[c.ImageID] = true
+		}
+	}
+	for _, img := range in.Images {
+		if _, ok := in.LastUsed[img.ID]; ok {
+			out[img.ID] = true
+		}
+		for _, ref := range append(append([]string{}, img.Tags...), img.Digests...) {
+			if r, err := imageref.Parse(ref); err == nil && repos[r.Name] {
+				out[img.ID] = true
+			}
+		}
+	}
+	return out
+}
+
+// imageKeys are the imageref keys an image is found under: its ID (as
+// Docker gives it, "sha256:..."), its tags, its digests.
+func imageKeys(img fleet.Image) []string {
+	out := []string{"id " + img.ID}
+	for _, ref := range append(append([]string{}, img.Tags...), img.Digests...) {
+		if r, err := imageref.Parse(ref); err == nil {
+			out = append(out, r.Keys()...)
+		}
+	}
+	return out
+}
+
+// repositories are the familiar names of the repositories an image is
+// tagged in, each once.
+func repositories(img fleet.Image) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, t := range img.Tags {
+		repo := t
+		if r, err := imageref.Parse(t); err == nil && r.Name != "" {
+			repo = r.Repository()
+		}
+		if !seen[repo] {
+			seen[repo] = true
+			out = append(out, repo)
+		}
+	}
+	return out
 }
 
 func shortID(id string) string {

@@ -9,9 +9,11 @@ import (
 	"github.com/baton-orchestrator/baton/internal/fleet"
 )
 
+// gcSpec is host-wide (scope: host): the rules of keep-N, dangling and
+// exclusion over every image; TestGCProjectScope has the default scope.
 const gcSpec = `
 project: shop
-gc: {grace: 1h, keep_images: 4, exclude: [keep=true]}
+gc: {grace: 1h, keep_images: 4, exclude: [keep=true], scope: host}
 apps:
   - {name: web, image: "web:3"}
 `
@@ -149,7 +151,8 @@ func TestGCOptions(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			in := gcIn(t, "project: shop\ngc: "+c.gc+"\napps:\n  - {name: web, image: \"web:3\"}\n")
+			gc := strings.TrimSuffix(c.gc, "}") + ", scope: host}"
+			in := gcIn(t, "project: shop\ngc: "+gc+"\napps:\n  - {name: web, image: \"web:3\"}\n")
 			got := names(GC(in, t0))
 			for _, h := range c.has {
 				if !strings.Contains(got, h) {
@@ -165,11 +168,77 @@ func TestGCOptions(t *testing.T) {
 	}
 }
 
-func TestNormalizeRef(t *testing.T) {
-	for in, want := range map[string]string{"web": "web:latest", "web:1": "web:1", "host:5000/web": "host:5000/web:latest",
-		"host:5000/web:2": "host:5000/web:2", "web:1@sha256:abc": "web:1"} {
-		if got := normalizeRef(in); got != want {
-			t.Errorf("normalizeRef(%q) = %q, want %q", in, got, want)
+// TestGCProjectScope: by default gc removes only this project's images —
+// of a repository the spec names, used by one of its containers, or in the
+// memory of past project-scope passes — and counts keep-N among those:
+// another project's images stay whatever their number.
+func TestGCProjectScope(t *testing.T) {
+	in := gcIn(t, "project: shop\ngc: {grace: 1h, keep_images: 1, exclude: [keep=true]}\napps:\n  - {name: web, image: \"web:3\"}\n")
+	in.Images = append(in.Images,
+		img("j7", 100*time.Hour, "base:2"),  // used by this project's running container
+		img("j1", 5*time.Hour),              // dangling, remembered as this project's
+		img("j2", 200*time.Hour, "base:1"),  // used by this project's removed container
+		img("j3", 300*time.Hour, "base:0"),  // another's, same repository, unused
+		img("j4", 400*time.Hour, "web:0"),   // the spec's repository: this project's
+		img("j5", 500*time.Hour, "web:old"), // ditto
+		img("j6", 600*time.Hour, "webx:1"),  // a repository the spec does not name
+	)
+	in.Containers = append(in.Containers, fleet.Container{ID: "gone", Name: "gone", State: "exited", ImageID: "j2",
+		Created: t0.Add(-48 * time.Hour), Labels: map[string]string{fleet.LabelProject: "shop"}},
+		fleet.Container{ID: "base", Name: "base", State: "running", ImageID: "j7", Labels: map[string]string{fleet.LabelProject: "shop"}})
+	in.Exits["gone"] = fleet.Exit{State: "exited", FinishedAt: t0.Add(-5 * time.Hour)}
+	in.LastUsed["j1"] = t0.Add(-4 * time.Hour)
+	p := GC(in, t0)
+	got := names(p)
+	for _, want := range []string{"image:j1", "image:base:1", "image:web:0", "image:web:old", "image:web:2", "image:web:4", "image:web:5"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("want %s in %s", want, got)
+		}
+	}
+	for _, not := range []string{"image:i8", "image:other:", "image:base:0", "image:base:2", "image:webx:1", "image:pinned"} {
+		if strings.Contains(got, not) {
+			t.Errorf("%s is not this project's image: %s", not, got)
+		}
+	}
+	if _, ok := p.LastUsed["i7"]; ok {
+		t.Error("the memory of the project scope holds another project's image")
+	}
+	if !p.LastUsed["i3"].Equal(t0) || !p.LastUsed["i1"].Equal(t0) {
+		t.Error("this project's images in use must be stamped now")
+	}
+	host := gcIn(t, "project: shop\ngc: {grace: 1h, keep_images: 4, exclude: [keep=true], scope: host}\napps:\n  - {name: web, image: \"web:3\"}\n")
+	if got := names(GC(host, t0)); !strings.Contains(got, "image:i8") {
+		t.Errorf("scope host removes any dangling image: %s", got)
+	}
+}
+
+// TestGCComparesImagesNotSpellings: whatever spelling the spec or a Swarm
+// service uses (registry, library/, :latest, digest, ID), the image it
+// names is in use.
+func TestGCComparesImagesNotSpellings(t *testing.T) {
+	const d = "sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945"
+	const id = "sha256:0000000000000000000000000000000000000000000000000000000000000001"
+	for _, c := range []struct {
+		spec, service string
+		image         fleet.Image
+	}{
+		{spec: "docker.io/team/app:1", image: img("a1", time.Hour, "team/app:1")},
+		{spec: "docker.io/library/web:1", image: img("a2", time.Hour, "web:1")},
+		{spec: "library/web:1", image: img("a2", time.Hour, "web:1")},
+		{spec: "web", image: img("a3", time.Hour, "web:latest")},
+		{spec: "team/app@" + d, image: fleet.Image{ID: "a4", Digests: []string{"team/app@" + d}, Created: t0.Add(-time.Hour)}},
+		{spec: "team/app:9@" + d, image: fleet.Image{ID: "a5", Tags: []string{"team/app:7"}, Digests: []string{"docker.io/team/app@" + d}, Created: t0.Add(-time.Hour)}},
+		{spec: id, image: img(id, time.Hour, "team/app:3")},
+		{spec: "x:1", service: "docker.io/team/app:1@" + d, image: fleet.Image{ID: "a6", Tags: []string{"team/app:1"}, Created: t0.Add(-time.Hour)}},
+	} {
+		yaml := "project: shop\ngc: {grace: 0s, keep_images: 1, scope: host}\napps:\n  - {name: web, image: \"" + c.spec + "\"}\n"
+		in := GCInput{Spec: testSpec(t, yaml), ServiceImages: []string{c.service}, LastUsed: map[string]time.Time{},
+			Images: []fleet.Image{c.image, img("newer", time.Minute, "team/app:99", "web:99")}}
+		p := GC(in, t0)
+		for _, it := range p.Remove {
+			if it.ID == c.image.ID {
+				t.Errorf("spec %q, service %q: removed %s, which they name", c.spec, c.service, it.Name)
+			}
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/baton-orchestrator/baton/internal/fleet"
+	"github.com/baton-orchestrator/baton/internal/imageref"
 	"github.com/baton-orchestrator/baton/internal/spec"
 )
 
@@ -194,7 +195,7 @@ func best(group []fleet.Container, hash string, ready map[string]bool) fleet.Con
 }
 
 func changeReason(a *spec.App, old fleet.Container, hash string) string {
-	if old.Image != "" && old.Image != a.Image {
+	if old.Image != "" && !imageref.Same(old.Image, a.Image) {
 		return fmt.Sprintf("image %s → %s", old.Image, a.Image)
 	}
 	return fmt.Sprintf("container spec changed (%s → %s)", orNone(old.Hash), hash)

@@ -13,6 +13,7 @@ var enums = map[string][]string{
 	"Nginx.kind":    {KindNginx, KindHAProxy},
 	"Health.type":   probes,
 	"Hook.format":   {"json", "slack"},
+	"GC.scope":      gcScopes,
 	"Hook.events[]": EventTypes,
 	// stack.go
 	"Update.order":         orders,

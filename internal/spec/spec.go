@@ -12,6 +12,8 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"time"
+
+	"github.com/baton-orchestrator/baton/internal/imageref"
 )
 
 // Spec is a whole baton spec file.
@@ -124,6 +126,11 @@ type GC struct {
 	// by baton) that the spec no longer declares and no container mounts.
 	// Default false: their data stays until someone removes them.
 	ProjectVolumes bool `yaml:"project_volumes"`
+	// Scope is which images gc may remove: project (default: the images
+	// this project's spec names by repository, its containers use, or a
+	// past gc pass counted as its own) or host (every image on the host;
+	// keep-N then counts all images of a repository).
+	Scope string `yaml:"scope"`
 }
 
 // Mods is the file cache `baton mods refresh` keeps fresh.
@@ -299,6 +306,9 @@ func (s *Spec) applyDefaults() {
 	if s.GC.Volumes == "" {
 		s.GC.Volumes = "anonymous"
 	}
+	if s.GC.Scope == "" {
+		s.GC.Scope = "project"
+	}
 	if m := s.Mods; m != nil {
 		if m.Interval.D == 0 {
 			m.Interval.D = 12 * time.Hour
@@ -469,7 +479,9 @@ func (a *App) WantReplicas() int {
 // Hash identifies the container-relevant part of an app's spec: a running
 // container whose hash differs is outdated and gets rolled. Replicas, lb and
 // health settings are not part of it: changing them never restarts a
-// container.
+// container. The image enters normalized (imageref.Normalize: the familiar
+// spelling with an explicit tag), so "docker.io/team/app:1" and
+// "team/app:1" hash alike, and so do "nginx" and "nginx:latest".
 func (a *App) Hash(network string) string {
 	stack := a.stackPart()
 	// encoding/json sorts map keys, so the encoding is canonical.
@@ -485,7 +497,7 @@ func (a *App) Hash(network string) string {
 		Network string
 		Reserve int64      `json:",omitempty"`
 		Stack   *stackHash `json:",omitempty"`
-	}{a.Image, a.Command, a.Args, a.Environment(), a.Port, a.Resources.Memory.Bytes, a.Resources.CPU.Milli, a.Labels, network, a.Resources.ReserveMemory.Bytes, stack})
+	}{imageref.Normalize(a.Image), a.Command, a.Args, a.Environment(), a.Port, a.Resources.Memory.Bytes, a.Resources.CPU.Milli, a.Labels, network, a.Resources.ReserveMemory.Bytes, stack})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:6])
 }

@@ -205,3 +205,49 @@ func TestReferenceNamesEveryField(t *testing.T) {
 	}
 	walk(reflect.TypeOf(Spec{}))
 }
+
+// TestHashComparesImagesNotSpellings: spellings of one image hash alike;
+// a spec already written in the familiar form with a tag keeps the hash it
+// had before normalization (pinned below: the values of 88cf9b6, the hash
+// with the stack fields), so normalization rolls nothing there.
+func TestHashComparesImagesNotSpellings(t *testing.T) {
+	hash := func(img string) string {
+		t.Helper()
+		s, err := Parse("x.yaml", []byte("apps:\n  - name: web\n    image: "+img+"\n    port: 8080\n    env: {A: b}\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Apps[0].Hash("")
+	}
+	for img, want := range map[string]string{
+		"team/app:1":                     "4b4fa78166a0",
+		"registry.example.com/web:1.4.2": "1f546f41ec9b",
+		"baton-test:v1":                  "268150a80900",
+	} {
+		if got := hash(img); got != want {
+			t.Errorf("%s: hash %s, want %s as before normalization", img, got, want)
+		}
+	}
+	for _, same := range [][]string{
+		{"team/app:1", "docker.io/team/app:1", "index.docker.io/team/app:1"},
+		{"nginx", "nginx:latest", "library/nginx", "docker.io/library/nginx:latest"},
+	} {
+		for _, img := range same[1:] {
+			if hash(img) != hash(same[0]) {
+				t.Errorf("%s and %s hash differently", img, same[0])
+			}
+		}
+	}
+	if hash("team/app:1") == hash("team/app:2") {
+		t.Error("different tags must hash differently")
+	}
+}
+
+func TestImageReferencesDockerRefusesAreProblems(t *testing.T) {
+	for _, img := range []string{"Team/App:1", "app:", "app@sha256:abc"} {
+		_, err := Parse("x.yaml", []byte("apps:\n  - name: web\n    image: \""+img+"\"\n"))
+		if err == nil || !strings.Contains(err.Error(), "x.yaml:3:12: apps[0].image") {
+			t.Errorf("%s: want a problem at the image, got %v", img, err)
+		}
+	}
+}

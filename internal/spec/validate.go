@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/baton-orchestrator/baton/internal/imageref"
 )
 
 var (
@@ -29,6 +31,8 @@ var (
 	pulls   = []string{"never", "missing", "always"}
 	methods = []string{"least_conn", "round_robin", "ip_hash"}
 	probes  = []string{"http", "tcp", "exec", "docker", "none"}
+	// gcScopes are gc.scope's values: the default first.
+	gcScopes = []string{"project", "host"}
 )
 
 // maxReplicas bounds a fixed replica count: a typo of 1000 for 10 should be
@@ -143,6 +147,10 @@ func (d *decoder) validateApp(a *App, p string) {
 		d.problem(p+".image", "missing: every app needs an image")
 	case !imageRe.MatchString(a.Image):
 		d.problem(p+".image", "invalid image reference %q", a.Image)
+	default:
+		if _, err := imageref.Parse(a.Image); err != nil {
+			d.problem(p+".image", "%s", err.Error())
+		}
 	}
 	if a.Pull != "" && !oneOf(a.Pull, pulls) {
 		d.problem(p+".pull", "must be one of %s, got %q", strings.Join(pulls, ", "), a.Pull)
@@ -326,6 +334,9 @@ func (d *decoder) validateGC(g *GC) {
 	}
 	if g.Volumes != "" && !oneOf(g.Volumes, []string{"anonymous", "all", "none"}) {
 		d.problem("gc.volumes", "must be one of anonymous, all, none, got %q", g.Volumes)
+	}
+	if g.Scope != "" && !oneOf(g.Scope, gcScopes) {
+		d.problem("gc.scope", "must be one of %s, got %q", strings.Join(gcScopes, ", "), g.Scope)
 	}
 }
 

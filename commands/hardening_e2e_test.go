@@ -1,0 +1,59 @@
+package commands_test
+
+// Hardening (issue 14) end to end: what the binary does against a real
+// dockerd for the classes the unit tests cannot show alone.
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+)
+
+// TestGCScopeAndSpellingsAgainstARealEngine: the spec names its image as
+// docker.io/library/<repo>:1 while Docker lists it as <repo>:1: gc keeps it
+// (it removed it before, and the next scale with pull: never failed). By
+// default gc removes only this project's images: another repository's
+// unused images stay; gc.scope host counts them too.
+func TestGCScopeAndSpellingsAgainstARealEngine(t *testing.T) {
+	e := newE2E(t)
+	ours, theirs := e.project+"-a", e.project+"-b"
+	gcImages(t, ours, 3)
+	gcImages(t, theirs, 3)
+	withGC := func(gc string) {
+		e.writeSpec(0, "docker.io/library/"+ours+":1", "")
+		spec, _ := os.ReadFile(e.spec)
+		if err := os.WriteFile(e.spec, append([]byte(gc+"\n"), spec...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	withGC("gc: {grace: 0s, keep_images: 1, dangling: false}")
+	e.mustBaton(0, "gc")
+	for ref, want := range map[string]bool{
+		ours + ":1": true, ours + ":2": false, ours + ":3": false,
+		theirs + ":1": true, theirs + ":2": true, theirs + ":3": true,
+	} {
+		if got := exists("image", ref); got != want {
+			t.Errorf("project scope: %s exists=%v, want %v", ref, got, want)
+		}
+	}
+	e.writeSpec(1, "docker.io/library/"+ours+":1", "")
+	e.mustBaton(0, "scale") // pull: never: the image must still be there
+	if got := e.running(); len(got) != 1 {
+		t.Errorf("scale after gc: running %v", got)
+	}
+	withGC("gc: {grace: 0s, keep_images: 1, dangling: false, scope: host}")
+	out := e.mustBaton(0, "gc")
+	left := 0
+	for i := 1; i <= 3; i++ {
+		if exists("image", fmt.Sprintf("%s:%d", theirs, i)) {
+			left++
+		}
+	}
+	if left != 1 || !strings.Contains(out, theirs) {
+		t.Errorf("scope host: %d of %s's images left, want 1:\n%s", left, theirs, out)
+	}
+	if !exists("image", ours+":1") {
+		t.Error("scope host removed the image the spec names")
+	}
+}
