@@ -42,6 +42,7 @@ type edgeApp struct {
 	name, image string
 	replicas    int
 	lb          string // the lb mapping, YAML flow style
+	drain       string // default 500ms
 	extra       string // more lines for the app, indented by 4
 }
 
@@ -57,16 +58,19 @@ func (e *e2e) writeEdgeSpec(b edgeBalancer, nginxExtra string, apps ...edgeApp) 
 	fmt.Fprintf(&sb, "project: %s\nnginx:\n  kind: %s\n  config: %s\n  test: %s\n  reload: %s\n  listen: %s\n%sapps:\n",
 		e.project, b.kind, b.conf, q(b.test), q(b.reload), b.listen, nginxExtra)
 	for _, a := range apps {
+		if a.drain == "" {
+			a.drain = "500ms"
+		}
 		fmt.Fprintf(&sb, `  - name: %s
     image: %s
     pull: never
     port: 8080
     replicas: %d
     stop_grace: 5s
-    drain: 500ms
+    drain: %s
     lb: %s
     health: {type: http, path: /healthz, timeout: 1s, ready_timeout: 20s}
-%s`, a.name, a.image, a.replicas, a.lb, a.extra)
+%s`, a.name, a.image, a.replicas, a.drain, a.lb, a.extra)
 	}
 	if err := os.WriteFile(e.spec, []byte(sb.String()), 0o644); err != nil {
 		e.t.Fatal(err)

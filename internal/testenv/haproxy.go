@@ -2,10 +2,12 @@ package testenv
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -103,4 +105,62 @@ defaults
 func (h *HAProxy) Log() string {
 	b, _ := os.ReadFile(filepath.Join(h.Dir, "haproxy.log"))
 	return string(b)
+}
+
+// Blackhole returns an address on 127.0.0.1 that accepts no connection: a
+// listening socket whose accept queue is full and never drained, so the
+// kernel drops further SYNs and a connect waits until its timeout — what a
+// partitioned node looks like to a balancer.
+func Blackhole(t testing.TB) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
+	// Fill the queue: connect until a connect times out.
+	for i := 0; i < 16; i++ {
+		c, err := net.DialTimeout("tcp", addr, 300*time.Millisecond)
+		if err != nil {
+			return addr
+		}
+		t.Cleanup(func() { c.Close() })
+	}
+	t.Fatalf("%s still accepts connections after 16", addr)
+	return ""
+}
+
+// Load writes config as the fragment baton owns, checks it with haproxy -c
+// and reloads, waiting (at most 10 s) until the master reports the new
+// workers loaded.
+func (h *HAProxy) Load(t testing.TB, config []byte) {
+	t.Helper()
+	if err := os.WriteFile(h.Conf(), config, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code := Run(t, "", h.Test()...); code != 0 {
+		t.Fatalf("haproxy -c: %s%s", out, errOut)
+	}
+	before := strings.Count(h.Log(), "Loading success.")
+	if _, errOut, code := Run(t, "", h.Reload()...); code != 0 {
+		t.Fatalf("reload haproxy: %s", errOut)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Count(h.Log(), "Loading success.") <= before {
+		if time.Now().After(deadline) {
+			t.Fatalf("haproxy did not load the new config:\n%s", h.Log())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
