@@ -44,7 +44,12 @@ func wantStack(s *spec.Spec, a *spec.App, w *fleet.Want) {
 	for _, p := range s.PortsOf(a) {
 		w.Ports = append(w.Ports, fleet.PortBinding{HostIP: p.IP, HostPort: p.Host, ContainerPort: p.Container, Proto: p.Proto})
 	}
-	for _, key := range s.NetworksOf(a) {
+	// A network that is not internal comes first: the first one is the
+	// container's primary network, and Docker publishes no port on an
+	// internal one.
+	keys := append([]string{}, s.NetworksOf(a)...)
+	sort.SliceStable(keys, func(i, j int) bool { return !internal(s, keys[i]) && internal(s, keys[j]) })
+	for _, key := range keys {
 		w.Networks = append(w.Networks, fleet.Attach{Network: s.NetworkName(key), Aliases: []string{a.Name}})
 		w.NeedNetworks = append(w.NeedNetworks, NetworkWant(s, key))
 	}
@@ -63,6 +68,11 @@ func wantStack(s *spec.Spec, a *spec.App, w *fleet.Want) {
 		w.Restart = policy
 		w.RestartRetries, _ = strconv.Atoi(n)
 	}
+}
+
+func internal(s *spec.Spec, key string) bool {
+	n := s.Networks[key]
+	return n != nil && n.Internal
 }
 
 // VolumeWant is the volume the spec declares under key.

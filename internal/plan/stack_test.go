@@ -29,7 +29,7 @@ func TestWantFromTheStackExample(t *testing.T) {
 		{"the database needs its volume to exist", db.NeedVolumes, []fleet.VolumeWant{{Name: "shop_pgdata", Key: "pgdata"}}},
 		{"the database's fixed port", db.Ports, []fleet.PortBinding{{HostIP: "127.0.0.1", HostPort: 5432, ContainerPort: 5432, Proto: "tcp"}}},
 		{"the database is reachable as db on the backend", db.Networks, []fleet.Attach{{Network: "shop_backend", Aliases: []string{"db"}}}},
-		{"the backend network is internal", db.NeedNetworks, []fleet.NetworkWant{{Name: "shop_backend", Key: "backend", Internal: true}}},
+		{"the backend network is the stack's", db.NeedNetworks, []fleet.NetworkWant{{Name: "shop_backend", Key: "backend"}}},
 		{"a tmpfs with options", db.Tmpfs, map[string]string{"/run/postgresql": "size=16m"}},
 		{"the restart policy", db.Restart + " " + db.StopSignal, "unless-stopped SIGINT"},
 		{"env files and env merge, baton's variables added", strings.Join(db.Env, " "),
@@ -271,5 +271,17 @@ func TestGCAndStackVolumes(t *testing.T) {
 				t.Errorf("got %q, want %q", got, c.want)
 			}
 		})
+	}
+}
+
+func TestWantPutsANetworkThatPublishesFirst(t *testing.T) {
+	s := testSpec(t, `
+project: p
+networks: {db: {internal: true}, default: {}}
+apps: [{name: a, image: x, port: 80, networks: [db, default]}]
+`)
+	w := Want(s, s.App("a"), 0, "x")
+	if w.Networks[0].Network != "p_default" || w.Networks[1].Network != "p_db" {
+		t.Errorf("got %+v: the primary network must not be the internal one", w.Networks)
 	}
 }

@@ -714,6 +714,17 @@ func (d *decoder) validateAppStack(s *Spec, a *App, p, dir string) {
 		}
 		seenNet[n] = true
 	}
+	if keys := s.NetworksOf(a); len(keys) > 0 && s.Docker.Network == "" && (a.Port > 0 || len(a.Ports) > 0) {
+		all := true
+		for _, k := range keys {
+			if n, ok := s.Networks[k]; !ok || n == nil || !n.Internal {
+				all = false
+			}
+		}
+		if all {
+			d.problem(p+".networks", "every network of the app is internal, where Docker publishes no port: the balancer, the probes and fixed ports cannot reach it; add a network that is not internal (e.g. default)")
+		}
+	}
 	if l := a.Logging; l != nil {
 		if l.Driver != "" && !driverRe.MatchString(l.Driver) {
 			d.problem(p+".logging.driver", "invalid log driver %q", l.Driver)

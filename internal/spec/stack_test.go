@@ -317,6 +317,15 @@ apps: [{name: a, image: x}]`, "predefined networks"},
 			`apps: [{name: a, image: x, user: "root --privileged"}]`, "invalid user"},
 		{"a relative working directory is refused",
 			`apps: [{name: a, image: x, working_dir: srv}]`, "must be an absolute path"},
+		{"an app with a port only on internal networks is refused: nothing reaches it",
+			`networks: {db: {internal: true}}
+apps: [{name: a, image: x, port: 5432, networks: [db]}]`, "every network of the app is internal"},
+		{"an app without a port only on internal networks is accepted",
+			`networks: {db: {internal: true}}
+apps: [{name: a, image: x, networks: [db]}]`, ""},
+		{"an internal network beside another is accepted",
+			`networks: {db: {internal: true}, default: {}}
+apps: [{name: a, image: x, port: 5432, networks: [db, default]}]`, ""},
 		{"a stack field on a swarm app is refused",
 			`apps: [{name: a, image: x, engine: swarm, ports: ["80:80"]}]`, "not for a swarm app"},
 		{"a null volume entry is the default volume",

@@ -7,6 +7,10 @@
 //	GET /control/health?status=500   make /healthz answer 500 from now on
 //	GET /control/hang                make /healthz hang
 //	GET /control/oom                 allocate memory until the kernel kills the process
+//	GET /data/append?line=TEXT       append TEXT and a newline to DATA_FILE (fsynced)
+//	GET /data/read                   DATA_FILE's content
+//	GET /fetch?url=URL               GET URL from inside the container, answer its body (for name resolution on a network)
+//	GET /log/flood?bytes=N&seconds=S print N bytes per second on stdout for S seconds; answers when done
 //	GET /headers, GET /ws            forwarded headers, a WebSocket echo (edge.go)
 //
 // On SIGTERM it closes its WebSockets (1001), finishes its requests and
@@ -15,7 +19,8 @@
 // "app check" GETs its own /healthz and exits 0 on 200, 1 otherwise: the
 // command for exec probes and the image HEALTHCHECK (the image has no shell).
 //
-// Environment: PORT (default 8080), VERSION (default "v1"), BATON_APP and
+// Environment: PORT (default 8080), VERSION (default "v1"), DATA_FILE
+// (default /data/log), BATON_APP and
 // BATON_REPLICA (set by baton), HEALTH_DELAY (e.g. 2s: /healthz fails until
 // this long after start), EXIT_AFTER (e.g. 0s: exit 1 this long after start),
 // BALLAST_MB (e.g. 150: hold that much memory, touched, for as long as it runs).
@@ -23,9 +28,12 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -110,6 +118,7 @@ func main() {
 		}()
 	})
 	addEdgeHandlers(mux, who+" ("+version+")")
+	stackHandlers(mux)
 	srv := &http.Server{Addr: ":" + port, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	if err := serveUntilTerm(srv); err != nil && err != http.ErrServerClosed {
 		fmt.Fprintln(os.Stderr, err)
@@ -122,4 +131,69 @@ func env(k, def string) string {
 		return v
 	}
 	return def
+}
+
+// stackHandlers are the endpoints of the stack tests: data on a volume,
+// name resolution on a network, a log flood for log caps.
+func stackHandlers(mux *http.ServeMux) {
+	file := env("DATA_FILE", "/data/log")
+	var mu sync.Mutex
+	mux.HandleFunc("/data/append", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		f, err := os.OpenFile(file, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		_, err = fmt.Fprintln(f, r.URL.Query().Get("line"))
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintln(w, "appended")
+	})
+	mux.HandleFunc("/data/read", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		b, err := os.ReadFile(file)
+		if err != nil && !os.IsNotExist(err) {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Write(b)
+	})
+	mux.HandleFunc("/fetch", func(w http.ResponseWriter, r *http.Request) {
+		client := http.Client{Timeout: 3 * time.Second}
+		resp, err := client.Get(r.URL.Query().Get("url"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+		io.Copy(w, io.LimitReader(resp.Body, 1<<20))
+	})
+	mux.HandleFunc("/log/flood", func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(r.URL.Query().Get("bytes"))
+		secs, _ := strconv.Atoi(r.URL.Query().Get("seconds"))
+		n, secs = min(max(n, 0), 16<<20), min(max(secs, 0), 300)
+		line := strings.Repeat("x", 1023) + "\n"
+		total := 0
+		for s := 0; s < secs; s++ {
+			next := time.Now().Add(time.Second)
+			for b := 0; b < n; b += len(line) {
+				k, _ := os.Stdout.WriteString(line)
+				total += k
+			}
+			time.Sleep(time.Until(next))
+		}
+		fmt.Fprintf(w, "printed %d bytes\n", total)
+	})
 }
