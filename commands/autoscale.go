@@ -13,15 +13,12 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/baton-orchestrator/baton/internal/bounded"
-	"github.com/baton-orchestrator/baton/internal/fleet"
 	"github.com/baton-orchestrator/baton/internal/metrics"
 	"github.com/baton-orchestrator/baton/internal/plan"
 	"github.com/baton-orchestrator/baton/internal/spec"
-	"github.com/baton-orchestrator/baton/state"
 )
 
 // applyDesired sets each autoscaled app's replica count to the last
@@ -120,7 +117,9 @@ func (p *pass) autoscale(ctx context.Context, obs observation, metricsPath strin
 	return out, nil
 }
 
-// gather observes the metrics of the autoscaled apps.
+// gather observes the metrics of the autoscaled apps: request metrics
+// from the access log's new lines, CPU and memory from the replicas'
+// stats (plan.Traffic and plan.Usage do the arithmetic).
 func (p *pass) gather(ctx context.Context, obs observation, apps []*spec.App, now time.Time) map[string]plan.Metrics {
 	out := map[string]plan.Metrics{}
 	if n := p.spec.Nginx; n != nil && n.AccessLog != "" {
@@ -129,106 +128,69 @@ func (p *pass) gather(ctx context.Context, obs observation, apps []*spec.App, no
 			p.env.warnf("autoscale: %v", err)
 		} else {
 			p.state.AccessLog = pos
-			if took > 0 {
-				secs := took.Seconds()
-				for _, a := range apps {
-					if a.LB == nil {
-						continue
-					}
-					m := out[a.Name]
-					s := samples[a.Name]
-					if s == nil {
-						s = &metrics.AppSample{}
-					}
-					rps := float64(s.Requests) / secs
-					inflight := rps * s.Mean() // Little's law: rate × time in system
-					m.RPS, m.Inflight = &rps, &inflight
-					if s.Requests > 0 {
-						p95 := s.P95()
-						errRate := float64(s.Errors) / float64(s.Requests)
-						m.LatencyP95, m.ErrorRate = &p95, &errRate
-					}
+			for _, a := range apps {
+				if m, ok := plan.Traffic(samples[a.Name], took); ok && a.LB != nil {
 					out[a.Name] = m
 				}
 			}
 		}
 	}
-	p.gatherUsage(ctx, obs, apps, now, out)
+	readings := p.gatherUsage(ctx, obs, apps)
+	usage, next := plan.Usage(p.spec, readings, p.state.CPU)
+	for name, u := range usage {
+		m := out[name]
+		m.CPU, m.CPUSamples, m.Memory = u.CPU, u.CPUSamples, u.Memory
+		out[name] = m
+	}
+	if len(readings) > 0 {
+		p.state.CPU = next
+	}
 	return out
 }
 
-// gatherUsage reads CPU and memory of the ready replicas of apps with such
-// targets: one one-shot stats call per replica, concurrently (at most 16).
-func (p *pass) gatherUsage(ctx context.Context, obs observation, apps []*spec.App, now time.Time, out map[string]plan.Metrics) {
-	type job struct {
-		app *spec.App
-		c   fleet.Container
-	}
-	var jobs []job
+// gatherUsage reads the stats of the ready replicas of apps with a CPU or
+// memory target: local containers at the engine (16 at a time), a swarm
+// app's tasks at their node's engine. A node without an endpoint, or that
+// does not answer, is a warning: its tasks' usage is missing.
+func (p *pass) gatherUsage(ctx context.Context, obs observation, apps []*spec.App) []plan.Reading {
+	var local []plan.Reading
+	tasks := map[string]string{} // task ID → app
 	for _, a := range apps {
-		t := a.Autoscale.Targets
-		if t.CPU.Fraction == 0 && t.Memory.Fraction == 0 {
+		if t := a.Autoscale.Targets; t.CPU.Fraction == 0 && t.Memory.Fraction == 0 {
 			continue
 		}
-		for _, c := range obs.containers {
-			if c.App == a.Name && obs.ready[c.ID] {
-				jobs = append(jobs, job{a, c})
+		for _, c := range obs.replicasOf(a) {
+			switch {
+			case c.App != a.Name || !obs.ready[c.ID]:
+			case a.OnSwarm():
+				tasks[c.ID] = a.Name
+			default:
+				local = append(local, plan.Reading{App: a.Name, Key: c.ID})
 			}
 		}
 	}
-	prev := p.state.CPU
-	next := map[string]state.CPUSample{}
-	var mu sync.Mutex
-	type sums struct {
-		cpu, mem     float64
-		ncpu, nmem   int
-		hasMemTarget bool
-	}
-	acc := map[string]*sums{}
-	bounded.Each(len(jobs), 16, func(i int) {
-		j := jobs[i]
-		u, err := p.engine.Stats(ctx, j.c.ID)
-		if err != nil {
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		next[j.c.ID] = state.CPUSample{Nanos: u.CPUNanos, At: u.At}
-		s := acc[j.app.Name]
-		if s == nil {
-			s = &sums{}
-			acc[j.app.Name] = s
-		}
-		if pr, ok := prev[j.c.ID]; ok && u.At.After(pr.At) && u.CPUNanos >= pr.Nanos {
-			cores := float64(u.CPUNanos-pr.Nanos) / float64(u.At.Sub(pr.At).Nanoseconds())
-			limit := 1.0
-			if m := j.app.Resources.CPU.Milli; m > 0 {
-				limit = float64(m) / 1000
-			}
-			s.cpu += cores / limit
-			s.ncpu++
-		}
-		if lim := j.app.Resources.Memory.Bytes; lim > 0 {
-			s.mem += float64(u.MemBytes) / float64(lim)
-			s.nmem++
-		}
+	read := make([]bool, len(local))
+	bounded.Each(len(local), 16, func(i int) {
+		u, err := p.engine.Stats(ctx, local[i].Key)
+		local[i].Usage, read[i] = u, err == nil
 	})
-	for name, s := range acc {
-		m := out[name]
-		if s.ncpu > 0 {
-			v := s.cpu / float64(s.ncpu)
-			m.CPU, m.CPUSamples = &v, s.ncpu
+	var out []plan.Reading
+	for i, r := range local {
+		if read[i] {
+			out = append(out, r)
 		}
-		if s.nmem > 0 {
-			v := s.mem / float64(s.nmem)
-			m.Memory = &v
-		}
-		out[name] = m
 	}
-	if len(jobs) > 0 {
-		p.state.CPU = next
+	if len(tasks) == 0 {
+		return out
 	}
-	_ = now
+	got, problems := p.taskStats(ctx, p.swarm.nodes, func(id string) bool { return tasks[id] != "" })
+	for _, np := range problems {
+		p.env.warnf("autoscale: %s", np.String("the cpu and memory of its tasks are missing"))
+	}
+	for id, u := range got {
+		out = append(out, plan.Reading{App: tasks[id], Key: id, Usage: u})
+	}
+	return out
 }
 
 // runScaler runs an app's external scaler: the input as JSON on stdin, a

@@ -7,8 +7,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/baton-orchestrator/baton/internal/bounded"
-	"github.com/baton-orchestrator/baton/internal/docker"
 	"github.com/baton-orchestrator/baton/internal/fleet"
 	"github.com/baton-orchestrator/baton/internal/plan"
 	"github.com/baton-orchestrator/baton/internal/spec"
@@ -77,7 +75,7 @@ func runRebalance(ctx context.Context, env *Env, o *passOutcome) error {
 		Anchors: sw.Anchors, Moved: p.state.Moved, Now: env.now(), ReportOnly: reportOnly}
 	var usageFindings []string
 	if cfg.Usage == "docker" {
-		in.Usage, usageFindings = p.readUsage(ctx, sw, p.swarm.nodes)
+		in.Usage, usageFindings = p.readUsage(ctx, p.swarm.nodes)
 	}
 	rp := plan.Rebalance(in)
 	rp.Findings = append(usageFindings, rp.Findings...)
@@ -177,73 +175,19 @@ func (p *pass) applyRebalance(ctx context.Context, cfg *spec.Rebalance, rp plan.
 }
 
 // readUsage reads the memory of every Swarm task's container at each
-// node's own engine, nodes in parallel. A node without an endpoint or
-// that does not answer counts reservations, and is reported.
-func (p *pass) readUsage(ctx context.Context, sw *spec.Swarm, nodes []fleet.Node) (map[string]int64, []string) {
-	usage := map[string]int64{}
-	findings := make([]string, len(nodes)) // one slot per node keeps their order
-	got := make([]map[string]int64, len(nodes))
-	bounded.Each(len(nodes), 8, func(i int) {
-		n := nodes[i]
-		addr := sw.Nodes[n.Hostname].Docker
-		switch {
-		case !n.Ready:
-		case addr == "":
-			findings[i] = fmt.Sprintf("node %s has no docker endpoint in swarm.nodes: its reservations count", n.Hostname)
-		default:
-			var err error
-			if got[i], err = p.nodeUsage(ctx, addr); err != nil {
-				findings[i] = fmt.Sprintf("node %s: usage unreadable, its reservations count: %v", n.Hostname, err)
-			}
-		}
-	})
+// node's own engine (taskStats). A node without an endpoint or that does
+// not answer counts reservations, and is reported.
+func (p *pass) readUsage(ctx context.Context, nodes []fleet.Node) (map[string]int64, []string) {
+	got, problems := p.taskStats(ctx, nodes, nil)
+	usage := make(map[string]int64, len(got))
+	for id, u := range got {
+		usage[id] = int64(u.MemBytes)
+	}
 	var out []string
-	for i := range nodes {
-		for k, v := range got[i] {
-			usage[k] = v
-		}
-		if findings[i] != "" {
-			out = append(out, findings[i])
-		}
+	for _, np := range problems {
+		out = append(out, np.String("its reservations count"))
 	}
 	return usage, out
-}
-
-// nodeUsage lists a node's containers in one call and reads the memory of
-// its Swarm tasks' containers, 8 at a time. It fails only when none could
-// be read.
-func (p *pass) nodeUsage(ctx context.Context, addr string) (map[string]int64, error) {
-	e, err := docker.New(addr, p.env.DockerTimeout)
-	if err != nil {
-		return nil, err
-	}
-	defer e.Close()
-	cs, err := e.ListAll(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var tasks []fleet.Container
-	for _, c := range cs {
-		if c.Labels[docker.SwarmTaskLabel] != "" && c.Running() {
-			tasks = append(tasks, c)
-		}
-	}
-	mem := make([]int64, len(tasks))
-	errs := make([]error, len(tasks))
-	bounded.Each(len(tasks), 8, func(i int) {
-		u, err := e.Stats(ctx, tasks[i].ID)
-		mem[i], errs[i] = int64(u.MemBytes), err
-	})
-	out := map[string]int64{}
-	for i, c := range tasks {
-		if errs[i] == nil {
-			out[c.Labels[docker.SwarmTaskLabel]] = mem[i]
-		}
-	}
-	if len(out) == 0 && len(tasks) > 0 {
-		return nil, errs[0]
-	}
-	return out, nil
 }
 
 func printRebalance(env *Env, rp plan.RebalancePlan, rows []rebalanceRow) error {

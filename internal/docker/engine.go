@@ -535,19 +535,25 @@ func (e *Engine) Stats(ctx context.Context, id string) (fleet.Usage, error) {
 	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&s); err != nil {
 		return fleet.Usage{}, fmt.Errorf("stats of %s: %w", short(id), err)
 	}
+	return usageOf(s), nil
+}
+
+// usageOf converts a stats reading. Page cache is reclaimable, so it is
+// not memory in use: cgroup v1 reports it as "cache", v2 as
+// "inactive_file" (what docker stats subtracts). A reading without a time
+// keeps a zero At, which no CPU rate is drawn from.
+func usageOf(s container.StatsResponse) fleet.Usage {
 	mem := s.MemoryStats.Usage
-	// Page cache is reclaimable: cgroup v1 reports it as "cache", v2 as
-	// "inactive_file" (what docker stats subtracts).
 	if c, ok := s.MemoryStats.Stats["cache"]; ok && c < mem {
 		mem -= c
 	} else if c, ok := s.MemoryStats.Stats["inactive_file"]; ok && c < mem {
 		mem -= c
 	}
-	at := s.Read
-	if at.IsZero() {
-		at = time.Now()
+	var at time.Time
+	if !s.Read.IsZero() {
+		at = s.Read.UTC()
 	}
-	return fleet.Usage{CPUNanos: s.CPUStats.CPUUsage.TotalUsage, MemBytes: mem, MemLimit: s.MemoryStats.Limit, At: at.UTC()}, nil
+	return fleet.Usage{CPUNanos: s.CPUStats.CPUUsage.TotalUsage, MemBytes: mem, MemLimit: s.MemoryStats.Limit, At: at}
 }
 
 // Rename renames a container.
