@@ -130,6 +130,31 @@ type Autoscale struct {
 	LastUp     time.Time `json:"last_up,omitzero"`
 	LastDown   time.Time `json:"last_down,omitzero"`
 	LastChange time.Time `json:"last_change,omitzero"`
+	// Rates and Daily are a predictive policy's request-rate history: the
+	// rates of the last passes (its trend, within the trend window and at
+	// most 64) and the rate by time of day (one slot per 5 minutes, at most
+	// 288), for the same time on earlier days.
+	Rates []Rate `json:"rates,omitempty"`
+	Daily []Slot `json:"daily,omitempty"`
+}
+
+// Rate is the request rate one pass saw.
+type Rate struct {
+	At  time.Time `json:"at"`
+	RPS float64   `json:"rps"`
+}
+
+// Slot is the request rate in one 5-minute slot of the day (in the
+// policy's time zone): Mean over the passes of Day so far, and Past, the
+// rate in this slot on the Days earlier days seen (each finished day
+// weighs half of what Past held).
+type Slot struct {
+	Slot int     `json:"slot"` // minutes since midnight / 5: 0..287
+	Day  string  `json:"day"`  // the local date of Mean, YYYY-MM-DD
+	Mean float64 `json:"mean"`
+	N    int     `json:"n"`
+	Past float64 `json:"past,omitempty"`
+	Days int     `json:"days,omitempty"`
 }
 
 // Rec is one recorded recommendation.

@@ -55,6 +55,11 @@ type AutoscaleDecision struct {
 	Floor      int             `json:"floor"`      // min, raised by a schedule
 	Final      int             `json:"final"`
 	Reason     string          `json:"reason"`
+	// Forecast is a predictive policy's forecast of the request rate.
+	Forecast *Forecast `json:"forecast,omitempty"`
+
+	rps      *float64 // the request rate seen, for a predictive policy's history
+	remember int      // the recommendation the stabilization windows keep
 }
 
 const noOpinion = -1
@@ -71,8 +76,12 @@ const noOpinion = -1
 //   - within the tolerance (default 0.1) a metric recommends no change;
 //   - latency and memory only ever push up: neither falls as replicas are
 //     added, so they must not hold a scale-down (kubernetes #95762);
-//   - a missing metric gives no opinion; CPU measured on fewer replicas
-//     than are ready counts the others at the target on the way down;
+//   - a missing metric gives no opinion, and so does an invalid one
+//     (negative, NaN or infinite); CPU measured on fewer replicas than
+//     are ready counts the others at the target on the way down;
+//   - a predictive policy adds the request-rate forecast (see Predict) as
+//     one more up-only recommendation, so it scales for the larger of the
+//     rate now and the forecast;
 //   - the external scaler's answer is one more recommendation; the highest
 //     recommendation wins (raw);
 //   - no scale-up while a rollout is in progress (kubernetes #72775);
@@ -83,7 +92,11 @@ const noOpinion = -1
 //     and at most one change per period in each direction; none within the
 //     cooldown after the last change;
 //   - the result is clamped to [floor, max], the floor being min raised by
-//     any schedule in force.
+//     any schedule in force;
+//   - a policy with no target and no external scaler follows its
+//     schedules: the recommendation is the floor of the window in force,
+//     or min outside every window, stabilized and limited like any other;
+//   - a time in the memory after now (the clock went back) counts as now.
 func Autoscale(in AutoscaleInput, now time.Time) AutoscaleDecision {
 	as := in.App.Autoscale
 	d := AutoscaleDecision{App: in.App.Name, Current: in.Current, Ready: in.Ready}
@@ -91,8 +104,14 @@ func Autoscale(in AutoscaleInput, now time.Time) AutoscaleDecision {
 	ready := in.Ready
 	t := as.Targets
 	m := in.Metrics
+	// since is how long ago t was; a time in the future (the clock went
+	// back) counts as now, and Remember brings it back to now, so a clock
+	// jump delays a change by at most one period or window.
+	since := func(t time.Time) time.Duration { return max(now.Sub(t), 0) }
 
-	proportional := func(name string, value *float64, target float64, scaled func(v float64) (ratio float64, desired float64), unit string, upOnly bool) {
+	// proportional adds one metric's opinion. upOnly, when set, is why the
+	// metric never drives a scale-down.
+	proportional := func(name string, value *float64, target float64, scaled func(v float64) (ratio float64, desired float64), upOnly string) {
 		if target <= 0 {
 			return
 		}
@@ -102,23 +121,28 @@ func Autoscale(in AutoscaleInput, now time.Time) AutoscaleDecision {
 			d.Metrics = append(d.Metrics, e)
 			return
 		}
+		if !finite(*value) || *value < 0 {
+			e.Note = fmt.Sprintf("invalid value %v: no opinion", *value)
+			d.Metrics = append(d.Metrics, e)
+			return
+		}
 		e.Value = *value
 		ratio, desired := scaled(*value)
 		e.Ratio = round2(ratio)
 		switch {
-		case math.IsNaN(ratio) || math.IsInf(ratio, 0):
+		case !finite(ratio) || !finite(desired):
 			e.Note = "no ready replica to divide by: no opinion"
 		case math.Abs(ratio-1) <= tol:
-			if upOnly {
+			if upOnly != "" {
 				e.Note = fmt.Sprintf("within tolerance %.2g: no opinion", tol)
 			} else {
 				e.Recommend = in.Current
 				e.Note = fmt.Sprintf("within tolerance %.2g of the target: keep %d", tol, in.Current)
 			}
-		case upOnly && ratio < 1:
-			e.Note = "below target; " + unit + " does not fall as replicas are added, so it never drives a scale-down"
+		case upOnly != "" && ratio < 1:
+			e.Note = "below target; " + upOnly
 		default:
-			e.Recommend = int(math.Ceil(desired - 1e-9))
+			e.Recommend = int(math.Ceil(min(desired, 1e6) - 1e-9))
 			e.Note = fmt.Sprintf("ratio %.2f → %d", ratio, e.Recommend)
 		}
 		d.Metrics = append(d.Metrics, e)
@@ -148,23 +172,36 @@ func Autoscale(in AutoscaleInput, now time.Time) AutoscaleDecision {
 			return r, (avg*float64(ready) + target*float64(notReady)) / target
 		}
 	}
-	proportional("rps", m.RPS, t.RPS, perReplica(t.RPS), "request rate", false)
-	proportional("inflight", m.Inflight, t.Inflight, perReplica(t.Inflight), "in-flight requests", false)
+	const neverDown = " does not fall as replicas are added, so it never drives a scale-down"
+	proportional("rps", m.RPS, t.RPS, perReplica(t.RPS), "")
+	if as.Predict != nil && t.RPS > 0 && m.RPS != nil && finite(*m.RPS) && *m.RPS >= 0 {
+		d.rps = m.RPS
+		fc := Predict(in.Memory, *m.RPS, as, now)
+		d.Forecast = &fc
+		if fc.Value != nil {
+			n := len(d.Metrics)
+			proportional("rps_forecast", fc.Value, t.RPS, perReplica(t.RPS), "the forecast only ever adds capacity ahead of a rise")
+			d.Metrics[n].Note += " (" + fc.Note + ")"
+		} else {
+			d.Metrics = append(d.Metrics, MetricExplain{Metric: "rps_forecast", Target: t.RPS, Recommend: noOpinion, Note: "missing: " + fc.Note})
+		}
+	}
+	proportional("inflight", m.Inflight, t.Inflight, perReplica(t.Inflight), "")
 	cpu := m.CPU
-	if cpu != nil && m.CPUSamples > 0 && m.CPUSamples < ready && *cpu < t.CPU.Fraction {
+	if cpu != nil && finite(*cpu) && m.CPUSamples > 0 && m.CPUSamples < ready && *cpu < t.CPU.Fraction {
 		// HPA's missing-metric rule on the way down: replicas without a
 		// measurement count as at the target.
 		v := (*cpu*float64(m.CPUSamples) + t.CPU.Fraction*float64(ready-m.CPUSamples)) / float64(ready)
 		cpu = &v
 	}
-	proportional("cpu", cpu, t.CPU.Fraction, averaged(t.CPU.Fraction), "CPU", false)
+	proportional("cpu", cpu, t.CPU.Fraction, averaged(t.CPU.Fraction), "")
 	if t.LatencyP95.D > 0 {
 		target := float64(t.LatencyP95.D) / float64(time.Millisecond)
 		proportional("latency_p95_ms", m.LatencyP95, target, func(v float64) (float64, float64) {
 			return v / target, float64(max(in.Current, 1)) * v / target
-		}, "latency", true)
+		}, "latency"+neverDown)
 	}
-	proportional("memory", m.Memory, t.Memory.Fraction, averaged(t.Memory.Fraction), "memory", true)
+	proportional("memory", m.Memory, t.Memory.Fraction, averaged(t.Memory.Fraction), "memory"+neverDown)
 	if as.External != nil {
 		e := MetricExplain{Metric: "external", Recommend: noOpinion, Note: "no answer: no opinion"}
 		if in.External != nil {
@@ -175,30 +212,59 @@ func Autoscale(in AutoscaleInput, now time.Time) AutoscaleDecision {
 		d.Metrics = append(d.Metrics, e)
 	}
 
-	// Raw: the highest recommendation.
+	// Raw: the highest recommendation. What the stabilization window
+	// remembers leaves the forecast out: a forecast adds capacity ahead of
+	// a rise, and once the rise came the rate now carries it; a forecast
+	// that did not come true holds no capacity afterwards.
 	d.Raw = noOpinion
 	var why string
+	seen := noOpinion
 	for _, e := range d.Metrics {
 		if e.Recommend > d.Raw {
 			d.Raw, why = e.Recommend, e.Metric
 		}
+		if e.Metric != "rps_forecast" && e.Recommend > seen {
+			seen = e.Recommend
+		}
 	}
 	var notes []string
-	if d.Raw == noOpinion {
+	switch {
+	case !as.HasMetrics():
+		// Only schedules: the window's floor inside it, min outside it
+		// (KEDA's cron scaler), through the same stabilization and limits.
+		f, which := ScheduleFloor(as, now)
+		if f > as.Min {
+			d.Raw = f
+			notes = append(notes, fmt.Sprintf("only schedules: %s in force wants %d", which, f))
+		} else {
+			d.Raw = as.Min
+			notes = append(notes, fmt.Sprintf("only schedules: none in force, min %d", as.Min))
+		}
+	case d.Raw == noOpinion:
 		d.Raw = in.Current
 		notes = append(notes, "no metric has an opinion: keep the count")
-	} else {
+	default:
 		notes = append(notes, fmt.Sprintf("highest recommendation %d (%s)", d.Raw, why))
+		if seen == noOpinion {
+			seen = in.Current
+		}
+		if seen < d.Raw {
+			notes = append(notes, fmt.Sprintf("remembered as %d, without the forecast", seen))
+		}
 	}
 	if in.Outdated > 0 && d.Raw > in.Current {
 		notes = append(notes, fmt.Sprintf("rollout in progress (%d outdated replicas): no scale-up", in.Outdated))
 		d.Raw = in.Current
 	}
+	d.remember = min(d.Raw, max(seen, 0))
+	if seen == noOpinion {
+		d.remember = d.Raw
+	}
 
 	// Stabilization over the recorded recommendations, this one included.
 	d.Stabilized = d.Raw
 	for _, r := range in.Memory.Recs {
-		age := now.Sub(r.At)
+		age := since(r.At)
 		if d.Raw < in.Current && age < as.ScaleDown.Stabilization.D && r.Replicas > d.Stabilized {
 			d.Stabilized = r.Replicas
 		}
@@ -219,9 +285,9 @@ func Autoscale(in AutoscaleInput, now time.Time) AutoscaleDecision {
 			final = in.Current + step
 			notes = append(notes, fmt.Sprintf("scale-up limited to +%d per change", step))
 		}
-		if p := as.ScaleUp.Period.D; p > 0 && now.Sub(in.Memory.LastUp) < p {
+		if p := as.ScaleUp.Period.D; p > 0 && since(in.Memory.LastUp) < p {
 			final = in.Current
-			notes = append(notes, fmt.Sprintf("last scale-up %s ago, period %s: wait", now.Sub(in.Memory.LastUp).Round(time.Second), p))
+			notes = append(notes, fmt.Sprintf("last scale-up %s ago, period %s: wait", since(in.Memory.LastUp).Round(time.Second), p))
 		}
 	case final < in.Current:
 		step := max(as.ScaleDown.MaxStep, int(math.Floor(float64(in.Current)*float64(as.ScaleDown.MaxPercent)/100)), 1)
@@ -229,13 +295,13 @@ func Autoscale(in AutoscaleInput, now time.Time) AutoscaleDecision {
 			final = in.Current - step
 			notes = append(notes, fmt.Sprintf("scale-down limited to -%d per change", step))
 		}
-		if p := as.ScaleDown.Period.D; p > 0 && now.Sub(in.Memory.LastDown) < p {
+		if p := as.ScaleDown.Period.D; p > 0 && since(in.Memory.LastDown) < p {
 			final = in.Current
-			notes = append(notes, fmt.Sprintf("last scale-down %s ago, period %s: wait", now.Sub(in.Memory.LastDown).Round(time.Second), p))
+			notes = append(notes, fmt.Sprintf("last scale-down %s ago, period %s: wait", since(in.Memory.LastDown).Round(time.Second), p))
 		}
 	}
-	if final != in.Current && as.Cooldown.D > 0 && now.Sub(in.Memory.LastChange) < as.Cooldown.D {
-		notes = append(notes, fmt.Sprintf("cooldown: last change %s ago (cooldown %s)", now.Sub(in.Memory.LastChange).Round(time.Second), as.Cooldown.D))
+	if final != in.Current && as.Cooldown.D > 0 && since(in.Memory.LastChange) < as.Cooldown.D {
+		notes = append(notes, fmt.Sprintf("cooldown: last change %s ago (cooldown %s)", since(in.Memory.LastChange).Round(time.Second), as.Cooldown.D))
 		final = in.Current
 	}
 
@@ -244,7 +310,7 @@ func Autoscale(in AutoscaleInput, now time.Time) AutoscaleDecision {
 	if f, which := ScheduleFloor(as, now); f > d.Floor {
 		d.Floor = f
 		if final < f {
-			notes = append(notes, "schedule "+which+" sets the floor to "+strconv.Itoa(f))
+			notes = append(notes, which+" sets the floor to "+strconv.Itoa(f))
 		}
 	}
 	if final < d.Floor {
@@ -269,43 +335,68 @@ func Autoscale(in AutoscaleInput, now time.Time) AutoscaleDecision {
 }
 
 // Remember returns the app's autoscaling memory after a decision: the
-// recommendation joins the history (trimmed to the longer window) and a
-// change stamps its direction's time.
+// recommendation joins the history (trimmed to the longer window), a
+// change stamps its direction's time, and a predictive policy's rate
+// history takes the rate seen. Times after now (the clock went back) are
+// brought back to now, so they age from here. It may reuse mem's slices,
+// as append does: use the memory it returns.
 func Remember(mem state.Autoscale, d AutoscaleDecision, as *spec.Autoscale, now time.Time) state.Autoscale {
+	now = now.UTC()
+	notAfter := func(t time.Time) time.Time {
+		if t.After(now) {
+			return now
+		}
+		return t
+	}
 	keep := max(as.ScaleDown.Stabilization.D, as.ScaleUp.Stabilization.D)
 	var recs []state.Rec
 	for _, r := range mem.Recs {
+		r.At = notAfter(r.At)
 		if now.Sub(r.At) < keep {
 			recs = append(recs, r)
 		}
 	}
-	mem.Recs = append(recs, state.Rec{At: now.UTC(), Replicas: d.Raw})
+	rec := d.Raw
+	if d.Forecast != nil {
+		rec = d.remember
+	}
+	mem.Recs = append(recs, state.Rec{At: now, Replicas: rec})
+	mem.LastUp, mem.LastDown, mem.LastChange = notAfter(mem.LastUp), notAfter(mem.LastDown), notAfter(mem.LastChange)
 	if d.Final > d.Current {
-		mem.LastUp, mem.LastChange = now.UTC(), now.UTC()
+		mem.LastUp, mem.LastChange = now, now
 	}
 	if d.Final < d.Current {
-		mem.LastDown, mem.LastChange = now.UTC(), now.UTC()
+		mem.LastDown, mem.LastChange = now, now
 	}
 	mem.Desired = d.Final
+	if as.Predict == nil {
+		mem.Rates, mem.Daily = nil, nil
+	} else if d.rps != nil {
+		mem = rememberRate(mem, *d.rps, as, now)
+	}
 	return mem
 }
 
 // ScheduleFloor returns the highest floor of the schedules in force at now
-// (in the policy's time zone) and which one it is.
+// (in the policy's time zone) and which one it is. A window's days are the
+// days it starts on: a Friday window from 22:00 to 06:00 is in force until
+// 06:00 on Saturday.
 func ScheduleFloor(as *spec.Autoscale, now time.Time) (int, string) {
-	loc, err := time.LoadLocation(as.Timezone)
-	if err != nil {
-		loc = time.UTC
-	}
-	local := now.In(loc)
-	day := strings.ToLower(local.Weekday().String()[:3])
+	local := now.In(location(as))
 	minute := local.Hour()*60 + local.Minute()
+	today := strings.ToLower(local.Weekday().String()[:3])
+	yesterday := strings.ToLower(local.AddDate(0, 0, -1).Weekday().String()[:3])
 	floor, which := 0, ""
 	for i, s := range as.Schedules {
 		from, to := clock(s.From), clock(s.To)
-		in := from <= minute && minute < to
+		in, day := from <= minute && minute < to, today
 		if from > to { // wraps past midnight
-			in = minute >= from || minute < to
+			switch {
+			case minute >= from:
+				in = true
+			case minute < to:
+				in, day = true, yesterday
+			}
 		}
 		dayOK := len(s.Days) == 0
 		for _, d := range s.Days {
@@ -314,7 +405,7 @@ func ScheduleFloor(as *spec.Autoscale, now time.Time) (int, string) {
 			}
 		}
 		if in && dayOK && s.Min > floor {
-			floor, which = s.Min, fmt.Sprintf("#%d (%s-%s %s)", i, s.From, s.To, as.Timezone)
+			floor, which = s.Min, fmt.Sprintf("schedule #%d (%s-%s %s)", i, s.From, s.To, as.Timezone)
 		}
 	}
 	return floor, which

@@ -64,6 +64,26 @@ type Autoscale struct {
 	Schedules []Schedule `yaml:"schedules"`
 	Timezone  string     `yaml:"timezone"`
 	External  *External  `yaml:"external"`
+	// Predict, when set, makes the policy scale for the larger of the
+	// request rate now and its forecast Horizon ahead.
+	Predict *Predict `yaml:"predict"`
+}
+
+// Predict is the predictive part of a policy: the request rate is
+// forecast from its recent trend and from the same time of day on earlier
+// days (both kept in the state file), and the rps target is applied to the
+// larger of the rate now and the forecast.
+type Predict struct {
+	// Horizon is how far ahead to look: about the time a new replica
+	// takes to become ready, plus the time between two passes. Default 2m.
+	Horizon Duration `yaml:"horizon"`
+}
+
+// HasMetrics reports whether the policy has an opinion beyond its
+// schedules: a target or an external scaler.
+func (as *Autoscale) HasMetrics() bool {
+	t := as.Targets
+	return t.RPS > 0 || t.LatencyP95.D > 0 || t.CPU.Fraction > 0 || t.Memory.Fraction > 0 || t.Inflight > 0 || as.External != nil
 }
 
 // Targets are per-metric targets; a zero target is not used.
@@ -88,9 +108,11 @@ type RateLimit struct {
 	Stabilization Duration `yaml:"stabilization"`
 }
 
-// Schedule raises the replica floor during a time window.
+// Schedule raises the replica floor during a time window. In a policy
+// with no target and no external scaler, the schedules are its only
+// opinion: the window's floor inside it, min outside it.
 type Schedule struct {
-	Days []string `yaml:"days"` // mon..sun; empty means every day
+	Days []string `yaml:"days"` // mon..sun, the day a window starts; empty means every day
 	From string   `yaml:"from"` // HH:MM
 	To   string   `yaml:"to"`   // HH:MM, exclusive; may wrap past midnight
 	Min  int      `yaml:"min"`
@@ -354,6 +376,9 @@ func (s *Spec) applyDefaults() {
 		}
 		if as.Timezone == "" {
 			as.Timezone = "UTC"
+		}
+		if as.Predict != nil && as.Predict.Horizon.D == 0 {
+			as.Predict.Horizon.D = 2 * time.Minute
 		}
 	}
 	for _, h := range s.Hooks {

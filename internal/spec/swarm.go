@@ -75,6 +75,20 @@ type Anchor struct {
 	Anchor  string `yaml:"anchor"`
 }
 
+// HasNodeEndpoints reports whether any node of swarm.nodes names its own
+// engine (where its tasks' containers are read). A nil Swarm has none.
+func (sw *Swarm) HasNodeEndpoints() bool {
+	if sw == nil {
+		return false
+	}
+	for _, n := range sw.Nodes {
+		if n.Docker != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // applyDefaults fills what swarm.rebalance leaves out.
 func (r *Rebalance) applyDefaults() {
 	if r.Threshold.Fraction == 0 {

@@ -91,6 +91,13 @@ func (d *decoder) validate(s *Spec) {
 			continue
 		}
 		d.validateApp(a, p)
+		if a.OnSwarm() && a.Autoscale != nil && !s.Swarm.HasNodeEndpoints() {
+			if t := a.Autoscale.Targets; t.CPU.Fraction > 0 || t.Memory.Fraction > 0 {
+				d.problem(p+".autoscale.targets", "cpu and memory of a swarm app's tasks are read at each task's node, "+
+					"and no node has an endpoint: give them one (swarm.nodes.<hostname>.docker, unix:// or tcp://), "+
+					"or scale on rps, latency_p95 or inflight")
+			}
+		}
 		if a.Name != "" {
 			if j, dup := seen[a.Name]; dup {
 				d.problem(p+".name", "duplicate app name %q (also apps[%d])", a.Name, j)
@@ -280,7 +287,7 @@ func (d *decoder) validateAutoscale(a *App, p string) {
 	if t.RPS < 0 || t.Inflight < 0 {
 		d.problem(p+".targets", "targets must not be negative")
 	}
-	if t.RPS == 0 && t.LatencyP95.D == 0 && t.CPU.Fraction == 0 && t.Memory.Fraction == 0 && t.Inflight == 0 && as.External == nil && len(as.Schedules) == 0 {
+	if !as.HasMetrics() && len(as.Schedules) == 0 {
 		d.problem(p+".targets", "an autoscaled app needs at least one target, a schedule or an external scaler")
 	}
 	if (t.RPS > 0 || t.LatencyP95.D > 0 || t.Inflight > 0) && a.LB == nil {
@@ -319,6 +326,14 @@ func (d *decoder) validateAutoscale(a *App, p string) {
 	}
 	if as.External != nil && len(as.External.Command) == 0 {
 		d.problem(p+".external.command", "missing: the scaler's argv")
+	}
+	if pr := as.Predict; pr != nil {
+		if t.RPS == 0 {
+			d.problem(p+".predict", "the forecast is of the request rate: set targets.rps")
+		}
+		if h := pr.Horizon.D; h > time.Hour || (pr.Horizon.Set && h < time.Second) {
+			d.problem(p+".predict.horizon", "must be between 1s and 1h, got %s", h)
+		}
 	}
 }
 
