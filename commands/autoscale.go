@@ -10,14 +10,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/baton-orchestrator/baton/internal/bounded"
 	"github.com/baton-orchestrator/baton/internal/metrics"
 	"github.com/baton-orchestrator/baton/internal/plan"
+	"github.com/baton-orchestrator/baton/internal/proc"
 	"github.com/baton-orchestrator/baton/internal/spec"
 )
 
@@ -100,9 +99,10 @@ func (p *pass) autoscale(ctx context.Context, obs observation, metricsPath strin
 			in.Memory = *st.Autoscale
 		}
 		if a.Autoscale.External != nil {
-			n, err := runScaler(ctx, a, in)
+			n, err := runScaler(ctx, p.spec.Dir, a, in)
 			if err != nil {
 				p.env.warnf("autoscale %s: external scaler: %v", a.Name, err)
+				in.ExternalErr = err.Error()
 			} else {
 				in.External = &n
 			}
@@ -193,23 +193,22 @@ func (p *pass) gatherUsage(ctx context.Context, obs observation, apps []*spec.Ap
 	return out
 }
 
-// runScaler runs an app's external scaler: the input as JSON on stdin, a
-// replica count on stdout.
-func runScaler(ctx context.Context, a *spec.App, in plan.AutoscaleInput) (int, error) {
+// runScaler runs an app's external scaler in the spec's directory: the
+// input as JSON on stdin, a replica count on stdout (plan.ScalerCount
+// reads it), within the scaler's timeout — at the deadline its whole
+// process group is killed, children holding its output included.
+func runScaler(ctx context.Context, dir string, a *spec.App, in plan.AutoscaleInput) (int, error) {
 	ext := a.Autoscale.External
-	ctx, cancel := context.WithTimeout(ctx, ext.Timeout.D)
-	defer cancel()
-	payload, _ := json.Marshal(map[string]any{"app": a.Name, "current": in.Current, "ready": in.Ready, "metrics": in.Metrics})
-	cmd := exec.CommandContext(ctx, ext.Command[0], ext.Command[1:]...)
-	cmd.Stdin = bytes.NewReader(payload)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return 0, fmt.Errorf("%v: %s", err, strings.TrimSpace(stderr.String()))
+	payload, err := json.Marshal(map[string]any{"app": a.Name, "current": in.Current, "ready": in.Ready, "metrics": in.Metrics})
+	if err != nil {
+		return 0, fmt.Errorf("encode its input: %w", err)
 	}
-	n, err := strconv.Atoi(strings.TrimSpace(stdout.String()))
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("want a replica count on stdout, got %q", strings.TrimSpace(stdout.String()))
+	stdout, stderr, err := proc.Run(ctx, ext.Command, proc.Options{Dir: dir, Stdin: payload, Timeout: ext.Timeout.D, MaxOutput: 4 << 10})
+	if err != nil {
+		if msg := strings.TrimSpace(string(stderr)); msg != "" {
+			return 0, fmt.Errorf("%w: %s", err, msg)
+		}
+		return 0, err
 	}
-	return n, nil
+	return plan.ScalerCount(stdout)
 }

@@ -29,9 +29,11 @@ type AutoscaleInput struct {
 	Ready    int // replicas that answered their readiness check
 	Outdated int // running replicas of an outdated spec: a rollout in progress
 	Metrics  Metrics
-	// External is the external scaler's answer, when it gave one.
-	External *int
-	Memory   state.Autoscale
+	// External is the external scaler's answer, when it gave one;
+	// ExternalErr why it gave none (it failed, hung or printed no count).
+	External    *int
+	ExternalErr string
+	Memory      state.Autoscale
 }
 
 // MetricExplain is one metric's part in a decision.
@@ -204,6 +206,9 @@ func Autoscale(in AutoscaleInput, now time.Time) AutoscaleDecision {
 	proportional("memory", m.Memory, t.Memory.Fraction, averaged(t.Memory.Fraction), "memory"+neverDown)
 	if as.External != nil {
 		e := MetricExplain{Metric: "external", Recommend: noOpinion, Note: "no answer: no opinion"}
+		if in.ExternalErr != "" {
+			e.Note = "no answer (" + in.ExternalErr + "): no opinion"
+		}
 		if in.External != nil {
 			e.Value = float64(*in.External)
 			e.Recommend = *in.External
@@ -332,6 +337,22 @@ func Autoscale(in AutoscaleInput, now time.Time) AutoscaleDecision {
 	}
 	d.Reason = strings.Join(notes, "; ")
 	return d
+}
+
+// ScalerCount reads an external scaler's answer: one replica count, a
+// whole number of at least 0, alone on its output (spaces around it are
+// fine). Anything else is an error quoting what it printed; the decider
+// clamps a count to the policy's bounds like any other recommendation.
+func ScalerCount(out []byte) (int, error) {
+	s := strings.TrimSpace(string(out))
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		if len(s) > 80 {
+			s = s[:80] + "…"
+		}
+		return 0, fmt.Errorf("want a replica count on stdout, got %q", s)
+	}
+	return n, nil
 }
 
 // Remember returns the app's autoscaling memory after a decision: the

@@ -202,3 +202,53 @@ func TestClockJumps(t *testing.T) {
 		t.Errorf("a day ahead: %d (%s), want 1", d.Final, d.Reason)
 	}
 }
+
+func TestScalerCount(t *testing.T) {
+	cases := []struct {
+		out  string
+		want int
+		err  string
+	}{
+		{"3\n", 3, ""},
+		{"  0  ", 0, ""},
+		{"500000", 500000, ""},
+		{"", 0, `got ""`},
+		{"three", 0, `got "three"`},
+		{"-1", 0, `got "-1"`},
+		{"3.5", 0, `got "3.5"`},
+		{"3\n4\n", 0, `got "3\n4"`},
+		{"99999999999999999999999", 0, "want a replica count on stdout"},
+		{strings.Repeat("x", 200), 0, "…"},
+	}
+	for _, c := range cases {
+		n, err := ScalerCount([]byte(c.out))
+		switch {
+		case c.err == "" && (err != nil || n != c.want):
+			t.Errorf("%q: %d %v, want %d", c.out, n, err, c.want)
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("%q: %d %v, want an error with %q", c.out, n, err, c.err)
+		}
+	}
+}
+
+func TestExternalScalerAnswers(t *testing.T) {
+	app := withExternal(t)
+	long := sunday.Add(-48 * time.Hour)
+	quiet := state.Autoscale{LastUp: long, LastDown: long, LastChange: long}
+	big := 1000
+	d := Autoscale(AutoscaleInput{App: app, Current: 4, Ready: 4, External: &big, Memory: quiet}, sunday)
+	if d.Final != 8 || !strings.Contains(d.Reason, "highest recommendation 1000 (external)") || !strings.Contains(d.Reason, "limited to +4") {
+		t.Errorf("an answer beyond max: %d (%s), want +4 per change", d.Final, d.Reason)
+	}
+	d = Autoscale(AutoscaleInput{App: app, Current: 8, Ready: 8, External: &big, Memory: quiet}, sunday)
+	if d.Final != 10 || !strings.Contains(d.Reason, "capped at max 10") {
+		t.Errorf("an answer beyond max: %d (%s), want max 10", d.Final, d.Reason)
+	}
+	d = Autoscale(AutoscaleInput{App: app, Current: 4, Ready: 4, ExternalErr: `want a replica count on stdout, got "banana"`, Memory: quiet}, sunday)
+	if d.Final != 4 || !strings.Contains(d.Reason, "no metric has an opinion: keep the count") {
+		t.Errorf("no answer: %d (%s), want the count kept", d.Final, d.Reason)
+	}
+	if n := d.Metrics[len(d.Metrics)-1].Note; n != `no answer (want a replica count on stdout, got "banana"): no opinion` {
+		t.Errorf("the external row: %q", n)
+	}
+}

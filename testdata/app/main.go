@@ -12,6 +12,7 @@
 //	GET /fetch?url=URL               GET URL from inside the container, answer its body (for name resolution on a network)
 //	GET /log/flood?bytes=N&seconds=S print N bytes per second on stdout for S seconds; answers when done
 //	GET /headers, GET /ws            forwarded headers, a WebSocket echo (edge.go)
+//	GET /load/...                    CPU, memory and slow requests on demand (load.go)
 //
 // On SIGTERM it closes its WebSockets (1001), finishes its requests and
 // exits 0.
@@ -119,6 +120,7 @@ func main() {
 	})
 	addEdgeHandlers(mux, who+" ("+version+")")
 	stackHandlers(mux)
+	registerLoad(mux)
 	srv := &http.Server{Addr: ":" + port, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	if err := serveUntilTerm(srv); err != nil && err != http.ErrServerClosed {
 		fmt.Fprintln(os.Stderr, err)
