@@ -56,7 +56,7 @@ type loader struct {
 	wg         sync.WaitGroup
 }
 
-func startLoad(url string, workers int, pause, limit time.Duration, most int64) *loader {
+func startLoader(url string, workers int, pause, limit time.Duration, most int64) *loader {
 	l := &loader{done: make(chan struct{})}
 	client := &http.Client{Timeout: 10 * time.Second}
 	deadline := time.Now().Add(limit)
@@ -176,7 +176,7 @@ func TestAutoscaleOnCPUUnderLiveLoad(t *testing.T) {
 		"    autoscale: {min: 1, max: 3, targets: {cpu: 50%}, scale_down: {stabilization: 6s}}\n")
 	e.mustBaton(0, "scale") // starts 1
 	e.mustBaton(0, "scale") // the first CPU counters
-	l := startLoad("http://"+e.nginx.Listen+"/load/cpu?ms=300", 4, 0, 40*time.Second, 2000)
+	l := startLoader("http://"+e.nginx.Listen+"/load/cpu?ms=300", 4, 0, 40*time.Second, 2000)
 	r := e.scaleUnderLoad(l, 2, 8, 10)
 	mustExplain(t, "scale-up", r.up, `(?m)^\s+cpu\s+[0-9.]+\s+0\.5\s+[0-9.]+\s+[2-9]`, `highest recommendation [2-9] \(cpu\)`, `scale up 1 → [23]`)
 	mustExplain(t, "scale-down", r.down, `(?m)^\s+cpu\s+0(\.0[0-9]*)?\s+0\.5\s`, `scale down [23] → 1`)
@@ -194,7 +194,7 @@ func TestAutoscaleOnMemoryUnderLiveLoad(t *testing.T) {
 		"    autoscale: {min: 1, max: 3, targets: {memory: 30%, cpu: 50%}, scale_down: {stabilization: 6s}}\n")
 	e.mustBaton(0, "scale")
 	e.mustBaton(0, "scale")
-	l := startLoad("http://"+e.nginx.Listen+"/load/memory?mb=24&for=3s", 1, 100*time.Millisecond, 40*time.Second, 400)
+	l := startLoader("http://"+e.nginx.Listen+"/load/memory?mb=24&for=3s", 1, 100*time.Millisecond, 40*time.Second, 400)
 	r := e.scaleUnderLoad(l, 2, 8, 10)
 	mustExplain(t, "scale-up", r.up, `(?m)^\s+memory\s+0\.[3-9][0-9]*\s+0\.3\s`, `highest recommendation [2-9] \(memory\)`, `scale up 1 → [23]`)
 	mustExplain(t, "scale-down", r.down, `(?m)^\s+memory\s+0\.[0-2][0-9]*\s+0\.3\s.*below target; memory does not fall`, `(?m)^\s+cpu\s`, `scale down [23] → 1`)
@@ -211,7 +211,7 @@ func TestAutoscaleOnLatencyUnderLiveLoad(t *testing.T) {
 	e.writeSpec(1, loadTestImage(t), "    autoscale: {min: 1, max: 3, targets: {latency_p95: 100ms, rps: 1000}, scale_down: {stabilization: 6s}}\n")
 	e.mustBaton(0, "scale") // starts 1, renders the log format
 	e.mustBaton(0, "scale") // records where the access log ends
-	l := startLoad("http://"+e.nginx.Listen+"/load/slow?ms=300", 4, 0, 40*time.Second, 2000)
+	l := startLoader("http://"+e.nginx.Listen+"/load/slow?ms=300", 4, 0, 40*time.Second, 2000)
 	r := e.scaleUnderLoad(l, 2, 8, 10)
 	mustExplain(t, "scale-up", r.up, `(?m)^\s+latency_p95_ms\s+(2[89][0-9]|3[0-9][0-9])(\.[0-9]+)?\s+100\s`, `highest recommendation [2-9] \(latency_p95_ms\)`, `scale up 1 → [23]`)
 	mustExplain(t, "scale-down", r.down, `(?m)^\s+latency_p95_ms\s+-\s+100\s.*missing`, `(?m)^\s+rps\s+0\s+1000\s`, `scale down [23] → 1`)
@@ -227,7 +227,7 @@ func TestAutoscaleOnInflightUnderLiveLoad(t *testing.T) {
 	e.writeSpec(1, loadTestImage(t), "    autoscale: {min: 1, max: 3, targets: {inflight: 2}, scale_down: {stabilization: 6s}}\n")
 	e.mustBaton(0, "scale")
 	e.mustBaton(0, "scale")
-	l := startLoad("http://"+e.nginx.Listen+"/load/slow?ms=500", 6, 0, 40*time.Second, 1000)
+	l := startLoader("http://"+e.nginx.Listen+"/load/slow?ms=500", 6, 0, 40*time.Second, 1000)
 	r := e.scaleUnderLoad(l, 2, 8, 10)
 	mustExplain(t, "scale-up", r.up, `(?m)^\s+inflight\s+[3-9](\.[0-9]+)?\s+2\s`, `highest recommendation [2-9] \(inflight\)`, `scale up 1 → [23]`)
 	mustExplain(t, "scale-down", r.down, `(?m)^\s+inflight\s+0\s+2\s`, `scale down [23] → 1`)

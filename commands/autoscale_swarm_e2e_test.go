@@ -88,12 +88,12 @@ apps:
 	}
 
 	start := time.Now()
-	l := startLoad("http://"+ngx.Listen+"/load/cpu?ms=300", 4, 0, 60*time.Second, 3000)
+	l := startLoader("http://"+ngx.Listen+"/load/cpu?ms=300", 4, 0, 60*time.Second, 3000)
 	r := scaleUnderLoad(t, l, pass, 2, 10, 12)
 	mustExplain(t, "cpu scale-up", r.up, `(?m)^\s+cpu\s+[0-9.]+\s+0\.5\s+[0-9.]+\s+[2-9]`, `highest recommendation [2-9] \(cpu\)`, `scale up 1 → [23]`)
 	mustExplain(t, "cpu scale-down", r.down, `(?m)^\s+cpu\s+0(\.0[0-9]*)?\s+0\.5\s`, `scale down [23] → 1`)
 
-	l = startLoad("http://"+ngx.Listen+"/load/memory?mb=24&for=3s", 1, 100*time.Millisecond, 60*time.Second, 600)
+	l = startLoader("http://"+ngx.Listen+"/load/memory?mb=24&for=3s", 1, 100*time.Millisecond, 60*time.Second, 600)
 	r = scaleUnderLoad(t, l, pass, 2, 10, 12)
 	mustExplain(t, "memory scale-up", r.up, `(?m)^\s+memory\s+0\.[3-9][0-9]*\s+0\.3\s`, `highest recommendation [2-9] \(memory\)`, `scale up 1 → [23]`)
 	mustExplain(t, "memory scale-down", r.down, `(?m)^\s+memory\s+0\.[0-2][0-9]*\s+0\.3\s`, `scale down [23] → 1`)
