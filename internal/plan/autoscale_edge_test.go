@@ -59,7 +59,7 @@ func TestSchedulesThatEnd(t *testing.T) {
 	}{
 		{"a schedule-only policy follows its window: 5 inside it, min after it once stabilization passed",
 			`{min: 1, max: 10, schedules: [{from: "09:00", to: "19:00", min: 5}]}`, none,
-			map[string]int{"08:59": 1, "09:00": 5, "10:00": 5, "18:59": 5, "19:00": 5, "19:03": 5, "19:10": 1, "23:00": 1}},
+			map[string]int{"08:59": 1, "09:00": 5, "10:00": 5, "18:59": 5, "19:00": 5, "19:03": 5, "19:04": 1, "19:10": 1, "23:00": 1}},
 		{"a schedule-only policy without stabilization leaves at the window's end",
 			`{min: 1, max: 10, schedules: [{from: "09:00", to: "19:00", min: 5}], scale_down: {stabilization: 0s}}`, none,
 			map[string]int{"09:00": 5, "18:59": 5, "19:00": 1}},
@@ -97,7 +97,7 @@ func TestSchedulesThatEnd(t *testing.T) {
 }
 
 func TestScheduleAcrossMidnightAndDays(t *testing.T) {
-	app := policy(t, `{min: 0, max: 10, timezone: Europe/Berlin, schedules: [{days: [fri], from: "22:00", to: "06:00", min: 4}, {days: [sun], from: "23:30", to: "00:30", min: 2}]}`)
+	app := policy(t, `{min: 0, max: 10, timezone: Europe/Berlin, schedules: [{days: [fri], from: "22:00", to: "06:00", min: 4}, {days: [sun], from: "23:30", to: "00:30", min: 2}, {days: [sun], from: "01:00", to: "04:00", min: 3}]}`)
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	fri := time.Date(2026, 11, 27, 0, 0, 0, 0, berlin)
 	cases := []struct {
@@ -114,6 +114,9 @@ func TestScheduleAcrossMidnightAndDays(t *testing.T) {
 		{"and starts on Sunday", time.Date(2026, 11, 29, 23, 45, 0, 0, berlin), 2},
 		{"a Monday 23:45 is not a Sunday", time.Date(2026, 11, 30, 23, 45, 0, 0, berlin), 0},
 		{"the window follows the zone, not UTC: 22:30 UTC Friday is 23:30 in Berlin", time.Date(2026, 11, 27, 22, 30, 0, 0, time.UTC), 4},
+		{"the night the clocks go back (Sunday 25 October 2026): 02:30 summer time is in the 01:00-04:00 window", time.Date(2026, 10, 25, 0, 30, 0, 0, time.UTC), 3},
+		{"and so is 02:30 winter time, the hour repeated", time.Date(2026, 10, 25, 1, 30, 0, 0, time.UTC), 3},
+		{"and 04:00 winter time ends it, four hours after 01:00", time.Date(2026, 10, 25, 3, 0, 0, 0, time.UTC), 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -97,6 +97,14 @@ func TestForecastFromEarlierDays(t *testing.T) {
 			}
 		})
 	}
+	// The clock goes back a day: that day's mean in a slot is no past, the
+	// past stays.
+	back := Remember(state.Autoscale{Daily: append([]state.Slot(nil), mem.Daily...)}, AutoscaleDecision{rps: f(50)}, app.Autoscale, at(monday, "12:00"))
+	for _, s := range back.Daily {
+		if s.Slot == 12*60/SlotMinutes && (s.Day != "2026-11-23" || s.N != 1 || s.Mean != 50 || s.Days != 1 || s.Past != 1000) {
+			t.Errorf("the 12:00 slot after the clock went back a day: %+v (want Monday's first pass, the one earlier day kept)", s)
+		}
+	}
 	// The first day has no earlier day to learn from.
 	first := history(t, predictive, monday, at(monday, "08:58"), time.Minute, day)
 	if fc := Predict(first, 500, app.Autoscale, at(monday, "08:58")); fc.Daily != nil {
