@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/baton-orchestrator/baton/internal/clock"
 )
 
 // Env is everything a command reads from the outside world, set once from
@@ -21,8 +23,11 @@ import (
 type Env struct {
 	Stdout io.Writer
 	Stderr io.Writer
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	// Clock is the one clock of every pass; nil means the wall clock.
+	Clock clock.Clock
+	// Connect opens a Docker engine; nil means the real Docker client
+	// (in-process tests give a fake).
+	Connect func(host string, timeout time.Duration) (Engine, error)
 
 	SpecPath    string
 	StatePath   string
@@ -38,11 +43,11 @@ type Env struct {
 	MetricsDir    string // node_exporter textfile directory; empty: no metrics
 }
 
-func (e *Env) now() time.Time {
-	if e.Now != nil {
-		return e.Now()
+func (e *Env) clock() clock.Clock {
+	if e.Clock != nil {
+		return e.Clock
 	}
-	return time.Now()
+	return clock.Real{}
 }
 
 // logf prints progress on stderr when --verbose is set.

@@ -1,8 +1,8 @@
 package commands
 
-// autoscale.go gathers the autoscaler's metrics (the balancer's access
-// log, one-shot container stats, the external scaler), runs the pure
-// decider for every autoscaled app and records its memory.
+// autoscale.go observes what the autoscaler decides from: the balancer's
+// access log, one-shot container stats and the external scaler. The
+// decider is plan.Autoscale (through plan.AutoscaleApps in scale's pass).
 
 import (
 	"bytes"
@@ -18,25 +18,8 @@ import (
 	"github.com/baton-orchestrator/baton/internal/plan"
 	"github.com/baton-orchestrator/baton/internal/proc"
 	"github.com/baton-orchestrator/baton/internal/spec"
+	"github.com/baton-orchestrator/baton/state"
 )
-
-// applyDesired sets each autoscaled app's replica count to the last
-// decision in the state file (or its spec count at first), clamped to its
-// bounds, so every subcommand agrees on how many replicas an app wants.
-func (p *pass) applyDesired() {
-	for _, a := range p.spec.Apps {
-		as := a.Autoscale
-		if as == nil {
-			continue
-		}
-		n := a.WantReplicas()
-		if st := p.state.Apps[a.Name]; st != nil && st.Autoscale != nil {
-			n = st.Autoscale.Desired
-		}
-		n = min(max(n, as.Min), as.Max)
-		a.Replicas = &n
-	}
-}
 
 // metricsInput is the --metrics JSON: metrics per app, replacing
 // observation (for what-if runs and tests).
@@ -58,9 +41,30 @@ func readMetricsFile(path string) (map[string]plan.Metrics, error) {
 	return mf.Apps, nil
 }
 
-// autoscale decides every autoscaled app's count and applies it to the
-// spec in memory (and, unless this is a dry run, to the state's memory).
-func (p *pass) autoscale(ctx context.Context, obs observation, metricsPath string) ([]plan.AutoscaleDecision, error) {
+// autoscaleSeen is what the autoscaler observed for one scale pass: each
+// autoscaled app's input to the decider, and how far the access log was
+// read and each container's CPU counter, to remember after the pass.
+type autoscaleSeen struct {
+	inputs    []plan.AutoscaleInput
+	accessLog *state.LogPos
+	cpu       map[string]state.CPUSample
+}
+
+// remember is the commit of what the autoscaler observed.
+func (a autoscaleSeen) remember(st *state.State, _ []plan.Outcome) {
+	if a.accessLog != nil {
+		st.AccessLog = a.accessLog
+	}
+	if a.cpu != nil {
+		st.CPU = a.cpu
+	}
+}
+
+// observeAutoscale gathers the metrics of every autoscaled app (or reads
+// them from metricsPath), counts its ready and outdated replicas and asks
+// its external scaler.
+func (p *pass) observeAutoscale(ctx context.Context, metricsPath string) (autoscaleSeen, error) {
+	var seen autoscaleSeen
 	var apps []*spec.App
 	for _, a := range p.spec.Apps {
 		if a.Autoscale != nil {
@@ -68,25 +72,24 @@ func (p *pass) autoscale(ctx context.Context, obs observation, metricsPath strin
 		}
 	}
 	if len(apps) == 0 {
-		return nil, nil
+		return seen, nil
 	}
-	now := p.env.now()
+	now := p.clock.Now()
 	var observed map[string]plan.Metrics
 	var err error
 	if metricsPath != "" {
 		if observed, err = readMetricsFile(metricsPath); err != nil {
-			return nil, err
+			return seen, err
 		}
 	} else {
-		observed = p.gather(ctx, obs, apps, now)
+		observed = p.gather(ctx, &seen, apps, now)
 	}
-	var out []plan.AutoscaleDecision
 	for _, a := range apps {
-		in := plan.AutoscaleInput{App: a, Current: a.WantReplicas(), Metrics: observed[a.Name]}
+		in := plan.AutoscaleInput{App: a, Current: p.want.Of(a.Name), Metrics: observed[a.Name]}
 		hash := p.spec.HashOf(a)
-		for _, c := range obs.replicasOf(a) {
+		for _, c := range p.fleet.replicasOf(a) {
 			if c.App == a.Name && c.Running() {
-				if obs.ready[c.ID] {
+				if p.fleet.ready[c.ID] {
 					in.Ready++
 				}
 				if c.Hash != hash {
@@ -94,8 +97,7 @@ func (p *pass) autoscale(ctx context.Context, obs observation, metricsPath strin
 				}
 			}
 		}
-		st := p.state.AppState(a.Name)
-		if st.Autoscale != nil {
+		if st := p.state.App(a.Name); st != nil && st.Autoscale != nil {
 			in.Memory = *st.Autoscale
 		}
 		if a.Autoscale.External != nil {
@@ -107,27 +109,22 @@ func (p *pass) autoscale(ctx context.Context, obs observation, metricsPath strin
 				in.External = &n
 			}
 		}
-		d := plan.Autoscale(in, now)
-		mem := plan.Remember(in.Memory, d, a.Autoscale, now)
-		st.Autoscale = &mem
-		final := d.Final
-		a.Replicas = &final
-		out = append(out, d)
+		seen.inputs = append(seen.inputs, in)
 	}
-	return out, nil
+	return seen, nil
 }
 
 // gather observes the metrics of the autoscaled apps: request metrics
 // from the access log's new lines, CPU and memory from the replicas'
 // stats (plan.Traffic and plan.Usage do the arithmetic).
-func (p *pass) gather(ctx context.Context, obs observation, apps []*spec.App, now time.Time) map[string]plan.Metrics {
+func (p *pass) gather(ctx context.Context, seen *autoscaleSeen, apps []*spec.App, now time.Time) map[string]plan.Metrics {
 	out := map[string]plan.Metrics{}
 	if n := p.spec.Nginx; n != nil && n.AccessLog != "" {
 		samples, pos, took, err := metrics.Read(p.spec.Resolve(n.AccessLog), p.state.AccessLog, now)
 		if err != nil {
 			p.env.warnf("autoscale: %v", err)
 		} else {
-			p.state.AccessLog = pos
+			seen.accessLog = pos
 			for _, a := range apps {
 				if m, ok := plan.Traffic(samples[a.Name], took); ok && a.LB != nil {
 					out[a.Name] = m
@@ -135,7 +132,7 @@ func (p *pass) gather(ctx context.Context, obs observation, apps []*spec.App, no
 			}
 		}
 	}
-	readings := p.gatherUsage(ctx, obs, apps)
+	readings := p.gatherUsage(ctx, apps, now)
 	usage, next := plan.Usage(p.spec, readings, p.state.CPU)
 	for name, u := range usage {
 		m := out[name]
@@ -143,7 +140,7 @@ func (p *pass) gather(ctx context.Context, obs observation, apps []*spec.App, no
 		out[name] = m
 	}
 	if len(readings) > 0 {
-		p.state.CPU = next
+		seen.cpu = next
 	}
 	return out
 }
@@ -152,16 +149,16 @@ func (p *pass) gather(ctx context.Context, obs observation, apps []*spec.App, no
 // memory target: local containers at the engine (16 at a time), a swarm
 // app's tasks at their node's engine. A node without an endpoint, or that
 // does not answer, is a warning: its tasks' usage is missing.
-func (p *pass) gatherUsage(ctx context.Context, obs observation, apps []*spec.App) []plan.Reading {
+func (p *pass) gatherUsage(ctx context.Context, apps []*spec.App, now time.Time) []plan.Reading {
 	var local []plan.Reading
 	tasks := map[string]string{} // task ID → app
 	for _, a := range apps {
 		if t := a.Autoscale.Targets; t.CPU.Fraction == 0 && t.Memory.Fraction == 0 {
 			continue
 		}
-		for _, c := range obs.replicasOf(a) {
+		for _, c := range p.fleet.replicasOf(a) {
 			switch {
-			case c.App != a.Name || !obs.ready[c.ID]:
+			case c.App != a.Name || !p.fleet.ready[c.ID]:
 			case a.OnSwarm():
 				tasks[c.ID] = a.Name
 			default:
@@ -172,6 +169,9 @@ func (p *pass) gatherUsage(ctx context.Context, obs observation, apps []*spec.Ap
 	read := make([]bool, len(local))
 	bounded.Each(len(local), 16, func(i int) {
 		u, err := p.engine.Stats(ctx, local[i].Key)
+		if u.At.IsZero() {
+			u.At = now // the daemon did not say when it read
+		}
 		local[i].Usage, read[i] = u, err == nil
 	})
 	var out []plan.Reading
@@ -183,7 +183,7 @@ func (p *pass) gatherUsage(ctx context.Context, obs observation, apps []*spec.Ap
 	if len(tasks) == 0 {
 		return out
 	}
-	got, problems := p.taskStats(ctx, p.swarm.nodes, func(id string) bool { return tasks[id] != "" })
+	got, problems := p.taskStats(ctx, p.nodes, func(id string) bool { return tasks[id] != "" })
 	for _, np := range problems {
 		p.env.warnf("autoscale: %s", np.String("the cpu and memory of its tasks are missing"))
 	}

@@ -36,7 +36,7 @@ func newManCommand(env *Env) *cli.Command {
 		Usage:  "print the man page (roff)",
 		Hidden: true,
 		Action: func(c *cli.Context) error {
-			text, err := Man(c.App)
+			text, err := Man(pristine())
 			if err != nil {
 				return err
 			}
@@ -44,6 +44,15 @@ func newManCommand(env *Env) *cli.Command {
 			return err
 		},
 	}
+}
+
+// pristine is an app whose flags were never parsed: what it documents does
+// not depend on the environment (a DOCKER_HOST or BATON_* variable would
+// otherwise show as a default).
+func pristine() *cli.App {
+	app := NewApp(&Env{})
+	app.Setup()
+	return app
 }
 
 // Man renders the man page of app.

@@ -26,7 +26,7 @@ func newEventsCommand(env *Env) *cli.Command {
 			var after time.Time
 			if since != "" {
 				if d, err := time.ParseDuration(since); err == nil {
-					after = env.now().Add(-d)
+					after = env.clock().Now().Add(-d)
 				} else if t, err := time.Parse(time.RFC3339, since); err == nil {
 					after = t
 				} else {

@@ -9,11 +9,11 @@ import (
 )
 
 // TestSwarmEventTypesAreKnown: hooks may filter on every event type the
-// swarm passes write.
+// swarm passes and the balancer write.
 func TestSwarmEventTypesAreKnown(t *testing.T) {
-	types := []string{rebalanceEventType("move"), rebalanceEventType("unpin"), "label"}
+	types := []string{"rebalance-move", "rebalance-unpin", "label", "balancer"}
 	for _, k := range []plan.ServiceActionKind{plan.CreateService, plan.RollService, plan.ScaleReplicas, plan.RemoveService} {
-		types = append(types, serviceEventType(k))
+		types = append(types, plan.ServiceEventType(k))
 	}
 	for _, ty := range types {
 		if !slices.Contains(spec.EventTypes, ty) {

@@ -2,170 +2,96 @@ package commands
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"io"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/baton-orchestrator/baton/internal/plan"
-	"github.com/baton-orchestrator/baton/state"
 )
 
 func newGCCommand(env *Env) *cli.Command {
-	return &cli.Command{
-		Name:     "gc",
-		Category: passCategory,
-		Usage:    "remove exited containers past their grace, unused images beyond keep-N by last use, orphan volumes",
-		Description: "Never removes an image that any container uses (running or stopped), that a Swarm\n" +
-			"service or the spec names, nor anything with an excluded label. Keep-N counts from\n" +
-			"when baton last saw an image in use (kept in the state file), not from its build.\n" +
-			"--dry-run prints exactly what the real pass removes; removal errors are reported\n" +
+	return passCommand("gc", "remove exited containers past their grace, unused images beyond keep-N by last use, orphan volumes",
+		"Never removes an image that any container uses (running or stopped), that a Swarm\n"+
+			"service or the spec names, nor anything with an excluded label. Keep-N counts from\n"+
+			"when baton last saw an image in use (kept in the state file), not from its build.\n"+
+			"--dry-run prints exactly what the real pass removes; removal errors are reported\n"+
 			"per item and never stop the rest. The report shows the image space reclaimed.",
-		Action: passAction(env, "gc", func(ctx context.Context, o *passOutcome) error { return runGC(ctx, env, o) }),
-	}
+		nil, func(c *cli.Context) error { return run(c.Context, env, gcPass()) })
 }
 
-type gcRow struct {
-	plan.GCItem
-	Done  bool   `json:"done"`
-	Error string `json:"error,omitempty"`
-}
-
-func runGC(ctx context.Context, env *Env, o *passOutcome) error {
-	p, err := openPass(ctx, env, true, o)
-	if err != nil {
-		return err
-	}
-	defer p.close()
-	in := plan.GCInput{Spec: p.spec, LastUsed: p.state.GCMemory(p.spec.GC.Scope)}
-	if in.Containers, err = p.engine.ListAll(ctx); err != nil {
-		return fmt.Errorf("observe docker: %w", err)
-	}
-	if in.Images, err = p.engine.Images(ctx); err != nil {
-		return fmt.Errorf("observe docker: %w", err)
-	}
-	if in.Volumes, err = p.engine.Volumes(ctx); err != nil {
-		return fmt.Errorf("observe docker: %w", err)
-	}
-	if in.ServiceImages, err = p.engine.ServiceImages(ctx); err != nil {
-		return fmt.Errorf("observe docker: %w", err)
-	}
-	in.Exits = p.inspectStopped(ctx, plan.GCToInspect(in))
-	gp := plan.GC(in, env.now())
-
-	rows := make([]gcRow, len(gp.Remove))
-	for i, it := range gp.Remove {
-		rows[i] = gcRow{GCItem: it}
-	}
-	var reclaimed int64
-	if !env.DryRun {
-		var before int64 = -1
-		for _, it := range gp.Remove {
-			if it.Kind == "image" {
-				if b, err := p.engine.LayersSize(ctx); err == nil {
-					before = b
-				}
-				break
-			}
-		}
-		// Containers first, then images (now free), then volumes.
-		for _, kind := range []string{"container", "image", "volume"} {
-			for i := range rows {
-				if rows[i].Kind != kind {
-					continue
-				}
-				err := p.removeGCItem(ctx, rows[i].GCItem)
-				rows[i].Done = err == nil
-				if err != nil {
-					rows[i].Error = err.Error()
+// gcPass: every container on the host, the images, the volumes and the
+// Swarm services' images (four list calls), plus the finish times of the
+// stopped containers in scope; plan.GCPass decides.
+func gcPass() passDef[plan.GCInput] {
+	return passDef[plan.GCInput]{
+		name: "gc",
+		observe: func(ctx context.Context, x *pass) (in plan.GCInput, err error) {
+			in = plan.GCInput{Spec: x.spec, LastUsed: x.state.GCMemory(x.spec.GC.Scope)}
+			if in.Containers, err = x.engine.ListAll(ctx); err == nil {
+				if in.Images, err = x.engine.Images(ctx); err == nil {
+					if in.Volumes, err = x.engine.Volumes(ctx); err == nil {
+						in.ServiceImages, err = x.engine.ServiceImages(ctx)
+					}
 				}
 			}
-		}
-		if before >= 0 {
-			if after, err := p.engine.LayersSize(ctx); err == nil && before > after {
-				reclaimed = before - after
+			if err != nil {
+				return in, fmt.Errorf("observe docker: %w", err)
 			}
-		}
-		p.state.SetGCMemory(p.spec.GC.Scope, gp.LastUsed)
+			in.Exits = x.inspectStopped(ctx, plan.GCToInspect(in))
+			return in, nil
+		},
+		decide: func(_ *pass, in plan.GCInput, now time.Time) plan.Plan { return plan.GCPass(in, now) },
+		exec:   []executor{execDiscard},
+		view:   gcView(),
 	}
-	var events []state.Event
-	failed := 0
-	for _, r := range rows {
-		ev := state.Event{Type: "remove", Target: r.Kind + " " + r.Name, Reason: r.Reason, Error: r.Error}
-		events = append(events, ev)
-		if r.Error != "" {
-			failed++
-		}
-	}
-	p.out.actions, p.out.failed = len(rows), failed
-	var recErr error
-	if !env.DryRun {
-		recErr = p.record("gc", nil, events)
-	}
-	saveErr := p.save()
-	if err := printGC(env, rows, reclaimed); err != nil {
-		return err
-	}
-	if err := errors.Join(recErr, saveErr); err != nil {
-		return err
-	}
-	if failed > 0 {
-		return withCode(ExitPartial, fmt.Errorf("%d of %d removals failed; the others were done", failed, len(rows)))
-	}
-	return nil
 }
 
-func (p *pass) removeGCItem(ctx context.Context, it plan.GCItem) error {
-	switch it.Kind {
-	case "container":
-		return p.engine.RemoveStopped(ctx, it.ID)
-	case "image":
-		for _, ref := range it.Refs {
-			if err := p.engine.RemoveImage(ctx, ref); err != nil {
-				return err
-			}
-		}
-		return nil
-	case "volume":
-		return p.engine.RemoveVolume(ctx, it.ID)
+func gcView() view {
+	item := func(o plan.Outcome) plan.GCItem { it, _ := o.Step.Do.(plan.GCItem); return it }
+	col := func(head, key string, f func(it plan.GCItem) any) column {
+		return column{head: head, key: key, value: func(_ *report, o plan.Outcome) any { return f(item(o)) }}
 	}
-	return fmt.Errorf("unknown kind %q", it.Kind)
+	return view{
+		rows: "removed",
+		columns: []column{
+			col("KIND", "kind", func(it plan.GCItem) any { return it.Kind }),
+			col("", "id", func(it plan.GCItem) any { return it.ID }),
+			col("NAME", "name", func(it plan.GCItem) any { return it.Name }),
+			col("", "refs", func(it plan.GCItem) any { return it.Refs }),
+			reasonCol,
+			col("SIZE", "", func(it plan.GCItem) any {
+				if it.Kind != "image" {
+					return "-"
+				}
+				return humanBytes(it.Size)
+			}),
+			col("", "size", func(it plan.GCItem) any { return it.Size }),
+			doneColumn, errorColumn,
+			resultColumn(func(plan.Outcome) string { return "removed" }),
+		},
+		after: func(w io.Writer, r *report) {
+			if r.dryRun {
+				var size int64
+				for _, o := range r.outcomes {
+					if it := item(o); it.Kind == "image" {
+						size += it.Size
+					}
+				}
+				fmt.Fprintf(w, "\nimages: %s in all (layers shared with kept images are not freed)\n", humanBytes(size))
+				return
+			}
+			fmt.Fprintf(w, "\nreclaimed: %s of image layers\n", humanBytes(r.reclaimed()))
+		},
+		fields: func(r *report) []field { return []field{{"reclaimed_bytes", r.reclaimed()}} },
+	}
 }
 
-func printGC(env *Env, rows []gcRow, reclaimed int64) error {
-	if env.Output == "json" {
-		return writeJSON(env.Stdout, map[string]any{"command": "gc", "dry_run": env.DryRun, "removed": rows, "reclaimed_bytes": reclaimed})
-	}
-	if env.Quiet || len(rows) == 0 {
-		return nil
-	}
-	if env.DryRun {
-		fmt.Fprintln(env.Stderr, "baton: dry run: nothing was removed")
-	}
-	var t [][]string
-	var size int64
-	for _, r := range rows {
-		result := "planned"
-		if !env.DryRun {
-			result = "removed"
-			if r.Error != "" {
-				result = "failed: " + r.Error
-			}
-		}
-		sz := "-"
-		if r.Kind == "image" {
-			sz = humanBytes(r.Size)
-			size += r.Size
-		}
-		t = append(t, []string{r.Kind, r.Name, r.Reason, sz, result})
-	}
-	table(env.Stdout, []string{"KIND", "NAME", "REASON", "SIZE", "RESULT"}, t)
-	if env.DryRun {
-		fmt.Fprintf(env.Stdout, "\nimages: %s in all (layers shared with kept images are not freed)\n", humanBytes(size))
-	} else {
-		fmt.Fprintf(env.Stdout, "\nreclaimed: %s of image layers\n", humanBytes(reclaimed))
-	}
-	return nil
+// reclaimed is the image-layer space the pass freed.
+func (r *report) reclaimed() int64 {
+	n, _ := r.extra["reclaimed_bytes"].(int64)
+	return n
 }
 
 func humanBytes(n int64) string {

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -9,39 +10,32 @@ import (
 )
 
 func newLBCommand(env *Env) *cli.Command {
-	return &cli.Command{
-		Name:     "lb",
-		Category: passCategory,
-		Usage:    "manage the balancer config",
-		Subcommands: []*cli.Command{{
-			Name:  "render",
-			Usage: "render upstreams of ready replicas, write atomically if changed, test, reload",
-			Description: "Renders the balancer config from the template with the ready replicas of every\n" +
-				"app (an app with none answers 503). Writes only when the bytes change, runs the\n" +
-				"test command and restores the previous file byte for byte when it fails, then\n" +
-				"reloads. --dry-run prints the diff.",
-			Action: passAction(env, "lb render", func(ctx context.Context, o *passOutcome) error { return runLBRender(ctx, env, o) }),
-		}},
-	}
+	return groupCommand("lb", "manage the balancer config", passCommand("render",
+		"render upstreams of ready replicas, write atomically if changed, test, reload",
+		"Renders the balancer config from the template with the ready replicas of every\n"+
+			"app (an app with none answers 503). Writes only when the bytes change, runs the\n"+
+			"test command and restores the previous file byte for byte when it fails, then\n"+
+			"reloads. --dry-run prints the diff.",
+		nil, func(c *cli.Context) error { return run(c.Context, env, lbRenderPass()) }))
 }
 
-func runLBRender(ctx context.Context, env *Env, o *passOutcome) error {
-	p, obs, err := openObserved(ctx, env, o)
-	if err != nil {
-		return err
+// lbRenderPass: one balancer step for the ready replicas, when the config
+// or its reload is behind.
+func lbRenderPass() passDef[[]plan.Step] {
+	return passDef[[]plan.Step]{
+		name: "lb render",
+		observe: func(ctx context.Context, x *pass) ([]plan.Step, error) {
+			if err := x.observeFleet(ctx); err != nil {
+				return nil, err
+			}
+			s, ok, err := x.balancerStep(x.members)
+			if !ok {
+				return nil, err
+			}
+			return []plan.Step{s}, err
+		},
+		decide: func(_ *pass, sync []plan.Step, _ time.Time) plan.Plan { return plan.Plan{Steps: sync} },
+		exec:   []executor{execSync},
+		view:   actionsView(),
 	}
-	defer p.close()
-	rep := &passReport{Command: "lb render", DryRun: env.DryRun, Actions: []actionRow{}}
-	lb, syncErr := p.syncBalancer(ctx, plan.InRotation(p.spec, obs.containers, obs.ready))
-	if lb != nil && (env.Output == "json" || lb.Changed || lb.Reloaded) {
-		rep.Balancer = append(rep.Balancer, lb)
-	}
-	saveErr := p.save()
-	if err := printPass(env, rep); err != nil {
-		return err
-	}
-	if syncErr != nil {
-		return syncErr
-	}
-	return saveErr
 }

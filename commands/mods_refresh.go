@@ -2,11 +2,11 @@ package commands
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
@@ -18,69 +18,76 @@ import (
 )
 
 func newModsCommand(env *Env) *cli.Command {
-	return &cli.Command{
-		Name:     "mods",
-		Category: passCategory,
-		Usage:    "keep the mod file cache fresh",
-		Subcommands: []*cli.Command{{
-			Name:  "refresh",
-			Usage: "fetch due entries with conditional requests, verify, replace atomically; prune what left the list",
-			Description: "An entry is due when it was never downloaded, its file is missing, its URL or\n" +
-				"checksum changed, or its interval passed. A due entry is fetched with If-None-Match /\n" +
-				"If-Modified-Since (304: nothing is written), streamed to a temporary file in the same\n" +
-				"directory, checked against max_size and sha256, fsynced and renamed into place; on any\n" +
-				"failure the old file stays. Network errors and 5xx answers are retried with backoff.\n" +
-				"Only files baton downloaded are ever pruned. Progress bars only on a terminal.",
-			Action: passAction(env, "mods refresh", func(ctx context.Context, o *passOutcome) error { return runModsRefresh(ctx, env, o) }),
+	return groupCommand("mods", "keep the mod file cache fresh", passCommand("refresh",
+		"fetch due entries with conditional requests, verify, replace atomically; prune what left the list",
+		"An entry is due when it was never downloaded, its file is missing, its URL or\n"+
+			"checksum changed, or its interval passed. A due entry is fetched with If-None-Match /\n"+
+			"If-Modified-Since (304: nothing is written), streamed to a temporary file in the same\n"+
+			"directory, checked against max_size and sha256, fsynced and renamed into place; on any\n"+
+			"failure the old file stays. Network errors and 5xx answers are retried with backoff.\n"+
+			"Only files baton downloaded are ever pruned. Progress bars only on a terminal.",
+		nil, func(c *cli.Context) error { return run(c.Context, env, modsPass()) }))
+}
+
+// modsPass: what is on disk of every listed or recorded file;
+// plan.ModsPass decides.
+func modsPass() passDef[map[string]plan.ModFileObs] {
+	return passDef[map[string]plan.ModFileObs]{
+		name: "mods refresh",
+		observe: func(_ context.Context, x *pass) (map[string]plan.ModFileObs, error) {
+			onDisk := map[string]plan.ModFileObs{}
+			if m := x.spec.Mods; m != nil {
+				for _, f := range m.Files {
+					onDisk[f.Dest] = mods.Stat(m.Dir, f.Dest)
+				}
+				for dest := range x.state.Mods {
+					onDisk[dest] = mods.Stat(m.Dir, dest)
+				}
+			}
+			return onDisk, nil
+		},
+		decide: func(x *pass, onDisk map[string]plan.ModFileObs, now time.Time) plan.Plan {
+			return plan.ModsPass(x.spec.Mods, onDisk, x.state.Mods, now)
+		},
+		exec: []executor{execFetch, execPrune},
+		view: view{rows: "files", columns: []column{
+			stepColumn("DEST", "dest", func(s plan.Step) any { return s.Target }),
+			stepColumn("ACTION", "action", func(s plan.Step) any { return s.Do.(plan.ModAction).Kind }),
+			reasonCol,
+			{key: "result", omitEmpty: true, value: func(r *report, o plan.Outcome) any {
+				if r.dryRun || o.Err != nil {
+					return ""
+				}
+				return map[plan.Kind]string{plan.Fetch: "downloaded", plan.Prune: "pruned"}[o.Step.Kind]
+			}},
+			{key: "bytes", omitEmpty: true, value: func(_ *report, o plan.Outcome) any {
+				if rec, ok := o.Data.(*state.Mod); ok {
+					return rec.Size
+				}
+				return nil
+			}},
+			errorColumn,
+			resultColumn(func(o plan.Outcome) string { return o.Note }),
 		}},
 	}
 }
 
-type modRow struct {
-	Dest   string `json:"dest"`
-	Action string `json:"action"`
-	Reason string `json:"reason"`
-	Result string `json:"result,omitempty"` // downloaded, not-modified, pruned
-	Bytes  int64  `json:"bytes,omitempty"`
-	Error  string `json:"error,omitempty"`
-}
-
-func runModsRefresh(ctx context.Context, env *Env, o *passOutcome) error {
-	p, err := openPass(ctx, env, true, o)
-	if err != nil {
-		return err
-	}
-	defer p.close()
-	m := p.spec.Mods
-	if m == nil || (len(m.Files) == 0 && len(p.state.Mods) == 0) {
-		return printMods(env, nil)
-	}
-	if !env.DryRun {
-		if err := os.MkdirAll(m.Dir, 0o755); err != nil {
-			return fmt.Errorf("mods: cache directory: %w", err)
+// execFetch downloads the due files, m.Parallel at once, with progress
+// bars on a terminal; each outcome's Data is the file's new record.
+var execFetch = executor{kinds: []plan.Kind{plan.Fetch}, run: func(ctx context.Context, x *pass, steps []plan.Step) []plan.Outcome {
+	m := x.spec.Mods
+	outs := make([]plan.Outcome, len(steps))
+	if err := os.MkdirAll(m.Dir, 0o755); err != nil {
+		for i, s := range steps {
+			outs[i] = plan.Outcome{Step: s, Err: fmt.Errorf("mods: cache directory: %w", err)}
 		}
+		return outs
 	}
-	onDisk := map[string]plan.ModFileObs{}
-	for _, f := range m.Files {
-		onDisk[f.Dest] = mods.Stat(m.Dir, f.Dest)
-	}
-	for dest := range p.state.Mods {
-		onDisk[dest] = mods.Stat(m.Dir, dest)
-	}
-	now := env.now()
-	actions := plan.RefreshMods(m, onDisk, p.state.Mods, now)
-	rows := make([]modRow, len(actions))
-	for i, a := range actions {
-		rows[i] = modRow{Dest: a.Dest, Action: a.Kind, Reason: a.Reason}
-	}
-	if env.DryRun {
-		return printMods(env, rows)
-	}
-
-	fetcher := &mods.Fetcher{Client: &http.Client{}, Dir: m.Dir, MaxSize: m.MaxSize.Bytes, Timeout: m.Timeout.D, Retries: m.Retries}
+	f := &mods.Fetcher{Client: &http.Client{}, Dir: m.Dir, MaxSize: m.MaxSize.Bytes, Timeout: m.Timeout.D, Retries: m.Retries, Clock: x.clock}
+	env := x.env
 	if isTerminal(env.Stderr) && !env.Quiet && env.Output == "table" {
 		var mu sync.Mutex
-		fetcher.Progress = func(dest string, done, total int64) {
+		f.Progress = func(dest string, done, total int64) {
 			mu.Lock()
 			defer mu.Unlock()
 			if total > 0 {
@@ -91,105 +98,28 @@ func runModsRefresh(ctx context.Context, env *Env, o *passOutcome) error {
 		}
 		defer fmt.Fprint(env.Stderr, "\r\033[K")
 	}
-	if p.state.Mods == nil {
-		p.state.Mods = map[string]*state.Mod{}
-	}
-	var mu sync.Mutex
-	bounded.Each(len(actions), m.Parallel, func(i int) {
-		a := actions[i]
-		if a.Kind != "fetch" {
-			return
+	now := x.clock.Now()
+	bounded.Each(len(steps), m.Parallel, func(i int) {
+		a := steps[i].Do.(plan.ModAction)
+		res, err := f.Fetch(ctx, a, x.state.Mods[a.Dest], now)
+		outs[i] = plan.Outcome{Step: steps[i], Err: err}
+		if err == nil {
+			rec := res.Mod
+			outs[i].Data, outs[i].Quiet = &rec, res.Status == "not-modified"
+			outs[i].Note = "downloaded " + humanBytes(res.Bytes)
 		}
-		mu.Lock()
-		prev := p.state.Mods[a.Dest]
-		mu.Unlock()
-		res, err := fetcher.Fetch(ctx, a, prev, now)
-		mu.Lock()
-		defer mu.Unlock()
-		if err != nil {
-			rows[i].Error = err.Error()
-			return
-		}
-		rec := res.Mod
-		p.state.Mods[a.Dest] = &rec
-		rows[i].Result, rows[i].Bytes = res.Status, res.Bytes
 	})
-	for i, a := range actions {
-		if a.Kind != "prune" {
-			continue
-		}
-		if err := mods.Prune(m.Dir, a.Dest); err != nil {
-			rows[i].Error = err.Error()
-			continue
-		}
-		delete(p.state.Mods, a.Dest)
-		rows[i].Result = "pruned"
-	}
+	return outs
+}}
 
-	var events []state.Event
-	failed := 0
-	for _, r := range rows {
-		typ := "download"
-		if r.Action == "prune" {
-			typ = "prune"
-		}
-		if r.Result == "not-modified" {
-			continue // checked, nothing changed: not an event
-		}
-		events = append(events, state.Event{Type: typ, Target: r.Dest, Reason: r.Reason, Error: r.Error})
-		if r.Error != "" {
-			failed++
-		}
+// execPrune removes files baton downloaded that left the list.
+var execPrune = executor{kinds: []plan.Kind{plan.Prune}, run: func(_ context.Context, x *pass, steps []plan.Step) []plan.Outcome {
+	outs := eachStep(steps, func(s plan.Step) error { return mods.Prune(x.spec.Mods.Dir, s.Target) })
+	for i := range outs {
+		outs[i].Note = "pruned"
 	}
-	p.out.actions, p.out.failed = len(rows), failed
-	recErr := p.record("mods refresh", nil, events)
-	saveErr := p.save()
-	if err := printMods(env, rows); err != nil {
-		return err
-	}
-	if err := errors.Join(recErr, saveErr); err != nil {
-		return err
-	}
-	if failed > 0 {
-		return withCode(ExitPartial, fmt.Errorf("%d of %d entries failed; their old files stay", failed, len(rows)))
-	}
-	return nil
-}
-
-// printMods prints the rows; a pass where every due entry answered 304 is
-// as quiet as one with nothing due.
-func printMods(env *Env, rows []modRow) error {
-	if rows == nil {
-		rows = []modRow{}
-	}
-	if env.Output == "json" {
-		return writeJSON(env.Stdout, map[string]any{"command": "mods refresh", "dry_run": env.DryRun, "files": rows})
-	}
-	var t [][]string
-	for _, r := range rows {
-		result := "planned"
-		switch {
-		case env.DryRun:
-		case r.Error != "":
-			result = "failed: " + r.Error
-		case r.Result == "not-modified":
-			continue
-		case r.Result == "downloaded":
-			result = "downloaded " + humanBytes(r.Bytes)
-		default:
-			result = r.Result
-		}
-		t = append(t, []string{r.Dest, r.Action, r.Reason, result})
-	}
-	if env.Quiet || len(t) == 0 {
-		return nil
-	}
-	if env.DryRun {
-		fmt.Fprintln(env.Stderr, "baton: dry run: nothing was fetched or removed")
-	}
-	table(env.Stdout, []string{"DEST", "ACTION", "REASON", "RESULT"}, t)
-	return nil
-}
+	return outs
+}}
 
 // isTerminal reports whether w is a terminal (progress bars go only there).
 func isTerminal(w any) bool {

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -28,44 +29,36 @@ func table(w io.Writer, header []string, rows [][]string) {
 	t.Render()
 }
 
-// printsTable reports whether a pass prints its table: not under --quiet,
-// and only when it has something to say (so cron mails only when
-// something happened). On a dry run it first says so on stderr.
-func printsTable(env *Env, something bool) bool {
-	if env.Quiet || !something {
-		return false
-	}
-	if env.DryRun {
-		fmt.Fprintln(env.Stderr, "baton: dry run: nothing was changed")
-	}
-	return true
+// object is a JSON object that keeps its fields in order.
+type object []field
+
+type field struct {
+	key   string
+	value any
 }
 
-// resultCell is an action's RESULT column: planned on a dry run, the
-// error, or ok (done says what "ok" means when it is more than that).
-func resultCell(env *Env, errText, done string) string {
-	switch {
-	case env.DryRun:
-		return "planned"
-	case errText != "":
-		return "failed: " + errText
-	}
-	return done
-}
-
-// findingRows are findings as rows of a width-column table: the text in
-// column at, "-" elsewhere.
-func findingRows(findings []string, width, at int) [][]string {
-	rows := make([][]string, 0, len(findings))
-	for _, f := range findings {
-		row := make([]string, width)
-		for i := range row {
-			row[i] = "-"
+// MarshalJSON writes the fields in order.
+func (o object) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, f := range o {
+		if i > 0 {
+			b.WriteByte(',')
 		}
-		row[at] = f
-		rows = append(rows, row)
+		k, err := json.Marshal(f.key)
+		if err != nil {
+			return nil, err
+		}
+		v, err := json.Marshal(f.value)
+		if err != nil {
+			return nil, err
+		}
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(v)
 	}
-	return rows
+	b.WriteByte('}')
+	return b.Bytes(), nil
 }
 
 func writeJSON(w io.Writer, v any) error {

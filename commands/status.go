@@ -3,15 +3,12 @@ package commands
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/baton-orchestrator/baton/internal/fleet"
-	"github.com/baton-orchestrator/baton/internal/spec"
-	"github.com/baton-orchestrator/baton/state"
 )
 
 func newStatusCommand(env *Env) *cli.Command {
@@ -24,39 +21,26 @@ func newStatusCommand(env *Env) *cli.Command {
 	}
 }
 
-type appStatus struct {
-	App          string    `json:"app"`
-	Want         int       `json:"want"`
-	Running      int       `json:"running"`
-	Ready        int       `json:"ready"`
-	Current      int       `json:"current"`
-	Stopped      int       `json:"stopped"`
-	Health       string    `json:"health"` // ok, degraded, failing or down
-	Addresses    []string  `json:"addresses"`
-	LastAction   string    `json:"last_action,omitempty"`
-	LastActionAt time.Time `json:"last_action_at,omitzero"`
-}
-
 func runStatus(ctx context.Context, env *Env) error {
-	p, err := openPass(ctx, env, false, nil)
+	x, err := openPass(ctx, env, "status", false)
 	if err != nil {
 		return err
 	}
-	defer p.close()
-	if _, err := p.observe(ctx); err != nil {
+	defer x.close()
+	if err := x.observeFleet(ctx); err != nil {
 		return err
 	}
-	out := p.out.apps
-	nodes := nodeStatuses(p.swarm.nodes)
+	out := x.apps
+	nodes := nodeStatuses(x.nodes)
 	if env.Output == "json" {
 		obj := map[string]any{"apps": out}
-		if p.swarm.nodes != nil {
+		if x.nodes != nil {
 			obj["nodes"] = nodes
 		}
 		return writeJSON(env.Stdout, obj)
 	}
 	rows := make([][]string, 0, len(out))
-	now := env.now()
+	now := x.clock.Now()
 	for _, s := range out {
 		last := "-"
 		if s.LastAction != "" {
@@ -102,53 +86,6 @@ func nodeStatuses(nodes []fleet.Node) []nodeStatus {
 			st.Availability = "drain or pause"
 		}
 		out = append(out, st)
-	}
-	return out
-}
-
-// appStatuses counts each spec app's replicas in an observation.
-func appStatuses(s *spec.Spec, obs observation, st *state.State) []appStatus {
-	out := []appStatus{}
-	for _, a := range s.Apps {
-		as := appStatus{App: a.Name, Want: a.WantReplicas(), Addresses: []string{}}
-		hash := s.HashOf(a)
-		for _, c := range obs.replicasOf(a) {
-			if c.App != a.Name {
-				continue
-			}
-			if !c.Running() {
-				as.Stopped++
-				continue
-			}
-			as.Running++
-			if c.Hash == hash {
-				as.Current++
-			}
-			if obs.ready[c.ID] {
-				as.Ready++
-				if c.Addr != "" {
-					as.Addresses = append(as.Addresses, c.Addr)
-				}
-			}
-		}
-		sort.Strings(as.Addresses)
-		switch {
-		case as.Running == 0 && as.Want > 0:
-			as.Health = "down"
-		case as.Ready == as.Running && as.Running >= as.Want:
-			as.Health = "ok"
-		case as.Ready == 0 && as.Running > 0:
-			as.Health = "failing"
-		default:
-			as.Health = "degraded"
-		}
-		if as.Want == 0 && as.Running == 0 {
-			as.Health = "ok"
-		}
-		if rec := st.Apps[a.Name]; rec != nil {
-			as.LastAction, as.LastActionAt = rec.LastAction, rec.LastActionAt
-		}
-		out = append(out, as)
 	}
 	return out
 }

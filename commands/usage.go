@@ -15,6 +15,22 @@ import (
 	"github.com/baton-orchestrator/baton/internal/fleet"
 )
 
+// readUsage reads the memory of every Swarm task's container at each
+// node's own engine (taskStats). A node without an endpoint or that does
+// not answer counts reservations, and is reported.
+func (p *pass) readUsage(ctx context.Context) (map[string]int64, []string) {
+	got, problems := p.taskStats(ctx, p.nodes, nil)
+	usage := make(map[string]int64, len(got))
+	for id, u := range got {
+		usage[id] = int64(u.MemBytes)
+	}
+	var out []string
+	for _, np := range problems {
+		out = append(out, np.String("its reservations count"))
+	}
+	return usage, out
+}
+
 // nodeProblem says why no task of a node was read.
 type nodeProblem struct {
 	node       string
@@ -70,7 +86,7 @@ func (p *pass) taskStats(ctx context.Context, nodes []fleet.Node, want func(task
 // its running Swarm tasks' containers that want selects, 8 at a time. It
 // fails only when none could be read.
 func (p *pass) nodeStats(ctx context.Context, addr string, want func(taskID string) bool) (map[string]fleet.Usage, error) {
-	e, err := docker.New(addr, p.env.DockerTimeout)
+	e, err := p.env.connect(addr)
 	if err != nil {
 		return nil, err
 	}

@@ -191,6 +191,14 @@ func New() *State {
 	return &State{Version: Version, Apps: map[string]*App{}, Balancer: map[string]*Balancer{}, Probes: map[string]*Probe{}}
 }
 
+// App returns the record for app, or nil; s may be nil.
+func (s *State) App(app string) *App {
+	if s == nil {
+		return nil
+	}
+	return s.Apps[app]
+}
+
 // AppState returns the record for app, creating it.
 func (s *State) AppState(app string) *App {
 	if s.Apps == nil {

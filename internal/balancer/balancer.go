@@ -110,11 +110,13 @@ func Current(path string) ([]byte, bool, error) {
 // NeedsApply reports whether Apply would change, test or reload anything;
 // files are the ones the config references (Config.Files).
 func NeedsApply(old []byte, existed bool, rendered []byte, st *state.Balancer, files ...string) bool {
-	return needsApply(old, existed, rendered, st, Digest(rendered, files))
+	return Behind(old, existed, rendered, st, Digest(rendered, files))
 }
 
-// needsApply is NeedsApply for the rendered bytes' digest h.
-func needsApply(old []byte, existed bool, rendered []byte, st *state.Balancer, h string) bool {
+// Behind is NeedsApply for the rendered bytes' digest h (Digest), without
+// reading anything: the file is missing or differs from the render, or
+// its digest is not the one last tested and reloaded.
+func Behind(old []byte, existed bool, rendered []byte, st *state.Balancer, h string) bool {
 	return !existed || !bytes.Equal(old, rendered) || st.Tested != h || st.Reloaded != h
 }
 
@@ -133,7 +135,7 @@ func Apply(ctx context.Context, c Config, rendered []byte, st *state.Balancer, n
 		return res, err
 	}
 	h := c.digest(rendered)
-	if !needsApply(old, existed, rendered, st, h) {
+	if !Behind(old, existed, rendered, st, h) {
 		return res, nil
 	}
 	same := existed && bytes.Equal(old, rendered)

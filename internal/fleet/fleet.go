@@ -260,7 +260,8 @@ type Usage struct {
 	CPUNanos uint64 // cumulative CPU time
 	MemBytes uint64 // memory in use, without reclaimable page cache
 	MemLimit uint64
-	At       time.Time
+	At       time.Time // when the daemon read them; zero when it did not say
+
 }
 
 // Node is a Swarm node.

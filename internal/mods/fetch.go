@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/baton-orchestrator/baton/internal/atomicfile"
+	"github.com/baton-orchestrator/baton/internal/clock"
 	"github.com/baton-orchestrator/baton/internal/plan"
 	"github.com/baton-orchestrator/baton/state"
 )
@@ -41,8 +42,9 @@ type Fetcher struct {
 	// Backoff is the wait before retry k (1-based); nil means 1s·2^(k-1).
 	Backoff func(k int) time.Duration
 	// Progress, when set, is told the bytes received so far (total -1 when
-	// unknown).
+	// unknown), at most every 200ms by Clock (nil: the wall clock).
 	Progress func(dest string, done, total int64)
+	Clock    clock.Clock
 }
 
 // Result is the outcome of one fetch.
@@ -234,7 +236,11 @@ func (f *Fetcher) attempt(ctx context.Context, a plan.ModAction, prev *state.Mod
 	h := sha256.New()
 	var body io.Reader = io.LimitReader(resp.Body, f.MaxSize+1)
 	if f.Progress != nil {
-		body = &progressReader{r: body, dest: a.Dest, total: resp.ContentLength, report: f.Progress}
+		clk := f.Clock
+		if clk == nil {
+			clk = clock.Real{}
+		}
+		body = &progressReader{r: body, dest: a.Dest, total: resp.ContentLength, report: f.Progress, clock: clk}
 	}
 	n, err := io.Copy(io.MultiWriter(markWriter{tmp}, h), body)
 	if err != nil {
@@ -317,13 +323,14 @@ type progressReader struct {
 	total  int64
 	last   time.Time
 	report func(dest string, done, total int64)
+	clock  clock.Clock
 }
 
 func (p *progressReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
 	p.done += int64(n)
-	if time.Since(p.last) > 200*time.Millisecond || err == io.EOF {
-		p.last = time.Now()
+	if now := p.clock.Now(); now.Sub(p.last) > 200*time.Millisecond || err == io.EOF {
+		p.last = now
 		p.report(p.dest, p.done, p.total)
 	}
 	return n, err

@@ -38,7 +38,7 @@ func BenchmarkScaleDecide1000(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if a := Scale(s, cs, ready); len(a) != 100 {
+		if a := Scale(s, Desired(s, nil, nil), cs, ready); len(a) != 100 {
 			b.Fatalf("%d actions", len(a))
 		}
 	}
@@ -59,7 +59,7 @@ func BenchmarkHealDecide1000(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		p := Heal(HealInput{Spec: s, Containers: cs, Probes: probes, Counters: counters}, t0)
+		p := Heal(HealInput{Spec: s, Want: Desired(s, nil, nil), Containers: cs, Probes: probes, Counters: counters}, t0)
 		if len(p.Actions) != 20 {
 			b.Fatalf("%d actions", len(p.Actions))
 		}

@@ -14,7 +14,9 @@ import (
 // HealInput is what a heal pass observed, plus what earlier passes left in
 // the state file.
 type HealInput struct {
-	Spec       *spec.Spec
+	Spec *spec.Spec
+	// Want is every app's replica count (Desired).
+	Want       Wanted
 	Containers []fleet.Container
 	// Probes holds this pass's probe result per running container of a spec
 	// app (nil: passed). A container missing from it was not probed.
@@ -73,9 +75,9 @@ func (p HealPlan) Crashlooping() []Hold {
 // replica index of a spec app with no running container, the newest
 // stopped one. Containers already replaced by a running one are never
 // inspected again, so the cost stays with what is broken now.
-func ToInspect(s *spec.Spec, observed []fleet.Container) []fleet.Container {
+func ToInspect(s *spec.Spec, want Wanted, observed []fleet.Container) []fleet.Container {
 	var out []fleet.Container
-	for _, group := range byIndex(s, observed) {
+	for _, group := range byIndex(s, want, observed) {
 		if running(group) == nil {
 			if c := newestStopped(group); c != nil {
 				out = append(out, *c)
@@ -91,11 +93,11 @@ type appIndex struct {
 	replica int
 }
 
-func byIndex(s *spec.Spec, observed []fleet.Container) map[appIndex][]fleet.Container {
+func byIndex(s *spec.Spec, want Wanted, observed []fleet.Container) map[appIndex][]fleet.Container {
 	m := map[appIndex][]fleet.Container{}
 	for _, c := range observed {
 		a := s.App(c.App)
-		if a == nil || c.Retiring() || c.Replica < 0 || c.Replica >= a.WantReplicas() {
+		if a == nil || c.Retiring() || c.Replica < 0 || c.Replica >= want.Of(a.Name) {
 			continue
 		}
 		k := appIndex{c.App, c.Replica}
@@ -189,7 +191,7 @@ func Heal(in HealInput, now time.Time) HealPlan {
 
 	// Candidates per app.
 	cands := map[string][]Action{}
-	groups := byIndex(s, in.Containers)
+	groups := byIndex(s, in.Want, in.Containers)
 	keys := make([]appIndex, 0, len(groups))
 	for k := range groups {
 		keys = append(keys, k)
@@ -260,7 +262,7 @@ func Heal(in HealInput, now time.Time) HealPlan {
 		}
 		for i := range in.Containers {
 			c := in.Containers[i]
-			if c.App != d.Name || !c.Running() || touched[c.ID] || c.Replica < 0 || c.Replica >= d.WantReplicas() {
+			if c.App != d.Name || !c.Running() || touched[c.ID] || c.Replica < 0 || c.Replica >= in.Want.Of(d.Name) {
 				continue
 			}
 			touched[c.ID] = true

@@ -51,7 +51,7 @@ func TestHealCounters(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			db := healCtr("d0", "db", 0, "running", c.age)
-			in := HealInput{Spec: s, Containers: []fleet.Container{db}, Probes: map[string]error{}, Counters: map[string]*state.Probe{}}
+			in := HealInput{Spec: s, Want: Desired(s, nil, nil), Containers: []fleet.Container{db}, Probes: map[string]error{}, Counters: map[string]*state.Probe{}}
 			if c.prev != nil {
 				in.Counters["d0"] = c.prev
 			}
@@ -82,9 +82,9 @@ func TestHealExitedReplicaNamesTheOOMKill(t *testing.T) {
 	s := testSpec(t, healSpec)
 	dead := healCtr("d0", "db", 0, "exited", time.Hour)
 	older := healCtr("d9", "db", 0, "exited", 2*time.Hour)
-	in := HealInput{Spec: s, Containers: []fleet.Container{dead, older},
+	in := HealInput{Spec: s, Want: Desired(s, nil, nil), Containers: []fleet.Container{dead, older},
 		Exits: map[string]fleet.Exit{"d0": {State: "exited", ExitCode: 137, OOMKilled: true}}}
-	if got := ToInspect(s, in.Containers); len(got) != 1 || got[0].ID != "d0" {
+	if got := ToInspect(s, Desired(s, nil, nil), in.Containers); len(got) != 1 || got[0].ID != "d0" {
 		t.Fatalf("ToInspect must name only the newest stopped container, got %v", got)
 	}
 	p := Heal(in, t0)
@@ -96,10 +96,10 @@ func TestHealExitedReplicaNamesTheOOMKill(t *testing.T) {
 func TestHealReplacedReplicaIsNotInspectedAgain(t *testing.T) {
 	s := testSpec(t, healSpec)
 	cs := []fleet.Container{healCtr("old", "db", 0, "exited", time.Hour), healCtr("new", "db", 0, "running", time.Minute)}
-	if got := ToInspect(s, cs); len(got) != 0 {
+	if got := ToInspect(s, Desired(s, nil, nil), cs); len(got) != 0 {
 		t.Errorf("a replica with a running container needs no inspect, got %v", got)
 	}
-	if p := Heal(HealInput{Spec: s, Containers: cs, Probes: map[string]error{"new": nil}}, t0); len(p.Actions) != 0 {
+	if p := Heal(HealInput{Spec: s, Want: Desired(s, nil, nil), Containers: cs, Probes: map[string]error{"new": nil}}, t0); len(p.Actions) != 0 {
 		t.Errorf("got actions %+v", p.Actions)
 	}
 }
@@ -111,7 +111,7 @@ func TestHealDependentsRestartWithTheirAnchor(t *testing.T) {
 		healCtr("w0", "web", 0, "running", time.Hour),
 		healCtr("w1", "web", 1, "running", time.Hour),
 	}
-	p := Heal(HealInput{Spec: s, Containers: cs, Probes: map[string]error{"w0": nil, "w1": nil}}, t0)
+	p := Heal(HealInput{Spec: s, Want: Desired(s, nil, nil), Containers: cs, Probes: map[string]error{"w0": nil, "w1": nil}}, t0)
 	if got := summary(p.Actions); got != "start 0, replace w0, replace w1" {
 		t.Fatalf("got %q", got)
 	}
@@ -148,7 +148,7 @@ func TestHealBacksOffAndReportsCrashLoops(t *testing.T) {
 			for _, age := range c.history {
 				hist = append(hist, t0.Add(-age))
 			}
-			p := Heal(HealInput{Spec: s, Containers: dead, Replacements: map[string][]time.Time{"db": hist}}, t0)
+			p := Heal(HealInput{Spec: s, Want: Desired(s, nil, nil), Containers: dead, Replacements: map[string][]time.Time{"db": hist}}, t0)
 			started := len(p.Actions) > 0 && p.Actions[0].Kind == Start
 			if started != c.wantStart || (len(p.Holds) > 0) != c.wantHold || (len(p.Crashlooping()) > 0) != c.wantCrash {
 				t.Errorf("start=%v holds=%+v", started, p.Holds)

@@ -2,6 +2,8 @@ package plan
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -145,7 +147,7 @@ func SyncLabels(s *spec.Spec, nodes []fleet.Node, services []fleet.Service, task
 		if len(ch.Set) == 0 && len(ch.Remove) == 0 {
 			continue
 		}
-		for _, k := range sortedKeys(ch.Set) {
+		for _, k := range slices.Sorted(maps.Keys(ch.Set)) {
 			if strings.HasPrefix(k, AnchorLabelPrefix) {
 				why = append(why, fmt.Sprintf("set %s: %s runs here", k, strings.TrimPrefix(k, AnchorLabelPrefix)))
 			} else {
@@ -210,15 +212,6 @@ func SyncLabels(s *spec.Spec, nodes []fleet.Node, services []fleet.Service, task
 			Reason: fmt.Sprintf("%d task(s) of %s run on nodes without %s: restart so Swarm places them with it", len(wrong), a.Service, a.Anchor)})
 	}
 	return p
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // OwnedAfter is the label ownership to record after a labels sync pass

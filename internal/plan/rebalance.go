@@ -150,7 +150,7 @@ func Rebalance(in RebalanceInput) RebalancePlan {
 		switch {
 		case !known || !node.Ready:
 			p.Unpins = append(p.Unpins, Unpin{Service: s, Name: s.Name, Reason: fmt.Sprintf("pinned to %s, which is down or gone: Swarm places it again", host)})
-		case allOn(tasksOf[s.ID], node.ID) && len(tasksOf[s.ID]) > 0 && (s.Global || uint64(len(tasksOf[s.ID])) >= s.Replicas):
+		case arrivedOn(s, tasksOf[s.ID], node.ID):
 			p.Unpins = append(p.Unpins, Unpin{Service: s, Name: s.Name, Reason: fmt.Sprintf("its tasks run on %s: the pin of an earlier move is removed", host)})
 		case pinStuck(s, in.Now, cfg):
 			p.Unpins = append(p.Unpins, Unpin{Service: s, Name: s.Name, Reason: fmt.Sprintf("the move to %s did not complete within %s: the pin is removed and its tasks stay where they run", host, stuckAfter(cfg))})
@@ -274,6 +274,39 @@ func Rebalance(in RebalanceInput) RebalancePlan {
 	return p
 }
 
+// arrivedOn: every task the service wants runs on the node.
+func arrivedOn(s fleet.Service, ts []fleet.Task, nodeID string) bool {
+	return allOn(ts, nodeID) && len(ts) > 0 && (s.Global || uint64(len(ts)) >= s.Replicas)
+}
+
+// Arrived lists the services pinned by a move whose tasks all run, on
+// ready nodes, on the node they were pinned to: their pins can go.
+func Arrived(nodes []fleet.Node, services []fleet.Service, tasks []fleet.Task) []Unpin {
+	ready := map[string]bool{}
+	for _, n := range nodes {
+		ready[n.ID] = n.Ready
+	}
+	var out []Unpin
+	for _, s := range services {
+		pin := s.Labels[fleet.LabelPin]
+		if pin == "" {
+			continue
+		}
+		host := strings.TrimPrefix(pin, "node.hostname==")
+		node, known := nodeByHost(nodes, host)
+		var ts []fleet.Task
+		for _, t := range tasks {
+			if t.ServiceID == s.ID && t.Running() && ready[t.NodeID] {
+				ts = append(ts, t)
+			}
+		}
+		if known && node.Ready && arrivedOn(s, ts, node.ID) {
+			out = append(out, Unpin{Service: s, Name: s.Name, Reason: fmt.Sprintf("its tasks run on %s: the pin of an earlier move is removed", host)})
+		}
+	}
+	return out
+}
+
 // receiver picks where c goes: a ready, active node other than the source
 // that its constraints allow and that stays at or under the target; the
 // one that ends lowest, by hostname on a tie.
@@ -294,38 +327,6 @@ func receiver(nodes []fleet.Node, used map[string]int64, c candidate, src string
 	return best, found
 }
 
-// Satisfies evaluates Swarm placement constraints against a node: the
-// forms node.id, node.hostname, node.role and node.labels.K with == or
-// !=. Any other form (engine labels, platform) counts as not satisfied,
-// so rebalance never moves a service somewhere Swarm would refuse.
-func Satisfies(n fleet.Node, constraints []string) bool {
-	for _, c := range constraints {
-		key, op, want, ok := parseConstraint(c)
-		if !ok {
-			return false
-		}
-		var have string
-		var present bool
-		switch {
-		case key == "node.id":
-			have, present = n.ID, true
-		case key == "node.hostname":
-			have, present = n.Hostname, true
-		case key == "node.role":
-			have, present = n.Role, true
-		case strings.HasPrefix(key, "node.labels."):
-			have, present = n.Labels[strings.TrimPrefix(key, "node.labels.")]
-		default:
-			return false
-		}
-		// Swarm compares case-insensitively.
-		if (op == "==") != (present && strings.EqualFold(have, want)) {
-			return false
-		}
-	}
-	return true
-}
-
 // stuckAfter is how long a move may take before rebalance gives it up:
 // ten times the pass's wait, at least 5 minutes.
 func stuckAfter(cfg *spec.Rebalance) time.Duration {
@@ -338,33 +339,6 @@ func stuckAfter(cfg *spec.Rebalance) time.Duration {
 func pinStuck(s fleet.Service, now time.Time, cfg *spec.Rebalance) bool {
 	since, err := time.Parse(time.RFC3339, s.Labels[fleet.LabelPinSince])
 	return err == nil && now.Sub(since) > stuckAfter(cfg)
-}
-
-// parseConstraint splits "key==value" or "key!=value" (whichever
-// operator comes first), trimming spaces.
-func parseConstraint(c string) (key, op, value string, ok bool) {
-	op = "=="
-	i := strings.Index(c, "==")
-	if j := strings.Index(c, "!="); j >= 0 && (i < 0 || j < i) {
-		i, op = j, "!="
-	}
-	if i < 0 {
-		return "", "", "", false
-	}
-	return strings.TrimSpace(c[:i]), op, strings.TrimSpace(c[i+2:]), true
-}
-
-// pinnedByOwner: the service's own constraints (not baton's pin) tie it
-// to one node.
-func pinnedByOwner(s fleet.Service) bool {
-	pin := s.Labels[fleet.LabelPin]
-	for _, c := range s.Constraints {
-		key, op, _, ok := parseConstraint(c)
-		if ok && c != pin && op == "==" && (key == "node.hostname" || key == "node.id") {
-			return true
-		}
-	}
-	return false
 }
 
 func taskBytes(t fleet.Task, s fleet.Service, usage map[string]int64) int64 {

@@ -58,8 +58,8 @@ func (a Action) Target() string {
 	}
 }
 
-// Scale decides how to converge every app to its replica count and its
-// current spec. ready holds the IDs of running containers that answer their
+// Scale decides how to converge every app to its replica count (want) and
+// its current spec. ready holds the IDs of running containers that answer their
 // readiness check.
 //
 // Rules:
@@ -74,7 +74,7 @@ func (a Action) Target() string {
 //   - an index whose kept container runs an outdated spec is replaced;
 //   - indexes >= want are removed, highest first (scale-in);
 //   - running containers of apps that left the spec are removed.
-func Scale(s *spec.Spec, observed []fleet.Container, ready map[string]bool) []Action {
+func Scale(s *spec.Spec, want Wanted, observed []fleet.Container, ready map[string]bool) []Action {
 	var actions []Action
 	byApp := map[string][]fleet.Container{}
 	for _, c := range observed {
@@ -101,7 +101,7 @@ func Scale(s *spec.Spec, observed []fleet.Container, ready map[string]bool) []Ac
 					Reason: fmt.Sprintf("app %q runs as a Swarm service now (engine: swarm)", a.Name)})
 			}
 		} else {
-			actions = append(actions, scaleApp(a, s.Docker.Network, byApp[a.Name], ready)...)
+			actions = append(actions, scaleApp(a, want.Of(a.Name), s.Docker.Network, byApp[a.Name], ready)...)
 		}
 		delete(byApp, a.Name)
 	}
@@ -120,8 +120,7 @@ func Scale(s *spec.Spec, observed []fleet.Container, ready map[string]bool) []Ac
 	return actions
 }
 
-func scaleApp(a *spec.App, network string, running []fleet.Container, ready map[string]bool) []Action {
-	want := a.WantReplicas()
+func scaleApp(a *spec.App, want int, network string, running []fleet.Container, ready map[string]bool) []Action {
 	hash := a.Hash(network)
 	have := len(running)
 	byReplica := map[int][]fleet.Container{}

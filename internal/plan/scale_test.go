@@ -94,7 +94,7 @@ func TestScale(t *testing.T) {
 			for _, id := range c.ready {
 				ready[id] = true
 			}
-			actions := Scale(s, c.observed, ready)
+			actions := Scale(s, Desired(s, nil, nil), c.observed, ready)
 			if got := summary(actions); got != c.want {
 				t.Errorf("got %q, want %q", got, c.want)
 			}
@@ -111,7 +111,7 @@ func TestScaleReasons(t *testing.T) {
 	s := testSpec(t, fmt.Sprintf(webSpec, 3))
 	old := ctr("a", 0, "0000oldhash0", time.Hour)
 	old.Image = "web:v1"
-	actions := Scale(s, []fleet.Container{old}, nil)
+	actions := Scale(s, Desired(s, nil, nil), []fleet.Container{old}, nil)
 	want := []string{"have 1 running replicas, want 3", "have 1 running replicas, want 3", "image web:v1 → web:v2"}
 	if len(actions) != len(want) {
 		t.Fatalf("got %d actions: %s", len(actions), summary(actions))
@@ -135,7 +135,7 @@ func TestScaleIsIdempotentAfterApplying(t *testing.T) {
 		after = append(after, c)
 		ready[c.ID] = true
 	}
-	if a := Scale(s, after, ready); len(a) != 0 {
+	if a := Scale(s, Desired(s, nil, nil), after, ready); len(a) != 0 {
 		t.Errorf("second pass planned %s", summary(a))
 	}
 }

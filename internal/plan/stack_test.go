@@ -134,7 +134,7 @@ func TestHoldForDependencies(t *testing.T) {
 // what was held.
 func TestAStackComesUpInOnePass(t *testing.T) {
 	s := testSpec(t, depSpec)
-	actions := Scale(s, nil, nil)
+	actions := Scale(s, Desired(s, nil, nil), nil, nil)
 	counts := CountReplicas(nil, nil)
 	var order []string
 	for wave := 0; len(actions) > 0 && wave < 5; wave++ {

@@ -34,7 +34,7 @@ type ServiceAction struct {
 func ServiceName(s *spec.Spec, a *spec.App) string { return s.Project + "-" + a.Name }
 
 // ServiceWantOf is the service a swarm app wants.
-func ServiceWantOf(s *spec.Spec, a *spec.App) fleet.ServiceWant {
+func ServiceWantOf(s *spec.Spec, a *spec.App, replicas int) fleet.ServiceWant {
 	env := make([]string, 0, len(a.Env)+1)
 	for k, v := range a.Env {
 		env = append(env, k+"="+v)
@@ -45,7 +45,7 @@ func ServiceWantOf(s *spec.Spec, a *spec.App) fleet.ServiceWant {
 		Project: s.Project, App: a.Name, Name: ServiceName(s, a), Hash: s.HashOf(a),
 		Image: a.Image, Command: a.Command, Args: a.Args, Env: env, Labels: a.Labels, Port: a.Port,
 		MemoryB: a.Resources.Memory.Bytes, MilliCPU: a.Resources.CPU.Milli, ReserveB: a.Resources.ReserveMemory.Bytes,
-		Replicas: uint64(a.WantReplicas()), StopGrace: a.StopGrace.D,
+		Replicas: uint64(replicas), StopGrace: a.StopGrace.D,
 	}
 }
 
@@ -57,7 +57,7 @@ func ServiceWantOf(s *spec.Spec, a *spec.App) fleet.ServiceWant {
 //     it as a compare-and-swap and re-decides on a conflict);
 //   - a service of the project whose app is not a swarm app in the spec
 //     is removed.
-func ScaleServices(s *spec.Spec, services []fleet.Service) []ServiceAction {
+func ScaleServices(s *spec.Spec, want Wanted, services []fleet.Service) []ServiceAction {
 	var out []ServiceAction
 	ours := map[string]fleet.Service{}
 	for _, svc := range services {
@@ -69,7 +69,7 @@ func ScaleServices(s *spec.Spec, services []fleet.Service) []ServiceAction {
 		if !a.OnSwarm() {
 			continue
 		}
-		w := ServiceWantOf(s, a)
+		w := ServiceWantOf(s, a, want.Of(a.Name))
 		svc, ok := ours[a.Name]
 		delete(ours, a.Name)
 		if !ok {
@@ -96,6 +96,20 @@ func ScaleServices(s *spec.Spec, services []fleet.Service) []ServiceAction {
 			Reason: fmt.Sprintf("app %q is no longer a swarm app in the spec", app)})
 	}
 	return out
+}
+
+// ScaledReason says what a compare-and-swap scale of a service did: the
+// counts it went from and to, and how often the service changed under the
+// pass (each time it was re-read and the count decided again).
+func ScaledReason(from, to uint64, conflicts int) string {
+	if from == to {
+		return fmt.Sprintf("already at %d replica(s) when re-read: nothing to do", to)
+	}
+	r := fmt.Sprintf("%d → %d replica(s)", from, to)
+	if conflicts > 0 {
+		r += fmt.Sprintf("; the service changed under this pass %d time(s): re-read and re-decided", conflicts)
+	}
+	return r
 }
 
 // SwarmMembers turns the running tasks of swarm apps into balancer
@@ -145,10 +159,10 @@ type Lag struct {
 // rolling update the old tasks still run); or, for an app behind the
 // balancer, fewer ready tasks (ready: the members that answered their
 // check) at the current spec.
-func SwarmLagging(s *spec.Spec, services []fleet.Service, tasks []fleet.Task, ready []fleet.Container) []Lag {
+func SwarmLagging(s *spec.Spec, counts Wanted, services []fleet.Service, tasks []fleet.Task, ready []fleet.Container) []Lag {
 	var out []Lag
 	pending := map[string]bool{}
-	for _, a := range ScaleServices(s, services) {
+	for _, a := range ScaleServices(s, counts, services) {
 		if !pending[a.App] {
 			pending[a.App] = true
 			out = append(out, Lag{a.App, a.Want.Name, "the service does not match the spec yet: " + a.Reason})
@@ -176,7 +190,7 @@ func SwarmLagging(s *spec.Spec, services []fleet.Service, tasks []fleet.Task, re
 		if !a.OnSwarm() || pending[a.Name] {
 			continue
 		}
-		want := a.WantReplicas()
+		want := counts.Of(a.Name)
 		switch {
 		case running[a.Name] != want:
 			out = append(out, Lag{a.Name, ServiceName(s, a), fmt.Sprintf("%d task(s) run, %d wanted", running[a.Name], want)})

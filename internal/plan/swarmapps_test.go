@@ -26,7 +26,7 @@ func svcOf(app, hash string, replicas uint64) fleet.Service {
 
 func TestScaleServices(t *testing.T) {
 	s := testSpec(t, swarmSpec)
-	hash := ServiceWantOf(s, s.App("web")).Hash
+	hash := ServiceWantOf(s, s.App("web"), *s.App("web").Replicas).Hash
 	cases := []struct {
 		name     string
 		services []fleet.Service
@@ -44,7 +44,7 @@ func TestScaleServices(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var got []string
-			for _, a := range ScaleServices(s, c.services) {
+			for _, a := range ScaleServices(s, Desired(s, nil, nil), c.services) {
 				if a.Reason == "" {
 					t.Errorf("%s %s has no reason", a.Kind, a.App)
 				}
@@ -55,7 +55,7 @@ func TestScaleServices(t *testing.T) {
 			}
 		})
 	}
-	w := ServiceWantOf(s, s.App("web"))
+	w := ServiceWantOf(s, s.App("web"), *s.App("web").Replicas)
 	if w.Name != "p-web" || w.Replicas != 3 || w.Port != 8080 || strings.Join(w.Env, ",") != "BATON_APP=web" {
 		t.Errorf("want %+v", w)
 	}
@@ -85,7 +85,7 @@ func TestScaleLeavesSwarmAppsToSwarm(t *testing.T) {
 	s := testSpec(t, swarmSpec)
 	old := fleet.Container{ID: "c1", Name: "p-web-0-abc", App: "web", Replica: 0, State: "running", Hash: "x"}
 	var got []string
-	for _, a := range Scale(s, []fleet.Container{old}, map[string]bool{"c1": true}) {
+	for _, a := range Scale(s, Desired(s, nil, nil), []fleet.Container{old}, map[string]bool{"c1": true}) {
 		if a.App == "web" {
 			got = append(got, string(a.Kind)+" "+a.Reason)
 		}
@@ -102,7 +102,7 @@ nginx: {config: c.conf, test: [t], reload: [r], listen: "127.0.0.1:80"}
 apps:
   - {name: web, engine: swarm, image: web:1, port: 8080, replicas: 3, lb: {path: /}}
 `)
-	hash := ServiceWantOf(s, s.App("web")).Hash
+	hash := ServiceWantOf(s, s.App("web"), *s.App("web").Replicas).Hash
 	svc := svcOf("web", hash, 3)
 	task := func(id, h string) fleet.Task {
 		return fleet.Task{ID: id, ServiceID: svc.ID, NodeID: "n1", State: "running", Hash: h}
@@ -129,7 +129,7 @@ apps:
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var got []string
-			for _, l := range SwarmLagging(s, c.services, c.tasks, c.ready) {
+			for _, l := range SwarmLagging(s, Desired(s, nil, nil), c.services, c.tasks, c.ready) {
 				got = append(got, l.Reason)
 			}
 			g := strings.Join(got, "; ")

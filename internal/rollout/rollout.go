@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/baton-orchestrator/baton/internal/bounded"
+	"github.com/baton-orchestrator/baton/internal/clock"
 	"github.com/baton-orchestrator/baton/internal/fleet"
 	"github.com/baton-orchestrator/baton/internal/plan"
 	"github.com/baton-orchestrator/baton/internal/probe"
@@ -54,8 +55,9 @@ type Runner struct {
 	// Sync makes the balancer route to exactly members (render, write,
 	// test, reload as needed).
 	Sync func(ctx context.Context, members []fleet.Container) error
-	// Sleep waits for d or until ctx ends.
-	Sleep func(ctx context.Context, d time.Duration) error
+	// Clock tells the time for readiness deadlines and waits the drain
+	// periods and probe intervals.
+	Clock clock.Clock
 	// Suffix returns a fresh suffix for container names.
 	Suffix func() string
 	// Logf reports progress; may be nil.
@@ -213,7 +215,7 @@ func (r *Runner) step(ctx context.Context, step []plan.Action, members []fleet.C
 	}
 	if drain > 0 {
 		r.logf("draining for %s", drain)
-		if err := r.Sleep(ctx, drain); err != nil {
+		if err := r.Clock.Sleep(ctx, drain); err != nil {
 			return outs, next, err
 		}
 	}
@@ -307,12 +309,12 @@ func (r *Runner) startReady(ctx context.Context, a plan.Action, images map[strin
 func (r *Runner) waitReady(ctx context.Context, app *spec.App, c fleet.Container) error {
 	const interval = 100 * time.Millisecond
 	check := CheckOf(app)
-	deadline := time.Now().Add(app.Health.ReadyTimeout.D)
-	lastInspect := time.Now()
+	deadline := r.Clock.Now().Add(app.Health.ReadyTimeout.D)
+	lastInspect := r.Clock.Now()
 	t := probe.Target{Addr: c.Addr, ContainerID: c.ID, Check: check}
 	for {
-		if check.Type == "docker" || time.Since(lastInspect) >= time.Second {
-			lastInspect = time.Now()
+		if now := r.Clock.Now(); check.Type == "docker" || now.Sub(lastInspect) >= time.Second {
+			lastInspect = now
 			x, err := r.Engine.Inspect(ctx, c.ID)
 			if err == nil && !x.Running() {
 				return &exitedError{x}
@@ -323,10 +325,10 @@ func (r *Runner) waitReady(ctx context.Context, app *spec.App, c fleet.Container
 		if err == nil {
 			return nil
 		}
-		if time.Now().Add(interval).After(deadline) {
+		if r.Clock.Now().Add(interval).After(deadline) {
 			return fmt.Errorf("not ready within %s: %w", app.Health.ReadyTimeout.D, err)
 		}
-		if err := r.Sleep(ctx, interval); err != nil {
+		if err := r.Clock.Sleep(ctx, interval); err != nil {
 			return err
 		}
 	}

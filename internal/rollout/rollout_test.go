@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/baton-orchestrator/baton/internal/clock"
 	"github.com/baton-orchestrator/baton/internal/fleet"
 	"github.com/baton-orchestrator/baton/internal/plan"
 	"github.com/baton-orchestrator/baton/internal/probe"
@@ -138,13 +139,22 @@ func (w *world) sync(ctx context.Context, members []fleet.Container) error {
 
 func (w *world) runner(s *spec.Spec) *Runner {
 	return &Runner{Spec: s, Engine: w, Probe: w, Sync: w.sync,
-		Sleep: func(ctx context.Context, d time.Duration) error {
-			if d >= time.Second { // readiness polling sleeps are shorter
-				w.record("drain " + d.String())
-			}
-			return nil
-		},
+		Clock:  recClock{clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), w},
 		Suffix: func() string { return "x" }, Parallel: 1}
+}
+
+// recClock records the drain waits (readiness polling sleeps are shorter)
+// and moves its fake time on every sleep.
+type recClock struct {
+	*clock.Fake
+	w *world
+}
+
+func (c recClock) Sleep(ctx context.Context, d time.Duration) error {
+	if d >= time.Second {
+		c.w.record("drain " + d.String())
+	}
+	return c.Fake.Sleep(ctx, d)
 }
 
 func setup(t *testing.T, replicas int, running ...fleet.Container) (*spec.Spec, *world, []fleet.Container) {
@@ -170,7 +180,7 @@ func old(id string, replica int) fleet.Container {
 func TestRollingReplaceIsStartFirstOneAtATime(t *testing.T) {
 	s, w, members := setup(t, 2, old("o0", 0), old("o1", 1))
 	ready := map[string]bool{"o0": true, "o1": true}
-	actions := plan.Scale(s, members, ready)
+	actions := plan.Scale(s, plan.Desired(s, nil, nil), members, ready)
 	rep := w.runner(s).Run(context.Background(), actions, members)
 	if rep.Failed() != 0 || rep.SyncErr != nil {
 		t.Fatalf("failures: %+v", rep)
@@ -191,7 +201,7 @@ func TestScaleOutAndInShareOneSync(t *testing.T) {
 	c5 := fleet.Container{ID: "c5", App: "web", Replica: 5, Hash: cur, State: "running", Addr: "b"}
 	members = []fleet.Container{c0, c5}
 	w.routed = map[string]bool{"c0": true, "c5": true}
-	actions := plan.Scale(s, members, map[string]bool{"c0": true, "c5": true})
+	actions := plan.Scale(s, plan.Desired(s, nil, nil), members, map[string]bool{"c0": true, "c5": true})
 	w.runner(s).Run(context.Background(), actions, members)
 	want := "start new1-web-1\nsync c0,new1-web-1\ndrain 3s\nstop c5"
 	if got := strings.Join(w.log, "\n"); got != want {
@@ -202,7 +212,7 @@ func TestScaleOutAndInShareOneSync(t *testing.T) {
 func TestFailedReplacementKeepsTheOldReplica(t *testing.T) {
 	s, w, members := setup(t, 1, old("o0", 0))
 	w.failWait["web-0"] = true
-	actions := plan.Scale(s, members, map[string]bool{"o0": true})
+	actions := plan.Scale(s, plan.Desired(s, nil, nil), members, map[string]bool{"o0": true})
 	rep := w.runner(s).Run(context.Background(), actions, members)
 	if rep.Failed() != 1 {
 		t.Fatalf("want one failed action, got %+v", rep.Outcomes)
@@ -220,7 +230,7 @@ func TestFailedReplacementKeepsTheOldReplica(t *testing.T) {
 func TestSyncFailureStopsNothing(t *testing.T) {
 	s, w, members := setup(t, 0, old("o0", 0), old("o1", 1))
 	w.failSync = true
-	actions := plan.Scale(s, members, map[string]bool{"o0": true, "o1": true})
+	actions := plan.Scale(s, plan.Desired(s, nil, nil), members, map[string]bool{"o0": true, "o1": true})
 	rep := w.runner(s).Run(context.Background(), actions, members)
 	if rep.SyncErr == nil || len(w.stopped) != 0 {
 		t.Fatalf("want a sync error and nothing stopped, got %v, stopped %v", rep.SyncErr, w.stopped)

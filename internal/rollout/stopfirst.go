@@ -106,7 +106,7 @@ func (r *Runner) stopFirstStep(ctx context.Context, a plan.Action, members []fle
 		}
 		if app.Drain.D > 0 {
 			r.logf("draining for %s", app.Drain.D)
-			if err := r.Sleep(ctx, app.Drain.D); err != nil {
+			if err := r.Clock.Sleep(ctx, app.Drain.D); err != nil {
 				out.Err = err
 				return []Outcome{out}, without, err
 			}

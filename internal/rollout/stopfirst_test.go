@@ -147,7 +147,7 @@ apps:
 	}
 	w := &world{t: t, routed: map[string]bool{}, failWait: map[string]bool{},
 		failPrep: map[string]error{"network p_side": errors.New("no address pool left")}}
-	rep := w.runner(s).Run(context.Background(), plan.Scale(s, nil, nil), nil)
+	rep := w.runner(s).Run(context.Background(), plan.Scale(s, plan.Desired(s, nil, nil), nil, nil), nil)
 	if w.prepared["volume p_up"] != 1 || w.prepared["network p_default"] != 1 || w.prepared["network p_side"] != 1 {
 		t.Errorf("each prerequisite once per pass, got %v", w.prepared)
 	}

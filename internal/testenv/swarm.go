@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/baton-orchestrator/baton/internal/clock"
 )
 
 // Swarm is a multi-node Docker Swarm on this machine (scripts/swarm.sh):
@@ -52,6 +54,9 @@ func StartSwarm(t testing.TB, n int) *Swarm {
 func StartSwarmSized(t testing.TB, memMiB []int) *Swarm {
 	t.Helper()
 	n := len(memMiB)
+	if testing.Short() {
+		Missing(t, "-short")
+	}
 	if os.Geteuid() != 0 {
 		Missing(t, "a swarm of network namespaces needs root")
 	}
@@ -74,7 +79,8 @@ func StartSwarmSized(t testing.TB, memMiB []int) *Swarm {
 		_ = syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
 		lock.Close()
 	})
-	start := time.Now()
+	wall := clock.Real{}
+	start := wall.Now()
 	cmd := exec.Command(swarmScript(), "up", fmt.Sprint(n))
 	var mem []string
 	for _, m := range memMiB {
@@ -82,7 +88,7 @@ func StartSwarmSized(t testing.TB, memMiB []int) *Swarm {
 	}
 	cmd.Env = append(os.Environ(), "BATON_SWARM_DIR="+s.Dir, "BATON_SWARM_NET="+s.Net, "BATON_SWARM_MEM="+strings.Join(mem, " "))
 	out, err := cmd.CombinedOutput()
-	s.Up = time.Since(start)
+	s.Up = wall.Now().Sub(start)
 	t.Cleanup(func() { StopSwarm(t, s) })
 	if err != nil {
 		t.Fatalf("swarm up: %v\n%s", err, out)
@@ -108,8 +114,9 @@ func (s *Swarm) KillNode(t testing.TB, k int) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("swarm kill node%d: %v\n%s", k, err, out)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
+	wall := clock.Real{}
+	deadline := wall.Now().Add(30 * time.Second)
+	for wall.Now().Before(deadline) {
 		out, _ := exec.Command("docker", "-H", s.Host(1), "node", "inspect", fmt.Sprintf("node%d", k), "--format", "{{.Status.State}}").Output()
 		if strings.TrimSpace(string(out)) == "down" {
 			return

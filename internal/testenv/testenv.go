@@ -25,9 +25,14 @@ import (
 // CI reports whether the tests run under CI.
 func CI() bool { return os.Getenv("CI") == "true" }
 
-// Missing fails the test under CI and skips it elsewhere.
+// Missing fails the test under CI and skips it elsewhere. Under -short
+// every integration test skips, CI or not: -short asks for the tests that
+// need no real parts.
 func Missing(t testing.TB, format string, args ...any) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("integration test: skipped under -short")
+	}
 	msg := fmt.Sprintf(format, args...) + " (make test installs and starts it)"
 	if CI() {
 		t.Fatal(msg)
@@ -55,6 +60,9 @@ func Root() string {
 // baton's --docker-host (empty: the default).
 func Docker(t testing.TB) string {
 	t.Helper()
+	if testing.Short() {
+		Missing(t, "-short")
+	}
 	Tool(t, "docker")
 	out, err := exec.Command("docker", "version", "--format", "{{.Server.APIVersion}}").CombinedOutput()
 	if err != nil {
@@ -151,6 +159,9 @@ func (n *Nginx) Reload() []string {
 // and stops it when the test ends.
 func StartNginx(t testing.TB) *Nginx {
 	t.Helper()
+	if testing.Short() {
+		Missing(t, "-short")
+	}
 	Tool(t, "nginx")
 	dir := t.TempDir()
 	n := &Nginx{Dir: dir, Listen: fmt.Sprintf("127.0.0.1:%d", FreePort(t))}

@@ -1,14 +1,12 @@
 package commands
 
-// outcome.go collects what a pass did (actions, failures, per-app replica
-// counts, events) and, after the pass has released the lock, writes the
-// Prometheus textfile metrics and fires the spec's hooks. Neither can fail
-// the pass: problems are warnings.
+// metrics.go writes a pass's Prometheus textfile metrics (the runner calls
+// it after the pass released the lock; a problem is a warning, never a
+// failure of the pass).
 
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,52 +15,18 @@ import (
 	"strings"
 	"time"
 
-	"github.com/urfave/cli/v2"
-
-	"github.com/baton-orchestrator/baton/internal/hook"
-	"github.com/baton-orchestrator/baton/internal/spec"
+	"github.com/baton-orchestrator/baton/internal/plan"
 	"github.com/baton-orchestrator/baton/state"
 )
 
-// passOutcome is filled by a pass as it runs.
-type passOutcome struct {
-	command string
-	spec    *spec.Spec
-	actions int
-	failed  int
-	apps    []appStatus
-	events  []state.Event
-	// down are the Swarm nodes found down ("node X is down: skipped").
-	down []string
-}
-
-// passAction wraps a pass: it times it, then writes metrics and fires hooks.
-func passAction(env *Env, command string, run func(ctx context.Context, o *passOutcome) error) cli.ActionFunc {
-	return func(c *cli.Context) error {
-		return runPassWithOutcome(c.Context, env, command, run)
-	}
-}
-
-func runPassWithOutcome(ctx context.Context, env *Env, command string, run func(ctx context.Context, o *passOutcome) error) error {
-	start := time.Now()
-	o := &passOutcome{command: command}
-	err := run(ctx, o)
-	if err == nil && len(o.down) > 0 {
-		// The pass did what it could; a node it could not reach makes the
-		// result partial.
-		err = withCode(ExitPartial, fmt.Errorf("swarm: %s; the rest of the pass was done", strings.Join(o.down, "; ")))
-	}
-	if env.MetricsDir != "" {
-		if werr := o.writeMetrics(env.MetricsDir, start, time.Since(start), Code(err)); werr != nil {
-			env.warnf("metrics: %v", werr)
-		}
-	}
-	if o.spec != nil && len(o.spec.Hooks) > 0 && len(o.events) > 0 && !env.DryRun {
-		for _, herr := range hook.Fire(ctx, o.spec.Hooks, o.events) {
-			env.warnf("hook: %v", herr)
-		}
-	}
-	return err
+// passMetrics is what one pass's metrics say.
+type passMetrics struct {
+	command         string
+	start           time.Time
+	took            time.Duration
+	code            int
+	actions, failed int
+	apps            []plan.AppStatus
 }
 
 // metricsFile is where a command's metrics go: baton_scale.prom,
@@ -72,8 +36,9 @@ func metricsFile(dir, command string) string {
 	return filepath.Join(dir, "baton_"+strings.ReplaceAll(command, " ", "_")+".prom")
 }
 
-func (o *passOutcome) writeMetrics(dir string, start time.Time, took time.Duration, code int) error {
+func (o *passMetrics) write(dir string) error {
 	path := metricsFile(dir, o.command)
+	start, took, code := o.start, o.took, o.code
 	lastSuccess := previousValue(path, "baton_last_success_timestamp_seconds")
 	if code == ExitOK {
 		lastSuccess = float64(start.Add(took).UnixMilli()) / 1000
@@ -96,7 +61,7 @@ func (o *passOutcome) writeMetrics(dir string, start time.Time, took time.Durati
 		gauge("baton_last_success_timestamp_seconds", "When the last pass that exited 0 ended, as a Unix time; alert when it grows old.", fmt.Sprintf("{%s} %s", cmd, num(lastSuccess)))
 	}
 	if len(o.apps) > 0 {
-		apps := append([]appStatus(nil), o.apps...)
+		apps := append([]plan.AppStatus(nil), o.apps...)
 		sort.Slice(apps, func(i, j int) bool { return apps[i].App < apps[j].App })
 		var want, running, ready []string
 		for _, a := range apps {

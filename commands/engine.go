@@ -1,0 +1,73 @@
+package commands
+
+import (
+	"context"
+	"time"
+
+	"github.com/baton-orchestrator/baton/internal/docker"
+	"github.com/baton-orchestrator/baton/internal/fleet"
+)
+
+// Engine is what passes need from a Docker daemon: the seam between the
+// runner and the engine. internal/docker implements it against a real
+// dockerd; in-process tests give Env.Connect a fake.
+type Engine interface {
+	Host() string
+	Close() error
+
+	// Containers.
+	List(ctx context.Context, project, network string) ([]fleet.Container, error)
+	ListAll(ctx context.Context) ([]fleet.Container, error)
+	Inspect(ctx context.Context, id string) (fleet.Exit, error)
+	Exec(ctx context.Context, id string, argv []string) error
+	Stats(ctx context.Context, id string) (fleet.Usage, error)
+	EnsureImage(ctx context.Context, ref, policy string) error
+	Start(ctx context.Context, w fleet.Want) (fleet.Container, error)
+	Stop(ctx context.Context, id string, grace time.Duration) error
+	Remove(ctx context.Context, id string) error
+	Rename(ctx context.Context, id, name string) error
+	RemoveStopped(ctx context.Context, id string) error
+	// StartExisting starts a stopped container again (stop-first's way
+	// back when the new replica does not answer).
+	StartExisting(ctx context.Context, id, network string) (fleet.Container, error)
+
+	// A stack's volumes and networks.
+	EnsureVolume(ctx context.Context, project string, w fleet.VolumeWant) error
+	EnsureNetwork(ctx context.Context, project string, w fleet.NetworkWant) error
+	Networks(ctx context.Context, project string) ([]fleet.Network, error)
+	RemoveNetwork(ctx context.Context, project, name string) error
+
+	// Images and volumes (gc).
+	Images(ctx context.Context) ([]fleet.Image, error)
+	Volumes(ctx context.Context) ([]fleet.Volume, error)
+	ServiceImages(ctx context.Context) ([]string, error)
+	RemoveImage(ctx context.Context, ref string) error
+	RemoveVolume(ctx context.Context, name string) error
+	LayersSize(ctx context.Context) (int64, error)
+
+	// Swarm.
+	Nodes(ctx context.Context) ([]fleet.Node, error)
+	Services(ctx context.Context) ([]fleet.Service, error)
+	Tasks(ctx context.Context) ([]fleet.Task, error)
+	SetNodeLabels(ctx context.Context, n fleet.Node, labels map[string]string) error
+	UpdateService(ctx context.Context, s fleet.Service, addConstraint string, force bool) error
+	CreateService(ctx context.Context, w fleet.ServiceWant) error
+	UpdateServiceSpec(ctx context.Context, id string, w fleet.ServiceWant) error
+	ScaleService(ctx context.Context, id string, attempts int, decide func(current uint64) uint64) (from, to uint64, conflicts int, err error)
+	RemoveService(ctx context.Context, id string) error
+	PinService(ctx context.Context, s fleet.Service, host string, now time.Time) error
+	UnpinService(ctx context.Context, s fleet.Service) error
+}
+
+// connect opens the engine at host (empty: DOCKER_HOST or the default
+// socket) through env.Connect, or the real Docker client.
+func (e *Env) connect(host string) (Engine, error) {
+	if e.Connect != nil {
+		return e.Connect(host, e.DockerTimeout)
+	}
+	eng, err := docker.New(host, e.DockerTimeout)
+	if err != nil {
+		return nil, err
+	}
+	return eng, nil
+}

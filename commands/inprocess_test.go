@@ -1,0 +1,346 @@
+package commands_test
+
+// In-process tests of every pass subcommand: the whole app runs with
+// buffers for stdout and stderr, a fake clock and an in-memory engine
+// (internal/testenv.FakeEngine) at the seam, so they need no daemon and
+// run under -short. They check each pass's plan, its table and JSON, that a
+// dry run changes nothing and the exit codes 0, 1, 3 and 75. The real
+// engine, nginx and swarm are the e2e tests' (the *_e2e_test.go files).
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/baton-orchestrator/baton/commands"
+	"github.com/baton-orchestrator/baton/internal/clock"
+	"github.com/baton-orchestrator/baton/internal/fleet"
+	"github.com/baton-orchestrator/baton/internal/testenv"
+	"github.com/baton-orchestrator/baton/state"
+)
+
+var _ commands.Engine = (*testenv.FakeEngine)(nil)
+
+// inproc is one in-process baton: a spec and state in a temporary
+// directory, a fake engine and clock; every replica started answers on
+// an HTTP server of its own on 127.0.0.1.
+type inproc struct {
+	t     *testing.T
+	dir   string
+	spec  string
+	state string
+	conf  string
+	fake  *testenv.FakeEngine
+	clock *clock.Fake
+}
+
+var t0 = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+
+func newInproc(t *testing.T) *inproc {
+	t.Helper()
+	dir := t.TempDir()
+	a := &inproc{t: t, dir: dir, spec: filepath.Join(dir, "baton.yaml"), state: filepath.Join(dir, "state.json"),
+		conf: filepath.Join(dir, "baton.conf"), clock: clock.NewFake(t0)}
+	a.fake = testenv.NewFakeEngine(func() string {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") }))
+		t.Cleanup(srv.Close)
+		return strings.TrimPrefix(srv.URL, "http://")
+	}, a.clock.Now)
+	return a
+}
+
+// write writes the spec: the nginx section (test and reload commands
+// given), then body.
+func (a *inproc) write(test, body string) {
+	a.t.Helper()
+	y := fmt.Sprintf("project: ip\nnginx:\n  config: %s\n  test: [%s]\n  reload: [\"true\"]\n  listen: 127.0.0.1:1\n%s", a.conf, test, body)
+	if err := os.WriteFile(a.spec, []byte(y), 0o644); err != nil {
+		a.t.Fatal(err)
+	}
+}
+
+const webApp = "apps:\n  - {name: web, image: \"web:1\", port: 8080, replicas: %d, lb: {}, health: {type: http, path: /}}\n"
+
+func (a *inproc) run(args ...string) (string, string, int) {
+	a.t.Helper()
+	var out, errOut bytes.Buffer
+	env := &commands.Env{Stdout: &out, Stderr: &errOut, Clock: a.clock,
+		Connect: func(string, time.Duration) (commands.Engine, error) { return a.fake, nil }}
+	code := commands.Run(context.Background(), env, append([]string{"baton", "--spec", a.spec, "--state", a.state, "--lock-timeout", "0s"}, args...))
+	return out.String(), errOut.String(), code
+}
+
+// must runs and fails the test unless the exit code is want.
+func (a *inproc) must(want int, args ...string) string {
+	a.t.Helper()
+	out, errOut, code := a.run(args...)
+	if code != want {
+		a.t.Fatalf("baton %v: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", args, code, want, out, errOut)
+	}
+	return out
+}
+
+// rows decodes the JSON report's rows under key.
+func rows(t *testing.T, out, key string) []map[string]any {
+	t.Helper()
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(out), &obj); err != nil {
+		t.Fatalf("not one JSON object: %v\n%s", err, out)
+	}
+	var rs []map[string]any
+	if err := json.Unmarshal(obj[key], &rs); err != nil {
+		t.Fatalf("%s: %v\n%s", key, err, out)
+	}
+	return rs
+}
+
+func (a *inproc) stateBytes() []byte {
+	b, _ := os.ReadFile(a.state)
+	return b
+}
+
+func TestInProcessScale(t *testing.T) {
+	a := newInproc(t)
+	a.write(`"true"`, fmt.Sprintf(webApp, 2))
+
+	dry := rows(t, a.must(0, "-n", "-o", "json", "scale"), "actions")
+	if len(dry) != 2 || dry[0]["action"] != "start" || dry[0]["done"] != false || a.fake.Count("start ") != 0 || a.stateBytes() != nil {
+		t.Fatalf("dry run: %v; engine calls %v; state %q", dry, a.fake.Calls(), a.stateBytes())
+	}
+	out := a.must(0, "scale")
+	if !strings.Contains(out, "web replica 0") || !strings.Contains(out, "ok: ip-web-0-") || a.fake.Count("start ") != 2 {
+		t.Fatalf("real pass:\n%s\ncalls %v", out, a.fake.Calls())
+	}
+	conf, _ := os.ReadFile(a.conf)
+	if !strings.Contains(string(conf), "server 127.0.0.1:") {
+		t.Errorf("the config does not route to the replicas:\n%s", conf)
+	}
+	if out := a.must(0, "scale"); out != "" {
+		t.Errorf("a converged pass printed:\n%s", out)
+	}
+	if rs := rows(t, a.must(0, "-o", "json", "scale"), "actions"); len(rs) != 0 {
+		t.Errorf("a converged pass planned %v", rs)
+	}
+
+	// One of two new starts fails: partly done.
+	a.write(`"true"`, fmt.Sprintf(webApp, 3))
+	a.fake.Fail["start web"] = fmt.Errorf("no space left on device")
+	_, errOut, code := a.run("scale")
+	if code != 3 || !strings.Contains(errOut, "1 of 1 actions failed") {
+		t.Errorf("a failed start: exit %d\n%s", code, errOut)
+	}
+	delete(a.fake.Fail, "start web")
+
+	// The balancer test fails: exit 1, the old config kept.
+	before, _ := os.ReadFile(a.conf)
+	a.write(`"false"`, fmt.Sprintf(webApp, 1))
+	_, errOut, code = a.run("scale")
+	after, _ := os.ReadFile(a.conf)
+	if code != 1 || !strings.Contains(errOut, "test command") || !bytes.Equal(before, after) {
+		t.Errorf("a failing balancer test: exit %d, config kept %v\n%s", code, bytes.Equal(before, after), errOut)
+	}
+}
+
+func TestInProcessHeal(t *testing.T) {
+	a := newInproc(t)
+	a.write(`"true"`, fmt.Sprintf(webApp, 1))
+	a.must(0, "scale")
+	for _, c := range a.fake.Containers {
+		c.State = "exited"
+	}
+	stateBefore := a.stateBytes()
+	dry := rows(t, a.must(0, "-n", "-o", "json", "heal"), "actions")
+	if len(dry) != 1 || dry[0]["action"] != "start" || !bytes.Equal(stateBefore, a.stateBytes()) {
+		t.Fatalf("dry run planned %v (state changed: %v)", dry, !bytes.Equal(stateBefore, a.stateBytes()))
+	}
+	out := a.must(0, "heal")
+	if !strings.Contains(out, "replica 0 exited with code 1") {
+		t.Errorf("heal did not say why:\n%s", out)
+	}
+	if out := a.must(0, "heal"); out != "" {
+		t.Errorf("a healthy fleet's heal printed:\n%s", out)
+	}
+	evs, err := state.ReadEvents(a.state)
+	if err != nil || len(evs) == 0 || evs[len(evs)-1].Command != "heal" || evs[len(evs)-1].Type != "start" {
+		t.Errorf("heal's start is not in the event log: %v %+v", err, evs)
+	}
+}
+
+func TestInProcessLBRender(t *testing.T) {
+	a := newInproc(t)
+	a.write(`"true"`, fmt.Sprintf(webApp, 1))
+	a.fake.Add(fleet.Container{Name: "ip-web-0-aaaaaa", App: "web", Replica: 0, State: "running", Addr: "127.0.0.1:1",
+		Labels: map[string]string{fleet.LabelProject: "ip"}})
+	out := a.must(0, "-n", "lb", "render")
+	if !strings.Contains(out, "would rewrite and reload") || !strings.Contains(out, "+++ "+a.conf+" (new)") {
+		t.Errorf("dry run shows no diff:\n%s", out)
+	}
+	if _, err := os.Stat(a.conf); !os.IsNotExist(err) {
+		t.Fatal("the dry run wrote the config")
+	}
+	if out := a.must(0, "lb", "render"); !strings.Contains(out, "rewritten, tested, reloaded") {
+		t.Errorf("real pass:\n%s", out)
+	}
+	if out := a.must(0, "lb", "render"); out != "" {
+		t.Errorf("second pass printed:\n%s", out)
+	}
+	evs, _ := state.ReadEvents(a.state)
+	if len(evs) != 1 || evs[0].Type != "balancer" || evs[0].Command != "lb render" {
+		t.Errorf("lb render's reload is not one event: %+v", evs)
+	}
+}
+
+func TestInProcessGC(t *testing.T) {
+	a := newInproc(t)
+	a.write(`"true"`, "gc: {grace: 1h}\n"+fmt.Sprintf(webApp, 0))
+	a.fake.Add(fleet.Container{ID: "old", Name: "ip-web-0-old", App: "web", State: "exited", Created: t0.Add(-5 * time.Hour),
+		Labels: map[string]string{fleet.LabelProject: "ip"}})
+	a.fake.Add(fleet.Container{ID: "fresh", Name: "ip-web-0-fresh", App: "web", State: "exited", Created: t0.Add(-time.Minute),
+		Labels: map[string]string{fleet.LabelProject: "ip"}})
+	dry := rows(t, a.must(0, "-n", "-o", "json", "gc"), "removed")
+	if len(dry) != 1 || dry[0]["name"] != "ip-web-0-old" || a.fake.Containers["old"] == nil {
+		t.Fatalf("dry run: %v", dry)
+	}
+	if out := a.must(0, "gc"); !strings.Contains(out, "removed") || a.fake.Containers["old"] != nil || a.fake.Containers["fresh"] == nil {
+		t.Fatalf("real pass:\n%s", out)
+	}
+	a.clock.Advance(2 * time.Hour)
+	a.fake.Fail["remove fresh"] = fmt.Errorf("device busy")
+	if _, errOut, code := a.run("gc"); code != 3 || !strings.Contains(errOut, "1 of 1 actions failed") {
+		t.Errorf("a failed removal: exit %d\n%s", code, errOut)
+	}
+}
+
+// swarmSpec is a Swarm manager's spec: static labels for node1.
+const swarmSpec = "swarm:\n  nodes:\n    node1: {labels: {zone: a}}\n"
+
+func (a *inproc) nodes(ready ...bool) {
+	a.fake.NodeSet = nil
+	for i, r := range ready {
+		a.fake.NodeSet = append(a.fake.NodeSet, fleet.Node{ID: fmt.Sprintf("n%d", i+1), Hostname: fmt.Sprintf("node%d", i+1),
+			Ready: r, Active: true, Role: "manager", MemoryBytes: 1 << 30, Labels: map[string]string{}})
+	}
+}
+
+func TestInProcessLabelsSync(t *testing.T) {
+	a := newInproc(t)
+	a.write(`"true"`, swarmSpec)
+	a.nodes(true, true)
+	dry := rows(t, a.must(0, "-n", "-o", "json", "labels", "sync"), "changes")
+	if len(dry) != 1 || dry[0]["change"] != "+zone=a" || a.fake.Count("label node") != 0 {
+		t.Fatalf("dry run: %v", dry)
+	}
+	if out := a.must(0, "labels", "sync"); !strings.Contains(out, "node1") || a.fake.NodeSet[0].Labels["zone"] != "a" {
+		t.Fatalf("real pass:\n%s", out)
+	}
+	if out := a.must(0, "labels", "sync"); out != "" {
+		t.Errorf("second pass printed:\n%s", out)
+	}
+	a.write(`"true"`, "swarm:\n  nodes:\n    node1: {labels: {zone: b}}\n")
+	a.fake.Fail["label node node1"] = fmt.Errorf("update out of sequence")
+	if _, errOut, code := a.run("labels", "sync"); code != 3 || !strings.Contains(errOut, "1 of 1 actions failed") {
+		t.Errorf("a failed label update: exit %d\n%s", code, errOut)
+	}
+}
+
+func TestInProcessRebalance(t *testing.T) {
+	a := newInproc(t)
+	a.write(`"true"`, "swarm:\n  rebalance: {threshold: 70%, target: 60%, wait: 10s}\n")
+	a.nodes(true, true)
+	a.fake.AddService(fleet.Service{ID: "s1", Name: "api", Replicas: 1, ReserveMemory: 400 << 20}, "n1")
+	a.fake.AddService(fleet.Service{ID: "s2", Name: "heavy", Replicas: 1, ReserveMemory: 410 << 20}, "n1")
+	dry := rows(t, a.must(0, "-n", "-o", "json", "rebalance"), "actions")
+	if len(dry) != 1 || dry[0]["service"] != "api" || dry[0]["to"] != "node2" || a.fake.Count("pin") != 0 {
+		t.Fatalf("dry run: %v", dry)
+	}
+	out := a.must(0, "rebalance")
+	if !strings.Contains(out, "ok: moved, pin removed") || taskNodeOf(a.fake, "s1") != "n2" || a.fake.Count("unpin service api") != 1 {
+		t.Fatalf("real pass:\n%s\ncalls %v", out, a.fake.Calls())
+	}
+	if out := a.must(0, "rebalance"); out != "" {
+		t.Errorf("second pass printed:\n%s", out)
+	}
+}
+
+func taskNodeOf(f *testenv.FakeEngine, service string) string {
+	for _, t := range f.TaskSet {
+		if t.ServiceID == service {
+			return t.NodeID
+		}
+	}
+	return ""
+}
+
+func TestInProcessModsRefreshDryRunAndFailure(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/gone" {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprintln(w, "a mod")
+	}))
+	defer srv.Close()
+	a := newInproc(t)
+	cache := filepath.Join(a.dir, "cache")
+	a.write(`"true"`, fmt.Sprintf("mods:\n  dir: %s\n  files:\n    - {url: %s/a, dest: a.jar}\n    - {url: %s/gone, dest: b.jar}\n", cache, srv.URL, srv.URL))
+	dry := rows(t, a.must(0, "-n", "-o", "json", "mods", "refresh"), "files")
+	if len(dry) != 2 || dry[0]["action"] != "fetch" {
+		t.Fatalf("dry run: %v", dry)
+	}
+	if _, err := os.Stat(cache); !os.IsNotExist(err) {
+		t.Fatal("the dry run created the cache")
+	}
+	out, errOut, code := a.run("mods", "refresh")
+	if code != 3 || !strings.Contains(out, "downloaded") || !strings.Contains(out, "404") || !strings.Contains(errOut, "1 of 2 actions failed") {
+		t.Errorf("one failed download: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// TestInProcessEveryPassExitCodes: every pass exits 1 on a bad spec
+// (touching nothing), 75 while another holds the lock, and 3 when a node
+// of the Swarm is down (after doing the rest).
+func TestInProcessEveryPassExitCodes(t *testing.T) {
+	passes := [][]string{{"scale"}, {"heal"}, {"lb", "render"}, {"gc"}, {"mods", "refresh"}, {"labels", "sync"}, {"rebalance"}}
+	for _, p := range passes {
+		t.Run(strings.Join(p, " "), func(t *testing.T) {
+			a := newInproc(t)
+			a.write(`"true"`, swarmSpec+"apps: [{name: web, image: \"web:1\", replicas: 0}]\n")
+			a.nodes(true, false)
+			_, errOut, code := a.run(p...)
+			if code != 3 || !strings.Contains(errOut, "node node2 is down: skipped; the rest of the pass was done") {
+				t.Errorf("node down: exit %d\n%s", code, errOut)
+			}
+			if _, errOut, code := a.run(append([]string{"-n"}, p...)...); code != 3 {
+				t.Errorf("node down, dry run: exit %d\n%s", code, errOut)
+			}
+
+			lock, err := state.Open(context.Background(), a.state, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, errOut, code = a.run(p...)
+			lock.Close()
+			if code != 75 || !strings.Contains(errOut, "state is locked") {
+				t.Errorf("lock held: exit %d\n%s", code, errOut)
+			}
+
+			if err := os.WriteFile(a.spec, []byte("apps: [{name: web, replicas: -1}]\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			before := a.stateBytes()
+			calls := len(a.fake.Calls())
+			_, errOut, code = a.run(p...)
+			if code != 1 || !strings.Contains(errOut, "invalid spec") || len(a.fake.Calls()) != calls || !bytes.Equal(before, a.stateBytes()) {
+				t.Errorf("bad spec: exit %d, engine calls %d → %d\n%s", code, calls, len(a.fake.Calls()), errOut)
+			}
+		})
+	}
+}

@@ -1,0 +1,114 @@
+package commands
+
+// observe.go is what scale, heal, lb render and status observe: every
+// container of the project (one list call), which running ones answer
+// their readiness check (concurrent probes), and for swarm apps their
+// services and tasks, probed at their node's address.
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/baton-orchestrator/baton/internal/fleet"
+	"github.com/baton-orchestrator/baton/internal/plan"
+	"github.com/baton-orchestrator/baton/internal/probe"
+	"github.com/baton-orchestrator/baton/internal/rollout"
+	"github.com/baton-orchestrator/baton/internal/spec"
+)
+
+// probeParallel bounds concurrent readiness probes in one pass.
+const probeParallel = 256
+
+// fleetView is the fleet as one pass saw it.
+type fleetView struct {
+	containers []fleet.Container
+	ready      map[string]bool
+	probeErr   map[string]error
+	// services and tasks are the Swarm's, when the spec has swarm apps;
+	// taskReplicas are the running tasks of swarm apps as containers at
+	// their node's address, swarmReady those that answered.
+	services     []fleet.Service
+	tasks        []fleet.Task
+	taskReplicas []fleet.Container
+	swarmReady   []fleet.Container
+}
+
+// replicasOf is where an app's replicas are observed: its containers, or
+// for a swarm app its tasks (other apps' entries are mixed in).
+func (f fleetView) replicasOf(a *spec.App) []fleet.Container {
+	if a.OnSwarm() {
+		return f.taskReplicas
+	}
+	return f.containers
+}
+
+// observeFleet lists and probes; it sets x.fleet, the balancer members
+// and the per-app counts.
+func (x *pass) observeFleet(ctx context.Context) error {
+	cs, err := x.engine.List(ctx, x.spec.Project, x.spec.Docker.Network)
+	if err != nil {
+		return fmt.Errorf("observe docker: %w", err)
+	}
+	f := fleetView{containers: cs, ready: map[string]bool{}, probeErr: map[string]error{}}
+	var targets []probe.Target
+	var ids []string
+	for _, c := range cs {
+		a := x.spec.App(c.App)
+		if a == nil || !c.Running() {
+			continue
+		}
+		if a.Health.Type != "docker" && (c.Health == "unhealthy" || c.Health == "starting") {
+			// The image's own HEALTHCHECK vetoes readiness too.
+			f.probeErr[c.ID] = fmt.Errorf("docker health is %s", c.Health)
+			continue
+		}
+		targets = append(targets, probe.Target{Addr: c.Addr, ContainerID: c.ID, Health: c.Health, Check: rollout.CheckOf(a)})
+		ids = append(ids, c.ID)
+	}
+	for i, err := range x.prober.All(ctx, targets, probeParallel) {
+		if err == nil {
+			f.ready[ids[i]] = true
+		} else {
+			f.probeErr[ids[i]] = err
+		}
+	}
+	x.fleet = f
+	if err := x.observeSwarmApps(ctx); err != nil {
+		return err
+	}
+	x.members = plan.InRotation(x.spec, cs, f.ready)
+	x.apps = plan.Status(x.spec, x.want, x.fleet.replicasOf, x.fleet.ready, x.state)
+	return nil
+}
+
+// observeSwarmApps lists services and tasks (two calls) and probes the
+// running tasks of swarm apps at their node's address.
+func (x *pass) observeSwarmApps(ctx context.Context) error {
+	if !x.spec.HasSwarmApps() {
+		return nil
+	}
+	f := &x.fleet
+	var err error
+	if f.services, err = x.engine.Services(ctx); err != nil {
+		return fmt.Errorf("observe swarm: %w", err)
+	}
+	if f.tasks, err = x.engine.Tasks(ctx); err != nil {
+		return fmt.Errorf("observe swarm: %w", err)
+	}
+	running := plan.SwarmMembers(x.spec, x.nodes, f.services, f.tasks)
+	targets := make([]probe.Target, len(running))
+	for i, c := range running {
+		targets[i] = probe.Target{Addr: c.Addr, Check: rollout.CheckOf(x.spec.App(c.App))}
+	}
+	f.swarmReady = nil
+	for i, err := range x.prober.All(ctx, targets, probeParallel) {
+		if err == nil {
+			f.ready[running[i].ID] = true
+			f.swarmReady = append(f.swarmReady, running[i])
+		} else {
+			f.probeErr[running[i].ID] = err
+		}
+	}
+	f.taskReplicas = running
+	return nil
+}

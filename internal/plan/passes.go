@@ -1,0 +1,271 @@
+package plan
+
+// passes.go turns each pass's decisions into one Plan of Steps: what the
+// runner prints, executes, records and turns into the exit status. Each
+// function is pure: what the pass observed and now in, the plan out,
+// including what the pass must remember afterwards (Commit).
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/baton-orchestrator/baton/internal/fleet"
+	"github.com/baton-orchestrator/baton/internal/spec"
+	"github.com/baton-orchestrator/baton/state"
+)
+
+// CrashloopHint is printed when an app crash-loops.
+const CrashloopHint = "see `baton events --type crashloop` and the container logs (`docker logs`) of the exited replicas"
+
+// ActionStep is a scale or heal action as a step.
+func ActionStep(a Action) Step {
+	return Step{Kind: a.Kind, App: a.App, Target: a.Target(), Reason: a.Reason, Do: &a}
+}
+
+// HoldSteps are findings for apps whose starts wait; a crash loop makes
+// the pass partly done.
+func HoldSteps(holds []Hold) []Step {
+	out := make([]Step, 0, len(holds))
+	for _, h := range holds {
+		s := NewFinding("hold", h.App, h.App, h.Reason)
+		if h.Crashloop {
+			s.Type, s.Partial, s.Hint = "crashloop", fmt.Sprintf("app %q is %s", h.App, h.Reason), CrashloopHint
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// ServiceStep is a swarm app's service change as a step.
+func ServiceStep(a ServiceAction) Step {
+	target := a.Want.Name
+	if target == "" {
+		target = a.Service.Name
+	}
+	return Step{Kind: Service, Type: ServiceEventType(a.Kind), App: a.App, Target: target, Reason: a.Reason, Do: a}
+}
+
+// ServiceEventType is the event type of a service action: "scale-service".
+func ServiceEventType(k ServiceActionKind) string { return Step{Kind: Kind(k)}.EventType() }
+
+// ScaleInput is what a scale pass decides from.
+type ScaleInput struct {
+	Spec       *spec.Spec
+	Want       Wanted
+	Containers []fleet.Container
+	Ready      map[string]bool
+	// Attempts are each app's recent restart attempts (state).
+	Attempts map[string][]time.Time
+	// Services are the Swarm's services, when the spec has swarm apps.
+	Services []fleet.Service
+}
+
+// ScalePass decides a scale pass: the holds of apps that back off, the
+// container actions that remain (Scale, ApplyHolds) and the swarm apps'
+// service changes. A failed start or replacement counts as an attempt of
+// its app.
+func ScalePass(in ScaleInput, now time.Time) Plan {
+	actions, holds := ApplyHolds(in.Spec, Scale(in.Spec, in.Want, in.Containers, in.Ready), in.Attempts, now)
+	steps := HoldSteps(holds)
+	for _, a := range actions {
+		steps = append(steps, ActionStep(a))
+	}
+	if in.Spec.HasSwarmApps() {
+		for _, sa := range ScaleServices(in.Spec, in.Want, in.Services) {
+			steps = append(steps, ServiceStep(sa))
+		}
+	}
+	return Plan{Steps: steps, Want: in.Want, Commit: func(st *state.State, outs []Outcome) {
+		failed := map[string]bool{}
+		for _, o := range outs {
+			if a, ok := o.Step.Do.(*Action); ok && o.Err != nil && a.CountsAsAttempt() {
+				failed[a.App] = true
+			}
+		}
+		for _, app := range slices.Sorted(maps.Keys(failed)) {
+			st.AddAttempt(app, now, in.Spec.App(app).Health.CrashloopWindow.D)
+		}
+	}}
+}
+
+// HealPass decides a heal pass (Heal): its findings, holds and actions;
+// afterwards the probe counters and one attempt per replaced app are
+// remembered.
+func HealPass(in HealInput, now time.Time) Plan {
+	hp := Heal(in, now)
+	var steps []Step
+	for _, f := range hp.Findings {
+		steps = append(steps, NewFinding(f.Type, f.App, f.Container, f.Reason))
+	}
+	steps = append(steps, HoldSteps(hp.Holds)...)
+	for _, a := range hp.Actions {
+		steps = append(steps, ActionStep(a))
+	}
+	return Plan{Steps: steps, Commit: func(st *state.State, _ []Outcome) {
+		st.Probes = hp.Counters
+		for _, app := range hp.Replaced {
+			st.AddAttempt(app, now, in.Spec.App(app).Health.CrashloopWindow.D)
+		}
+	}}
+}
+
+// GCPass decides a gc pass (GC): one Discard step per item, containers
+// first, then images (now free), then volumes; afterwards the images'
+// last use is remembered.
+func GCPass(in GCInput, now time.Time) Plan {
+	gp := GC(in, now)
+	var steps []Step
+	for _, kind := range []string{"container", "image", "volume"} {
+		for _, it := range gp.Remove {
+			if it.Kind == kind {
+				steps = append(steps, Step{Kind: Discard, Type: "remove", Target: it.Kind + " " + it.Name, Reason: it.Reason, Do: it})
+			}
+		}
+	}
+	return Plan{Steps: steps, Commit: func(st *state.State, _ []Outcome) { st.SetGCMemory(in.Spec.GC.Scope, gp.LastUsed) }}
+}
+
+// ModsPass decides a mods refresh (RefreshMods); afterwards each fetched
+// file's record is kept (Outcome.Data is its *state.Mod) and each pruned
+// one forgotten.
+func ModsPass(m *spec.Mods, onDisk map[string]ModFileObs, recorded map[string]*state.Mod, now time.Time) Plan {
+	if m == nil {
+		return Plan{}
+	}
+	var steps []Step
+	for _, a := range RefreshMods(m, onDisk, recorded, now) {
+		s := Step{Kind: Fetch, Type: "download", Target: a.Dest, Reason: a.Reason, Do: a}
+		if a.Kind == "prune" {
+			s.Kind, s.Type = Prune, "prune"
+		}
+		steps = append(steps, s)
+	}
+	return Plan{Steps: steps, Commit: func(st *state.State, outs []Outcome) {
+		for _, o := range outs {
+			a, ok := o.Step.Do.(ModAction)
+			if !ok || o.Err != nil {
+				continue
+			}
+			if st.Mods == nil {
+				st.Mods = map[string]*state.Mod{}
+			}
+			if rec, ok := o.Data.(*state.Mod); ok && a.Kind == "fetch" {
+				st.Mods[a.Dest] = rec
+			}
+			if a.Kind == "prune" {
+				delete(st.Mods, a.Dest)
+			}
+		}
+	}}
+}
+
+// LabelsPass decides a labels sync (SyncLabels): node label changes, then
+// dependents' constraints and restarts, then findings. Afterwards the
+// label ownership of the nodes whose update went through and the restart
+// times are remembered.
+func LabelsPass(s *spec.Spec, nodes []fleet.Node, services []fleet.Service, tasks []fleet.Task, st *state.State, now time.Time) Plan {
+	lp := SyncLabels(s, nodes, services, tasks, st.NodeLabels, st.Restarted, now)
+	var steps []Step
+	for _, c := range lp.Nodes {
+		steps = append(steps, Step{Kind: NodeLabels, Type: "label", Target: "node " + c.Node.Hostname, Reason: c.Reason, Do: c})
+	}
+	for _, c := range lp.Services {
+		steps = append(steps, Step{Kind: Dependent, Type: "label", Target: "service " + c.Service.Name, Reason: c.Reason, Do: c})
+	}
+	steps = append(steps, Findings("finding", lp.Findings)...)
+	return Plan{Steps: steps, Commit: func(st *state.State, outs []Outcome) {
+		failed := map[string]bool{}
+		for _, o := range outs {
+			switch c := o.Step.Do.(type) {
+			case LabelChange:
+				if o.Err != nil {
+					failed[c.Node.ID] = true
+				}
+			case ServiceChange:
+				if o.Err == nil && c.Restart {
+					if st.Restarted == nil {
+						st.Restarted = map[string]time.Time{}
+					}
+					st.Restarted[c.Service.Name] = now.UTC()
+				}
+			}
+		}
+		st.NodeLabels = OwnedAfter(st.NodeLabels, lp.Owned, failed)
+	}}
+}
+
+// RebalancePass decides a rebalance pass (Rebalance): unpins, moves, then
+// findings; the node loads before and after go to Info. Afterwards each
+// pinned service's move time is remembered and moves older than both
+// cooldowns are forgotten (unless the pass only reports).
+func RebalancePass(in RebalanceInput, usageFindings []string) Plan {
+	rp := Rebalance(in)
+	rp.Findings = append(usageFindings, rp.Findings...)
+	var steps []Step
+	for _, u := range rp.Unpins {
+		steps = append(steps, Step{Kind: UnpinService, Type: "rebalance-unpin", Target: "service " + u.Name, Reason: u.Reason, Do: u})
+	}
+	for _, m := range rp.Moves {
+		steps = append(steps, Step{Kind: MoveService, Type: "rebalance-move", Target: "service " + m.Name, Reason: m.Reason, Do: m})
+	}
+	steps = append(steps, Findings("finding", rp.Findings)...)
+	return Plan{Steps: steps, Info: rp, Commit: func(st *state.State, outs []Outcome) {
+		for _, o := range outs {
+			if m, ok := o.Step.Do.(Move); ok && o.Err == nil {
+				if st.Moved == nil {
+					st.Moved = map[string]time.Time{}
+				}
+				st.Moved[m.Name] = in.Now.UTC()
+			}
+		}
+		if in.ReportOnly {
+			return
+		}
+		keep := max(in.Config.Cooldown.D, in.Config.ServiceCooldown.D)
+		for name, at := range st.Moved {
+			if in.Now.Sub(at) > keep {
+				delete(st.Moved, name)
+			}
+		}
+	}}
+}
+
+// Commits runs several commits in order.
+func Commits(fns ...func(*state.State, []Outcome)) func(*state.State, []Outcome) {
+	return func(st *state.State, outs []Outcome) {
+		for _, f := range fns {
+			if f != nil {
+				f(st, outs)
+			}
+		}
+	}
+}
+
+// AutoscaleApps decides every autoscaled app's count (Autoscale) from its
+// input; afterwards each app's autoscaler memory is remembered (Remember).
+func AutoscaleApps(ins []AutoscaleInput, now time.Time) ([]AutoscaleDecision, map[string]int, func(*state.State, []Outcome)) {
+	ds := make([]AutoscaleDecision, len(ins))
+	counts := map[string]int{}
+	for i, in := range ins {
+		ds[i] = Autoscale(in, now)
+		counts[in.App.Name] = ds[i].Final
+	}
+	return ds, counts, func(st *state.State, _ []Outcome) {
+		for i, in := range ins {
+			mem := Remember(in.Memory, ds[i], in.App.Autoscale, now)
+			st.AppState(in.App.Name).Autoscale = &mem
+		}
+	}
+}
+
+// Acts reports whether a plan has a step that is not a finding.
+func Acts(steps []Step) bool {
+	for _, s := range steps {
+		if s.Kind != Report {
+			return true
+		}
+	}
+	return false
+}

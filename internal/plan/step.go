@@ -1,0 +1,125 @@
+package plan
+
+// step.go is the one shape every pass decides in: a Plan of Steps, each
+// with a kind (which executor applies it), a target and a reason; the
+// findings a pass reports are steps too. The runner in commands/ prints
+// plans, applies them, records them and turns their outcomes into the
+// exit status, the same way for every pass.
+
+import (
+	"strings"
+
+	"github.com/baton-orchestrator/baton/state"
+)
+
+// The kinds of step besides scale's Start, Replace and Remove.
+const (
+	// Report is a finding: a condition the pass reports; nothing is
+	// executed for it.
+	Report Kind = "finding"
+	// Sync makes the balancer route to the pass's members: render, write,
+	// test, reload as needed (Do is a *BalancerChange).
+	Sync Kind = "balancer"
+	// Service changes a swarm app's service (Do is a ServiceAction).
+	Service Kind = "service"
+	// NodeLabels sets and removes Swarm node labels (Do is a LabelChange).
+	NodeLabels Kind = "node labels"
+	// Dependent constrains or restarts a dependent service (Do is a
+	// ServiceChange).
+	Dependent Kind = "dependent"
+	// MoveService pins a service to another node (Do is a Move);
+	// UnpinService removes the pin of an earlier move (Do is an Unpin).
+	MoveService  Kind = "move"
+	UnpinService Kind = "unpin"
+	// Fetch downloads a mod file; Prune removes one (Do is a ModAction).
+	Fetch Kind = "fetch"
+	Prune Kind = "prune"
+	// Discard removes a stopped container, an unused image or an orphan
+	// volume (Do is a GCItem).
+	Discard Kind = "discard"
+)
+
+// Step is one thing a pass does or reports.
+type Step struct {
+	Kind   Kind
+	App    string // the app it belongs to, if any
+	Target string // what it acts on, for tables and events
+	Reason string
+	// Type names a finding (hold, crashloop, unhealthy, recovered, down,
+	// ...) and is the event type of every step (EventType).
+	Type string
+	// Partial, for a finding, is the sentence that makes the pass "partly
+	// done" (exit 3): an app crash-looping, a node down. Empty: the
+	// finding is information only.
+	Partial string
+	// Hint is printed with Partial when the pass exits 3.
+	Hint string
+	// Do is what the step's executor needs.
+	Do any
+}
+
+// Plan is a pass's decision.
+type Plan struct {
+	Steps []Step
+	// Commit records in the state what the pass must remember, once its
+	// steps ran (never on a dry run). nil: nothing to remember.
+	Commit func(st *state.State, outcomes []Outcome)
+	// Info is what a pass's printer shows besides the steps (autoscale
+	// decisions, node loads); nil for most passes.
+	Info any
+	// Want are the replica counts the plan is for, when the pass decided
+	// them (scale's autoscaler); nil: the counts in force.
+	Want Wanted
+}
+
+// Outcome is what became of one step.
+type Outcome struct {
+	Step Step
+	Err  error
+	// Note says what "done" means when it is more than that ("ok:
+	// web-0-ab12cd", "downloaded 3.1 KiB").
+	Note string
+	// Quiet marks a step that turned out to change nothing (a 304): it is
+	// neither printed nor recorded.
+	Quiet bool
+	// Data is the executor's result for Commit (a started container, a
+	// downloaded file's record).
+	Data any
+}
+
+// Done reports whether the step was applied.
+func (o Outcome) Done() bool { return o.Err == nil }
+
+// NewFinding makes a finding step.
+func NewFinding(typ, app, target, reason string) Step {
+	return Step{Kind: Report, Type: typ, App: app, Target: target, Reason: reason}
+}
+
+// Findings turns the sentences some deciders report into finding steps.
+func Findings(typ string, texts []string) []Step {
+	out := make([]Step, 0, len(texts))
+	for _, t := range texts {
+		out = append(out, NewFinding(typ, "", "", t))
+	}
+	return out
+}
+
+// EventType is the event log's type of a step: the finding's type, or the
+// action's kind with spaces as dashes ("create-service").
+func (s Step) EventType() string {
+	if s.Type != "" {
+		return s.Type
+	}
+	return strings.ReplaceAll(string(s.Kind), " ", "-")
+}
+
+// Of returns the steps of kind k.
+func (p Plan) Of(k Kind) []Step {
+	var out []Step
+	for _, s := range p.Steps {
+		if s.Kind == k {
+			out = append(out, s)
+		}
+	}
+	return out
+}

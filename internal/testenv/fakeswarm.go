@@ -1,0 +1,258 @@
+package testenv
+
+// fakeswarm.go is the Swarm half of FakeEngine: nodes, services and tasks
+// kept in memory, where a pin moves a service's tasks at once and a
+// service's tasks follow its replica count.
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/baton-orchestrator/baton/internal/fleet"
+)
+
+// AddService puts a service in with replicas tasks on node.
+func (f *FakeEngine) AddService(s fleet.Service, node string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if s.Labels == nil {
+		s.Labels = map[string]string{}
+	}
+	f.ServiceSet[s.ID] = &s
+	f.placeLocked(&s, node)
+}
+
+// placeLocked gives the service exactly its replica count of running
+// tasks, new ones on node.
+func (f *FakeEngine) placeLocked(s *fleet.Service, node string) {
+	var kept []fleet.Task
+	n := uint64(0)
+	for _, t := range f.TaskSet {
+		if t.ServiceID != s.ID {
+			kept = append(kept, t)
+			continue
+		}
+		if n < s.Replicas {
+			if node != "" {
+				t.NodeID = node
+			}
+			kept = append(kept, t)
+			n++
+		}
+	}
+	for ; n < s.Replicas; n++ {
+		f.next++
+		kept = append(kept, fleet.Task{ID: fmt.Sprintf("t%04d", f.next), ServiceID: s.ID, NodeID: node, State: "running", Hash: s.Labels[fleet.LabelHash]})
+	}
+	f.TaskSet = kept
+}
+
+func (f *FakeEngine) nodeID(host string) string {
+	for _, n := range f.NodeSet {
+		if n.Hostname == host {
+			return n.ID
+		}
+	}
+	return ""
+}
+
+// Nodes lists the nodes.
+func (f *FakeEngine) Nodes(context.Context) ([]fleet.Node, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("nodes"); err != nil {
+		return nil, err
+	}
+	out := make([]fleet.Node, len(f.NodeSet))
+	for i, n := range f.NodeSet {
+		n.Labels = copyLabels(n.Labels)
+		out[i] = n
+	}
+	return out, nil
+}
+
+// Services lists the services by name.
+func (f *FakeEngine) Services(context.Context) ([]fleet.Service, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("services"); err != nil {
+		return nil, err
+	}
+	var out []fleet.Service
+	for _, s := range f.ServiceSet {
+		c := *s
+		c.Labels = copyLabels(s.Labels)
+		c.Constraints = append([]string(nil), s.Constraints...)
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Tasks lists the tasks.
+func (f *FakeEngine) Tasks(context.Context) ([]fleet.Task, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]fleet.Task(nil), f.TaskSet...), f.call("tasks")
+}
+
+// SetNodeLabels replaces a node's labels.
+func (f *FakeEngine) SetNodeLabels(_ context.Context, n fleet.Node, labels map[string]string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("label node " + n.Hostname); err != nil {
+		return err
+	}
+	for i := range f.NodeSet {
+		if f.NodeSet[i].ID == n.ID {
+			f.NodeSet[i].Labels = copyLabels(labels)
+		}
+	}
+	return nil
+}
+
+// UpdateService adds a constraint and/or restarts the service.
+func (f *FakeEngine) UpdateService(_ context.Context, s fleet.Service, addConstraint string, force bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call(fmt.Sprintf("update service %s %q %v", s.Name, addConstraint, force)); err != nil {
+		return err
+	}
+	if cur := f.ServiceSet[s.ID]; cur != nil && addConstraint != "" {
+		cur.Constraints = append(cur.Constraints, addConstraint)
+	}
+	return nil
+}
+
+// CreateService creates a service with its tasks on the first node.
+func (f *FakeEngine) CreateService(_ context.Context, w fleet.ServiceWant) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("create service " + w.Name); err != nil {
+		return err
+	}
+	f.next++
+	labels := copyLabels(w.Labels)
+	labels[fleet.LabelProject], labels[fleet.LabelApp], labels[fleet.LabelHash] = w.Project, w.App, w.Hash
+	s := &fleet.Service{ID: fmt.Sprintf("s%04d", f.next), Name: w.Name, Image: w.Image, Labels: labels, Replicas: w.Replicas, ReserveMemory: w.ReserveB}
+	f.ServiceSet[s.ID] = s
+	node := ""
+	if len(f.NodeSet) > 0 {
+		node = f.NodeSet[0].ID
+	}
+	f.placeLocked(s, node)
+	return nil
+}
+
+// UpdateServiceSpec rolls a service to w.
+func (f *FakeEngine) UpdateServiceSpec(_ context.Context, id string, w fleet.ServiceWant) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("roll service " + w.Name); err != nil {
+		return err
+	}
+	if s := f.ServiceSet[id]; s != nil {
+		s.Labels[fleet.LabelHash] = w.Hash
+		for i := range f.TaskSet {
+			if f.TaskSet[i].ServiceID == id {
+				f.TaskSet[i].Hash = w.Hash
+			}
+		}
+	}
+	return nil
+}
+
+// ScaleService sets the count decide gives.
+func (f *FakeEngine) ScaleService(_ context.Context, id string, _ int, decide func(uint64) uint64) (uint64, uint64, int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := f.ServiceSet[id]
+	if s == nil {
+		return 0, 0, 0, fmt.Errorf("no such service %s", id)
+	}
+	if err := f.call("scale service " + s.Name); err != nil {
+		return 0, 0, 0, err
+	}
+	from := s.Replicas
+	s.Replicas = decide(from)
+	node := ""
+	if len(f.NodeSet) > 0 {
+		node = f.NodeSet[0].ID
+	}
+	f.placeLocked(s, node)
+	return from, s.Replicas, 0, nil
+}
+
+// RemoveService removes a service and its tasks.
+func (f *FakeEngine) RemoveService(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("remove service " + id); err != nil {
+		return err
+	}
+	delete(f.ServiceSet, id)
+	kept := f.TaskSet[:0]
+	for _, t := range f.TaskSet {
+		if t.ServiceID != id {
+			kept = append(kept, t)
+		}
+	}
+	f.TaskSet = kept
+	return nil
+}
+
+// PinService pins a service to host; its tasks move there at once.
+func (f *FakeEngine) PinService(_ context.Context, s fleet.Service, host string, now time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("pin service " + s.Name + " " + host); err != nil {
+		return err
+	}
+	cur := f.ServiceSet[s.ID]
+	if cur == nil {
+		return fmt.Errorf("no such service %s", s.Name)
+	}
+	pin := "node.hostname==" + host
+	cur.Constraints = append(cur.Constraints, pin)
+	cur.Labels[fleet.LabelPin], cur.Labels[fleet.LabelPinSince] = pin, now.UTC().Format(time.RFC3339)
+	f.placeLocked(cur, f.nodeID(host))
+	return nil
+}
+
+// UnpinService removes a pin.
+func (f *FakeEngine) UnpinService(_ context.Context, s fleet.Service) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("unpin service " + s.Name); err != nil {
+		return err
+	}
+	cur := f.ServiceSet[s.ID]
+	if cur == nil {
+		return nil
+	}
+	pin := cur.Labels[fleet.LabelPin]
+	var cs []string
+	for _, c := range cur.Constraints {
+		if c != pin {
+			cs = append(cs, c)
+		}
+	}
+	cur.Constraints = cs
+	for k := range cur.Labels {
+		if strings.HasPrefix(k, "baton.rebalance.") {
+			delete(cur.Labels, k)
+		}
+	}
+	return nil
+}
+
+func copyLabels(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
