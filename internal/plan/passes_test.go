@@ -88,7 +88,7 @@ func TestHoldStepsMakeACrashLoopPartial(t *testing.T) {
 }
 
 func TestGCPassRemovesContainersThenImagesThenVolumes(t *testing.T) {
-	s := specOf(t, "gc: {grace: 1h, keep_images: 1, volumes: all}\napps: []\n")
+	s := specOf(t, "gc: {grace: 1h, keep_images: 1, volumes: all, scope: host}\napps: []\n")
 	in := GCInput{Spec: s,
 		Containers: []fleet.Container{{ID: "c1", Name: "x", State: "exited", Created: now0.Add(-2 * time.Hour), Labels: map[string]string{fleet.LabelProject: "baton"}}},
 		Images:     []fleet.Image{{ID: "i1", Tags: []string{"r:1"}, Created: now0.Add(-3 * time.Hour)}, {ID: "i2", Tags: []string{"r:2"}, Created: now0.Add(-time.Hour)}},
