@@ -53,14 +53,17 @@ loadtest: build
 	scripts/build-image.sh baton-demo:v2 v2
 	scripts/loadtest.sh
 
-## fuzz: each fuzz target for FUZZTIME (make test runs them for 10s each)
+## fuzz: each fuzz target for FUZZTIME (make test runs them for 10s each);
+## a new input's minimization is capped at FUZZMINTIME (Go's default, 60s,
+## would take a whole short run for one input of a large spec)
 FUZZTIME ?= 2m
-FUZZ_TARGETS := FuzzParse:./internal/spec FuzzDecode:./state FuzzRender:./templates FuzzParseLine:./internal/metrics
+FUZZMINTIME ?= 3s
+FUZZ_TARGETS := FuzzParse:./internal/spec FuzzDecode:./state FuzzRender:./templates FuzzSpecConfig:./templates FuzzParseLine:./internal/metrics
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		name=$${t%%:*}; pkg=$${t#*:}; \
 		echo "fuzz $$name ($$pkg) for $(FUZZTIME)"; \
-		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME) $$pkg; \
 	done
 
 ## bench: Go benchmarks (benchstat-comparable), then the pass-cost, heal and load figures

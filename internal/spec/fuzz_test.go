@@ -8,7 +8,8 @@ import (
 )
 
 // FuzzParse: the decoder never panics, and a spec it accepts has only
-// names, hosts and paths from their closed alphabets.
+// names, hosts and URL paths from their closed alphabets and file paths a
+// quote carries.
 func FuzzParse(f *testing.F) {
 	for _, dir := range []string{"../../testdata/specs/good", "../../testdata/specs/bad", "../../testdata/demo"} {
 		files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
@@ -31,8 +32,29 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("accepted host %q path %q", a.LB.Host, a.LB.Path)
 			}
 		}
-		if s.Nginx != nil && strings.ContainsAny(s.Nginx.Listen, " ;{}\n") {
-			t.Fatalf("accepted listen %q", s.Nginx.Listen)
+		if s.Nginx != nil && strings.ContainsAny(s.Nginx.Listen+s.Nginx.ListenTLS, " ;{}\n") {
+			t.Fatalf("accepted listen %q / %q", s.Nginx.Listen, s.Nginx.ListenTLS)
+		}
+		// Every path that reaches a config, as the render resolves it, is
+		// one a quote carries (templates/fuzz_test.go renders and runs the
+		// balancer's own check on accepted specs).
+		var paths []string
+		if s.Nginx != nil {
+			paths = append(paths, s.Resolve(s.Nginx.AccessLog))
+		}
+		for _, a := range s.Apps {
+			if a.LB == nil {
+				continue
+			}
+			for _, h := range a.LB.HostNames() {
+				c, k := s.TLSFiles(a.LB, h)
+				paths = append(paths, c, k)
+			}
+		}
+		for _, p := range paths {
+			if err := CheckConfigPath(p); err != nil {
+				t.Fatalf("accepted a spec whose config would name %q: %v", p, err)
+			}
 		}
 	})
 }

@@ -450,7 +450,7 @@ func (s *Spec) applyDefaults() {
 // App returns the app named name, or nil.
 func (s *Spec) App(name string) *App {
 	for _, a := range s.Apps {
-		if a.Name == name {
+		if a != nil && a.Name == name { // validation runs on specs with empty entries
 			return a
 		}
 	}
