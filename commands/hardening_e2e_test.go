@@ -6,8 +6,11 @@ package commands_test
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/baton-orchestrator/baton/internal/testenv"
 )
 
 // TestGCScopeAndSpellingsAgainstARealEngine: the spec names its image as
@@ -55,5 +58,41 @@ func TestGCScopeAndSpellingsAgainstARealEngine(t *testing.T) {
 	}
 	if !exists("image", ours+":1") {
 		t.Error("scope host removed the image the spec names")
+	}
+}
+
+// TestValidateLoadsTheTemplateAndTheStatePath: baton validate loads,
+// parses and renders the template as a pass does (a missing one, one that
+// does not parse, one naming a field the view lacks inside a range), and
+// refuses an nginx.config that is the state file, each as a spec problem
+// with file:line:column; before, validate said ok and the pass failed.
+func TestValidateLoadsTheTemplateAndTheStatePath(t *testing.T) {
+	bin := testenv.Baton(t)
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "baton.yaml")
+	write := func(name, text string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("ok.tmpl", "{{range .Upstreams}}# {{.Name}}\n{{end}}")
+	write("broken.tmpl", "{{range .Upstreams}")
+	write("field.tmpl", "{{range .Upstreams}}{{.NoSuchField}}{{end}}")
+	for _, c := range []struct {
+		template, state, want string
+		code                  int
+	}{
+		{"ok.tmpl", "state.json", "", 0},
+		{"missing.tmpl", "state.json", "baton.yaml:4:13: nginx.template: load template: open " + filepath.Join(dir, "missing.tmpl"), 1},
+		{"broken.tmpl", "state.json", "baton.yaml:4:13: nginx.template: parse template:", 1},
+		{"field.tmpl", "state.json", "baton.yaml:4:13: nginx.template: render template:", 1},
+		{"ok.tmpl", "conf/baton.conf", "baton.yaml:3:11: nginx.config:", 1},
+	} {
+		write("baton.yaml", "project: v\nnginx:\n  config: conf/baton.conf\n  template: "+c.template+
+			"\n  test: [nginx, -t]\n  reload: [nginx, -s, reload]\n  listen: 127.0.0.1:8080\napps:\n  - {name: web, image: web:1, port: 80, lb: {}}\n")
+		_, errOut, code := testenv.Run(t, dir, bin, "--spec", spec, "--state", filepath.Join(dir, c.state), "validate")
+		if code != c.code || !strings.Contains(errOut, c.want) {
+			t.Errorf("template %s, state %s: exit %d, want %d with %q:\n%s", c.template, c.state, code, c.code, c.want, errOut)
+		}
 	}
 }

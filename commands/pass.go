@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"text/template"
 
 	"github.com/baton-orchestrator/baton/internal/clock"
@@ -58,6 +57,9 @@ type pass struct {
 // anything is locked or touched.
 func loadSpec(env *Env) (*spec.Spec, error) {
 	s, err := spec.Load(env.SpecPath)
+	if err == nil {
+		err = s.CheckStatePath(env.StatePath)
+	}
 	if err != nil {
 		var se *spec.Error
 		if errors.As(err, &se) {
@@ -110,23 +112,7 @@ func openPass(ctx context.Context, env *Env, name string, lock bool) (*pass, err
 // readState reads the state without the lock (for read-only commands).
 func readState(path string) (*state.State, error) { return state.Read(path) }
 
-func loadTemplate(s *spec.Spec) (*template.Template, error) {
-	name, text := templates.ForKind(s.Nginx.Kind), ""
-	if s.Nginx.Template != "" {
-		name = s.Resolve(s.Nginx.Template)
-		b, err := os.ReadFile(name)
-		if err != nil {
-			return nil, fmt.Errorf("load template: %w", err)
-		}
-		text = string(b)
-	} else {
-		var err error
-		if text, err = templates.Builtin(name); err != nil {
-			return nil, err
-		}
-	}
-	return templates.Parse(name, text)
-}
+func loadTemplate(s *spec.Spec) (*template.Template, error) { return templates.Load(s) }
 
 func (x *pass) close() {
 	if x.engine != nil {

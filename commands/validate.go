@@ -1,11 +1,13 @@
 package commands
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/baton-orchestrator/baton/internal/spec"
+	"github.com/baton-orchestrator/baton/templates"
 )
 
 func newValidateCommand(env *Env) *cli.Command {
@@ -26,7 +28,16 @@ func newValidateCommand(env *Env) *cli.Command {
 				return err
 			}
 			s, err := loadSpec(env)
+			if err == nil {
+				// The template is loaded, parsed and rendered as a pass
+				// will; a problem is a spec problem at nginx.template.
+				err = templates.Check(s)
+			}
 			if err != nil {
+				var se *spec.Error
+				if errors.As(err, &se) {
+					return withCode(ExitError, err, "nothing was changed; `baton validate` checks a spec without touching Docker")
+				}
 				return err
 			}
 			if !env.Quiet && env.Output == "table" {

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -73,6 +75,7 @@ type decoder struct {
 	problems []Problem
 	at       map[string]pos
 	bad      map[string]bool // fields that failed to decode
+	written  map[string]bool // fields given a value (not null): an explicit 0 is kept
 	nodes    int
 }
 
@@ -97,7 +100,10 @@ func Load(path string) (*Spec, error) {
 // Parse decodes and validates data as the spec file named path. On any
 // problem it returns an *Error listing all of them and no spec.
 func Parse(path string, data []byte) (*Spec, error) {
-	d := &decoder{file: path, at: map[string]pos{}, bad: map[string]bool{}}
+	d := &decoder{file: path, at: map[string]pos{}, bad: map[string]bool{}, written: map[string]bool{}}
+	if d.badText(data) {
+		return nil, &Error{Problems: d.problems}
+	}
 	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&doc); err != nil {
@@ -112,7 +118,7 @@ func Parse(path string, data []byte) (*Spec, error) {
 	if err := dec.Decode(&extra); err == nil {
 		d.add(&extra, "", "more than one YAML document; a spec is one document")
 	}
-	s := &Spec{Path: path}
+	s := &Spec{Path: path, meta: &meta{file: path, at: d.at, written: d.written}}
 	root := &doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
@@ -126,6 +132,8 @@ func Parse(path string, data []byte) (*Spec, error) {
 	// Validate even after decode problems, so every problem is reported at
 	// once; problem() skips fields that already failed to decode.
 	d.validate(s)
+	d.validateDefaults(s)
+	d.validateOutputs(s)
 	if len(d.problems) > 0 {
 		sort.SliceStable(d.problems, func(i, j int) bool {
 			a, b := d.problems[i], d.problems[j]
@@ -140,7 +148,40 @@ func Parse(path string, data []byte) (*Spec, error) {
 		return nil, &Error{Problems: d.problems}
 	}
 	s.applyDefaults()
+	s.resolvePaths()
 	return s, nil
+}
+
+// badText reports (as a problem with line:column) the first byte that is
+// not UTF-8 or a control character YAML does not allow (tab, newline and
+// carriage return are fine). yaml.v3 names neither position. A file with
+// a UTF-16 byte-order mark is left to yaml.v3, which decodes it.
+func (d *decoder) badText(data []byte) bool {
+	if bytes.HasPrefix(data, []byte{0xfe, 0xff}) || bytes.HasPrefix(data, []byte{0xff, 0xfe}) {
+		return false
+	}
+	line, col := 1, 1
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		msg := ""
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			msg = fmt.Sprintf("invalid UTF-8 (byte 0x%02x): a spec is UTF-8 text", data[i])
+		case (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || r == 0x7f || (r >= 0x80 && r < 0xa0 && r != 0x85) || r == 0xfeff && i > 0:
+			msg = fmt.Sprintf("control character %U is not allowed in YAML (write it as an escape inside double quotes)", r)
+		}
+		if msg != "" {
+			d.problems = append(d.problems, Problem{File: d.file, Line: line, Col: col, Msg: msg})
+			return true
+		}
+		if r == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+		i += size
+	}
+	return false
 }
 
 // syntax turns a yaml.v3 parse error ("yaml: line 3: ...") into a Problem.
@@ -183,6 +224,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return // an explicit null leaves the zero value
 	}
+	d.written[path] = true
 	if v.Kind() == reflect.Pointer {
 		if v.IsNil() {
 			v.Set(reflect.New(v.Type().Elem()))
@@ -226,10 +268,14 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 		m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+		seen := map[string]*yaml.Node{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, val := n.Content[i], n.Content[i+1]
 			if k.Kind != yaml.ScalarNode {
 				d.add(k, path, "keys must be plain strings")
+				continue
+			}
+			if d.duplicate(seen, k, path+"."+k.Value) {
 				continue
 			}
 			ev := reflect.New(v.Type().Elem()).Elem()
@@ -260,6 +306,10 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 		f, err := strconv.ParseFloat(n.Value, 64)
+		if nonFinite(n.Value) || (err == nil && (math.IsNaN(f) || math.IsInf(f, 0))) {
+			d.add(n, path, "must be a finite number, got %q", n.Value)
+			return
+		}
 		if err != nil {
 			d.add(n, path, "expected a number, got %q", n.Value)
 			return
@@ -292,8 +342,12 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		fields[tag] = i
 		names = append(names, tag)
 	}
+	seen := map[string]*yaml.Node{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
+		if d.duplicate(seen, k, join(path, k.Value)) {
+			continue
+		}
 		idx, ok := fields[k.Value]
 		if !ok {
 			d.add(k, join(path, k.Value), "unknown field (known: %s)", strings.Join(names, ", "))
@@ -301,6 +355,28 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		}
 		d.decode(val, v.Field(idx), join(path, k.Value))
 	}
+}
+
+// duplicate reports a key written twice in one mapping (YAML decoders keep
+// the last one silently: "replicas: 2" then "replicas: 400" planned 400
+// starts). The second one is a problem naming where the first is.
+func (d *decoder) duplicate(seen map[string]*yaml.Node, k *yaml.Node, field string) bool {
+	if first, dup := seen[k.Value]; dup {
+		d.add(k, field, "duplicate key %q (first at line %d, column %d): a key is written once", k.Value, first.Line, first.Column)
+		return true
+	}
+	seen[k.Value] = k
+	return false
+}
+
+// nonFinite recognizes YAML's spellings of NaN and infinity (.nan, .inf,
+// -.Inf, ...), which strconv does not parse.
+func nonFinite(v string) bool {
+	switch strings.ToLower(strings.TrimLeft(v, "+-")) {
+	case ".nan", ".inf", "nan", "inf", "infinity":
+		return true
+	}
+	return false
 }
 
 func kindName(n *yaml.Node) string {

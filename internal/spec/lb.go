@@ -251,11 +251,13 @@ func (d *decoder) validateNginx(n *Nginx) {
 	}
 	if n.Config == "" {
 		d.problem("nginx.config", "missing: the path of the include file baton owns")
-	} else if strings.ContainsAny(n.Config, "\x00\n\r") || strings.HasSuffix(n.Config, "/") {
-		d.problem("nginx.config", "invalid file path %q", n.Config)
+	} else if err := checkFilePath(n.Config); err != nil {
+		d.problem("nginx.config", "invalid file path %q: %s", n.Config, err.Error())
+	} else if strings.HasSuffix(n.Config, "/") {
+		d.problem("nginx.config", "invalid file path %q: names a directory", n.Config)
 	}
-	if strings.ContainsAny(n.Template, "\x00\n\r") {
-		d.problem("nginx.template", "invalid file path %q", n.Template)
+	if err := checkFilePath(n.Template); err != nil {
+		d.problem("nginx.template", "invalid file path %q: %s", n.Template, err.Error())
 	}
 	for _, c := range []struct {
 		name string

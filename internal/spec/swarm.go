@@ -89,8 +89,13 @@ func (sw *Swarm) HasNodeEndpoints() bool {
 	return false
 }
 
-// applyDefaults fills what swarm.rebalance leaves out.
-func (r *Rebalance) applyDefaults() {
+// applyDefaults fills what swarm.rebalance leaves out; written says
+// whether a field was given (an explicit max_moves: 0 moves nothing). It
+// is nil for the report-only defaults.
+func (r *Rebalance) applyDefaults(written func(string) bool) {
+	if written == nil {
+		written = func(string) bool { return false }
+	}
 	if r.Threshold.Fraction == 0 {
 		r.Threshold.Fraction = 0.8
 	}
@@ -100,10 +105,10 @@ func (r *Rebalance) applyDefaults() {
 	if r.Usage == "" {
 		r.Usage = "reservations"
 	}
-	if r.MaxMoves == 0 {
+	if r.MaxMoves == 0 && !written("swarm.rebalance.max_moves") {
 		r.MaxMoves = 5
 	}
-	if r.MaxMovesPerNode == 0 {
+	if r.MaxMovesPerNode == 0 && !written("swarm.rebalance.max_moves_per_node") {
 		r.MaxMovesPerNode = 2
 	}
 	if !r.Cooldown.Set {
@@ -124,7 +129,7 @@ func (sw *Swarm) RebalanceOrReport() (r *Rebalance, report bool) {
 		return sw.Rebalance, false
 	}
 	r = &Rebalance{}
-	r.applyDefaults()
+	r.applyDefaults(nil)
 	return r, true
 }
 

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -65,10 +66,14 @@ func (c *MilliCPU) parseScalar(s string) error {
 		return nil
 	}
 	f, err := strconv.ParseFloat(t, 64)
-	if err != nil || f <= 0 || f > 1024 {
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f <= 0 || f > 1024 {
 		return fmt.Errorf("invalid cpu %q (use e.g. 250m, 0.5, 2)", s)
 	}
 	c.Milli = int64(f*1000 + 0.5)
+	if c.Milli < 1 {
+		// Rounded to 0 it would mean no limit at all.
+		return fmt.Errorf("invalid cpu %q: below 1m, the smallest limit (0.001)", s)
+	}
 	return nil
 }
 
@@ -78,7 +83,7 @@ type Percent struct{ Fraction float64 }
 func (p *Percent) parseScalar(s string) error {
 	t := strings.TrimSuffix(strings.TrimSpace(s), "%")
 	f, err := strconv.ParseFloat(t, 64)
-	if err != nil || f <= 0 || f > 1000 {
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f <= 0 || f > 1000 {
 		return fmt.Errorf("invalid percentage %q (use e.g. 70%%)", s)
 	}
 	p.Fraction = f / 100

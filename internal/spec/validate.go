@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/baton-orchestrator/baton/internal/atomicfile"
 	"github.com/baton-orchestrator/baton/internal/imageref"
 )
 
@@ -366,7 +367,7 @@ func CheckDest(dest string) error {
 		return fmt.Errorf("missing: the file's path inside the cache directory")
 	case filepath.IsAbs(dest) || strings.HasPrefix(dest, "/"):
 		return fmt.Errorf("must be relative to the cache directory, got %q", dest)
-	case strings.ContainsAny(dest, "\x00\n\\"):
+	case strings.ContainsAny(dest, "\x00\n\\") || checkFilePath(dest) != nil:
 		return fmt.Errorf("invalid characters in %q", dest)
 	case filepath.Clean(dest) != dest:
 		return fmt.Errorf("not a clean path: %q (clean: %q)", dest, filepath.Clean(dest))
@@ -385,6 +386,8 @@ func CheckDest(dest string) error {
 func (d *decoder) validateMods(m *Mods) {
 	if m.Dir == "" && len(m.Files) > 0 {
 		d.problem("mods.dir", "missing: the cache directory")
+	} else if err := checkFilePath(m.Dir); err != nil {
+		d.problem("mods.dir", "invalid directory %q: %s", m.Dir, err.Error())
 	}
 	if m.Parallel < 0 || m.Parallel > 64 {
 		d.problem("mods.parallel", "must be between 1 and 64, got %d", m.Parallel)
@@ -412,6 +415,15 @@ func (d *decoder) validateMods(m *Mods) {
 		}
 		if f.SHA256 != "" && !sha256Re.MatchString(f.SHA256) {
 			d.problem(p+".sha256", "want 64 lowercase hex digits, got %q", f.SHA256)
+		}
+	}
+	// A destination named like a temporary file of another would be
+	// removed as a killed download's leftover.
+	for dest, i := range seen {
+		for other, j := range seen {
+			if dest != other && filepath.Dir(dest) == filepath.Dir(other) && atomicfile.IsTemp(filepath.Base(dest), filepath.Base(other)) {
+				d.problem(fmt.Sprintf("mods.files[%d].dest", i), "%q is named like a temporary file of %q (mods.files[%d]) and would be removed as a leftover", dest, other, j)
+			}
 		}
 	}
 }
@@ -452,5 +464,59 @@ func (d *decoder) validateHook(h *Hook, p string) {
 	}
 	if h.Timeout.D > time.Minute {
 		d.problem(p+".timeout", "at most 1m, got %s", h.Timeout.D)
+	}
+}
+
+// validateDefaults refuses a field written as 0 where 0 means nothing: the
+// defaults are for absent fields only (an explicit mods.retries: 0 or
+// interval: 0s is kept), so a 0 that cannot work must be a problem, not a
+// silent default.
+func (d *decoder) validateDefaults(s *Spec) {
+	positive := func(field string, zero bool, what string) {
+		if d.written[field] && zero {
+			d.problem(field, "must be %s; omit the field for the default", what)
+		}
+	}
+	if m := s.Mods; m != nil {
+		positive("mods.max_size", m.MaxSize.Bytes == 0, "more than 0")
+		positive("mods.parallel", m.Parallel == 0, "between 1 and 64")
+		positive("mods.timeout", m.Timeout.D == 0, "more than 0")
+	}
+	for i, h := range s.Hooks {
+		if h != nil {
+			positive(fmt.Sprintf("hooks[%d].timeout", i), h.Timeout.D == 0, "more than 0")
+		}
+	}
+	for i, a := range s.Apps {
+		if a == nil {
+			continue
+		}
+		p := fmt.Sprintf("apps[%d].health", i)
+		h := a.Health
+		positive(p+".ready_timeout", h.ReadyTimeout.D == 0, "more than 0")
+		positive(p+".failure_threshold", h.FailureThreshold == 0, "between 1 and 100")
+		positive(p+".success_threshold", h.SuccessThreshold == 0, "between 1 and 100")
+		positive(p+".crashloop_attempts", h.CrashloopAttempts == 0, "between 1 and 1000")
+		positive(p+".crashloop_window", h.CrashloopWindow.D == 0, "more than 0")
+		if h.BackoffMax.Set && !h.Backoff.Set && h.BackoffMax.D < DefaultBackoff {
+			d.problem(p+".backoff_max", "must not be less than backoff (%s, the default)", DefaultBackoff)
+		}
+		as := a.Autoscale
+		if as == nil {
+			continue
+		}
+		ap := fmt.Sprintf("apps[%d].autoscale", i)
+		if as.External != nil {
+			positive(ap+".external.timeout", as.External.Timeout.D == 0, "more than 0")
+		}
+		for _, r := range []struct {
+			name string
+			rl   RateLimit
+		}{{"scale_up", as.ScaleUp}, {"scale_down", as.ScaleDown}} {
+			f := ap + "." + r.name
+			if (d.written[f+".max_step"] || d.written[f+".max_percent"]) && r.rl.MaxStep == 0 && r.rl.MaxPercent == 0 {
+				d.problem(f, "max_step and max_percent are both 0: the app could never scale this way; omit both for the default")
+			}
+		}
 	}
 }
