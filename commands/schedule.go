@@ -3,13 +3,13 @@ package commands
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"text/template"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/baton-orchestrator/baton/internal/atomicfile"
 	"github.com/baton-orchestrator/baton/templates"
 )
 
@@ -70,7 +70,9 @@ func newScheduleCommand(env *Env) *cli.Command {
 			return nil
 		}
 		for _, f := range files {
-			if err := os.WriteFile(filepath.Join(out, f.Name), []byte(f.Text), 0o644); err != nil {
+			// The atomic writer: never through a symlink, owner and mode
+			// of a unit being replaced kept.
+			if err := atomicfile.WriteFile(filepath.Join(out, f.Name), []byte(f.Text), 0o644); err != nil {
 				return fmt.Errorf("write %s: %w", f.Name, err)
 			}
 		}
@@ -119,12 +121,17 @@ func ScheduleFiles(app *cli.App, kind, bin, spec, state, metricsDir string) ([]S
 		data = append(data, scheduleData{scheduled: s, Usage: cmd.Usage, Bin: bin, Spec: abs(spec), State: abs(state),
 			MetricsDir: metricsDir, LockTimeout: "50s", RandomizedDelaySec: s.Delay})
 	}
+	for _, p := range []struct{ what, v string }{{"--bin", bin}, {"--spec", spec}, {"--state", state}, {"--metrics-dir", metricsDir}} {
+		if err := schedulable(p.v); err != nil {
+			return nil, fmt.Errorf("schedule: %s %q: %w", p.what, p.v, err)
+		}
+	}
 	parse := func(name string) (*template.Template, error) {
 		text, err := templates.Builtin(name)
 		if err != nil {
 			return nil, err
 		}
-		return template.New(name).Option("missingkey=error").Parse(text)
+		return template.New(name).Option("missingkey=error").Funcs(scheduleFuncs).Parse(text)
 	}
 	exec := func(t *template.Template, v any) (string, error) {
 		var b bytes.Buffer
@@ -190,3 +197,91 @@ func findCommand(app *cli.App, path string) *cli.Command {
 	}
 	return found
 }
+
+// This part enforces that a path in a rendered crontab or unit reaches
+// baton as the one argument it was (issue 14: paths were written unquoted,
+// so a space split them and cron turned a % into a newline).
+
+// scheduleFuncs quote a value for each target: cron runs the command with
+// /bin/sh after turning an unescaped % into a newline; systemd splits
+// ExecStart= itself, with its own quotes, C escapes, % specifiers and $
+// variables.
+var scheduleFuncs = template.FuncMap{"cron": cronArg, "systemd": systemdArg, "systemdExe": systemdExe, "systemdText": systemdText}
+
+// schedulable refuses what neither target can carry on one line.
+func schedulable(v string) error {
+	for _, r := range v {
+		if r < 0x20 || r == 0x7f {
+			return fmt.Errorf("contains the control character %U, which a crontab or unit line cannot carry", r)
+		}
+	}
+	return nil
+}
+
+// plainArg is what needs no quoting for either target.
+func plainArg(v string) bool {
+	if v == "" {
+		return false
+	}
+	for _, r := range v {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_./:@+=,-", r)) {
+			return false
+		}
+	}
+	return true
+}
+
+// cronArg quotes v for a crontab command: single quotes for /bin/sh (a '
+// as '\”) and every % as \% (cron removes the backslash before a % and
+// passes the rest to the shell). A backslash right before a % would make
+// cron read "\\%" as an escaped backslash and an unescaped %: there the
+// quote is closed and reopened first, so the backslash never touches it.
+// (cronie do_command.c, the escaped/% loop.)
+func cronArg(v string) string {
+	if plainArg(v) {
+		return v
+	}
+	q := "'" + strings.ReplaceAll(v, "'", `'\''`) + "'"
+	var b strings.Builder
+	for i := 0; i < len(q); i++ {
+		if q[i] == '%' {
+			if i > 0 && q[i-1] == '\\' {
+				b.WriteString("''")
+			}
+			b.WriteString(`\%`)
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+// systemdArg quotes v for ExecStart=: double quotes, with \ and " escaped
+// (systemd unquotes with C escapes), % doubled (specifiers) and $ doubled
+// (variable expansion). See systemd.service(5), "Command lines".
+func systemdArg(v string) string {
+	if plainArg(v) {
+		return v
+	}
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "%", "%%", "$", "$$")
+	return `"` + r.Replace(v) + `"`
+}
+
+// systemdExe quotes the executable of ExecStart=: systemd resolves %
+// specifiers in it but expands no $ variable, and refuses an executable
+// path with a quote or a backslash ("Executable name contains special
+// characters"), which is then an error here rather than a unit that does
+// not load.
+func systemdExe(v string) (string, error) {
+	if strings.ContainsAny(v, `"'\`) {
+		return "", fmt.Errorf("--bin %q: systemd refuses an executable path with a quote or a backslash", v)
+	}
+	if plainArg(v) {
+		return v, nil
+	}
+	return `"` + strings.ReplaceAll(v, "%", "%%") + `"`, nil
+}
+
+// systemdText escapes % in a unit's free text (Description=), where
+// specifiers are resolved too.
+func systemdText(v string) string { return strings.ReplaceAll(v, "%", "%%") }

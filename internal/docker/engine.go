@@ -66,8 +66,9 @@ func (e *Engine) Host() string { return e.cli.DaemonHost() }
 // Close releases the client's connections.
 func (e *Engine) Close() error { return e.cli.Close() }
 
-// wrap names the daemon's socket when it cannot be reached, so a cron mail
-// says where baton looked.
+// wrap names the daemon's socket in every error, so a cron mail says where
+// baton looked: unreachable, too slow, or answering what it should not
+// (broken JSON gave "list containers: unexpected EOF" and no socket).
 func (e *Engine) wrap(op string, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("%s: the Docker daemon at %s did not answer within --docker-timeout (%s): %w", op, e.Host(), e.timeout, err)
@@ -75,7 +76,7 @@ func (e *Engine) wrap(op string, err error) error {
 	if client.IsErrConnectionFailed(err) {
 		return fmt.Errorf("%s: cannot reach the Docker daemon at %s: %w", op, e.Host(), err)
 	}
-	return fmt.Errorf("%s: %w", op, err)
+	return fmt.Errorf("%s (Docker daemon at %s): %w", op, e.Host(), err)
 }
 
 // List returns every container (running or not) labelled with project, in
@@ -533,7 +534,7 @@ func (e *Engine) Stats(ctx context.Context, id string) (fleet.Usage, error) {
 	defer r.Body.Close()
 	var s container.StatsResponse
 	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&s); err != nil {
-		return fleet.Usage{}, fmt.Errorf("stats of %s: %w", short(id), err)
+		return fleet.Usage{}, e.wrap(fmt.Sprintf("stats of %s", short(id)), err)
 	}
 	return usageOf(s), nil
 }
