@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/baton-orchestrator/baton/internal/atomicfile"
 	"github.com/baton-orchestrator/baton/internal/plan"
 	"github.com/baton-orchestrator/baton/state"
 )
@@ -83,12 +84,13 @@ func (o *passMetrics) write(dir string) error {
 // previousValue reads one unlabelled-by-app sample from the previous
 // metrics file, so a failing pass keeps the last success time.
 func previousValue(path, name string) float64 {
-	f, err := os.Open(path)
+	// Read as the writer will replace it: a regular file, no symlink, no
+	// blocking on a FIFO, bounded.
+	b, err := atomicfile.Read(path, 1<<20)
 	if err != nil {
 		return 0
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
 		line := sc.Text()
 		if strings.HasPrefix(line, name+"{") {

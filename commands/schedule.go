@@ -231,8 +231,9 @@ func plainArg(v string) bool {
 	return true
 }
 
-// cronArg quotes v for a crontab command: single quotes for /bin/sh (a '
-// as '\”) and every % as \% (cron removes the backslash before a % and
+// cronArg quotes v for a crontab command: single quotes for /bin/sh (a
+// quote inside ends the quoting, is escaped and starts it again) and every
+// % as \% (cron removes the backslash before a % and
 // passes the rest to the shell). A backslash right before a % would make
 // cron read "\\%" as an escaped backslash and an unescaped %: there the
 // quote is closed and reopened first, so the backslash never touches it.
