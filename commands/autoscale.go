@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/baton-orchestrator/baton/internal/bounded"
+	"github.com/baton-orchestrator/baton/internal/fleet"
 	"github.com/baton-orchestrator/baton/internal/metrics"
 	"github.com/baton-orchestrator/baton/internal/plan"
 	"github.com/baton-orchestrator/baton/internal/proc"
@@ -147,8 +148,9 @@ func (p *pass) gather(ctx context.Context, seen *autoscaleSeen, apps []*spec.App
 
 // gatherUsage reads the stats of the ready replicas of apps with a CPU or
 // memory target: local containers at the engine (16 at a time), a swarm
-// app's tasks at their node's engine. A node without an endpoint, or that
-// does not answer, is a warning: its tasks' usage is missing.
+// app's tasks at the engines of the nodes they run on. Such a node without
+// an endpoint, or that does not answer, is a warning: its tasks' usage is
+// missing.
 func (p *pass) gatherUsage(ctx context.Context, apps []*spec.App, now time.Time) []plan.Reading {
 	var local []plan.Reading
 	tasks := map[string]string{} // task ID → app
@@ -183,7 +185,19 @@ func (p *pass) gatherUsage(ctx context.Context, apps []*spec.App, now time.Time)
 	if len(tasks) == 0 {
 		return out
 	}
-	got, problems := p.taskStats(ctx, p.nodes, func(id string) bool { return tasks[id] != "" })
+	hosts := map[string]bool{} // the nodes the tasks run on: only they are read
+	for _, t := range p.fleet.tasks {
+		if tasks[t.ID] != "" {
+			hosts[t.NodeID] = true
+		}
+	}
+	var nodes []fleet.Node
+	for _, n := range p.nodes {
+		if hosts[n.ID] {
+			nodes = append(nodes, n)
+		}
+	}
+	got, problems := p.taskStats(ctx, nodes, func(id string) bool { return tasks[id] != "" })
 	for _, np := range problems {
 		p.env.warnf("autoscale: %s", np.String("the cpu and memory of its tasks are missing"))
 	}

@@ -82,6 +82,14 @@ apps:
 		return out, replicas()
 	}
 	pass() // creates the service with 1 task
+	// Only the nodes the app's tasks run on are read: the others need no
+	// endpoint, and no warning names them.
+	host := taskNode(t, s, "swas-web")
+	write(fmt.Sprintf("swarm:\n  nodes:\n    %s: {docker: %q}\n", host, s.Host(int(host[len(host)-1]-'0'))))
+	if _, errOut, code := swarmBaton(t, s, specPath, statePath, "scale"); code != 0 || errOut != "" {
+		t.Errorf("with an endpoint only for the task's node (%s): exit %d\n%s", host, code, errOut)
+	}
+	write(nodes)
 	pass() // the first CPU counters, read at the task's node
 	if out, _ := pass(); !strings.Contains(out, "cpu ") || strings.Contains(out, "missing") {
 		t.Fatalf("an idle swarm app's cpu and memory are not read:\n%s", out)
