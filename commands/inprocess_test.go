@@ -235,7 +235,7 @@ func TestInProcessLabelsSync(t *testing.T) {
 	a.write(`"true"`, swarmSpec)
 	a.nodes(true, true)
 	dry := rows(t, a.must(0, "-n", "-o", "json", "labels", "sync"), "changes")
-	if len(dry) != 1 || dry[0]["change"] != "+zone=a" || a.fake.Count("label node") != 0 {
+	if len(dry) != 1 || dry[0]["change"] != "+baton.owned.ip=zone +zone=a" || a.fake.Count("label node") != 0 {
 		t.Fatalf("dry run: %v", dry)
 	}
 	if out := a.must(0, "labels", "sync"); !strings.Contains(out, "node1") || a.fake.NodeSet[0].Labels["zone"] != "a" {
@@ -248,6 +248,63 @@ func TestInProcessLabelsSync(t *testing.T) {
 	a.fake.Fail["label node node1"] = fmt.Errorf("update out of sequence")
 	if _, errOut, code := a.run("labels", "sync"); code != 3 || !strings.Contains(errOut, "1 of 1 actions failed") {
 		t.Errorf("a failed label update: exit %d\n%s", code, errOut)
+	}
+}
+
+// TestInProcessLabelsSyncAnchors: a dependent follows its anchor with no
+// task stopped by a label change, the dry run plans exactly what the pass
+// does, and a failed constraint drop keeps the label its tasks need.
+func TestInProcessLabelsSyncAnchors(t *testing.T) {
+	a := newInproc(t)
+	anchors := "swarm:\n  anchors:\n    - {service: app, anchor: db}\n  restart_cooldown: 0s\n"
+	a.write(`"true"`, anchors)
+	a.nodes(true, true)
+	a.fake.AddService(fleet.Service{ID: "sdb", Name: "db", Replicas: 1}, "n1")
+	a.fake.AddService(fleet.Service{ID: "sapp", Name: "app", Replicas: 2}, "n1")
+	dry := rows(t, a.must(0, "-n", "-o", "json", "labels", "sync"), "changes")
+	if len(dry) != 2 || dry[0]["change"] != "+baton.anchors.ip.db=true" || dry[1]["change"] != "+constraint node.labels.baton.anchors.ip.db==true" ||
+		a.fake.Count("edit") != 0 || a.fake.Count("label") != 0 {
+		t.Fatalf("dry run: %v", dry)
+	}
+	real := rows(t, a.must(0, "-o", "json", "labels", "sync"), "changes")
+	if fmt.Sprint(real) != strings.ReplaceAll(fmt.Sprint(dry), "done:false", "done:true") {
+		t.Errorf("the pass did not do what the dry run planned:\n%v\n%v", real, dry)
+	}
+	if out := a.must(0, "labels", "sync"); out != "" {
+		t.Errorf("second pass printed:\n%s", out)
+	}
+	// db moves to node2: app leaves node1 start-first, then the label
+	// goes, then the leave constraint; nothing is stopped by a label.
+	for i := range a.fake.TaskSet {
+		if a.fake.TaskSet[i].ServiceID == "sdb" {
+			a.fake.TaskSet[i].NodeID = "n2"
+		}
+	}
+	out := a.must(0, "labels", "sync")
+	for _, want := range []string{"+constraint node.hostname!=node1 start-first", "-baton.anchors.ip.db", "-constraint node.hostname!=node1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the move lacks %q:\n%s", want, out)
+		}
+	}
+	if taskNodeOf(a.fake, "sapp") != "n2" || a.fake.Rejected != 0 {
+		t.Errorf("app on %s, %d task(s) rejected", taskNodeOf(a.fake, "sapp"), a.fake.Rejected)
+	}
+	a.must(0, "labels", "sync") // restores the update order
+	if out := a.must(0, "labels", "sync"); out != "" {
+		t.Errorf("not converged:\n%s", out)
+	}
+	// The spec drops the anchor, and the constraint drop fails: the label
+	// the dependent needs stays (exit 3); the next pass finishes.
+	a.write(`"true"`, "swarm: {}\n")
+	a.fake.Fail["edit service app"] = fmt.Errorf("update service app: update out of sequence")
+	out, errOut, code := a.run("labels", "sync")
+	if code != 3 || !strings.Contains(out, "not done: it needs service sapp") || a.fake.NodeSet[1].Labels["baton.anchors.ip.db"] != "true" || a.fake.Rejected != 0 {
+		t.Fatalf("a failed drop: exit %d, labels %v, %d rejected\n%s%s", code, a.fake.NodeSet[1].Labels, a.fake.Rejected, out, errOut)
+	}
+	delete(a.fake.Fail, "edit service app")
+	a.must(0, "labels", "sync")
+	if a.fake.NodeSet[1].Labels["baton.anchors.ip.db"] != "" || a.fake.Rejected != 0 || taskNodeOf(a.fake, "sapp") != "n2" {
+		t.Errorf("after the drop: labels %v, %d rejected", a.fake.NodeSet[1].Labels, a.fake.Rejected)
 	}
 }
 

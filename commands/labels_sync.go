@@ -18,12 +18,14 @@ func newLabelsCommand(env *Env) *cli.Command {
 	return groupCommand("labels", "manage Swarm node labels", passCommand("sync",
 		"apply static node labels; label the nodes running each anchor; make dependents follow",
 		"Against a Swarm manager (--docker-host). Static labels come from the spec's\n"+
-			"swarm.nodes by hostname; each anchor's nodes get baton.anchor.<anchor>=true; each\n"+
-			"dependent gets the placement constraint node.labels.baton.anchor.<anchor>==true and\n"+
-			"is restarted when its tasks sit on a node without its anchor (at most once per\n"+
-			"restart_cooldown). Only labels baton set are removed, unless prune_unknown_labels.\n"+
-			"Node and service updates carry the version they were read at. A node that is\n"+
-			"down is reported and skipped.",
+			"swarm.nodes by hostname; each anchor's nodes get baton.anchors.<project>.<anchor>=true;\n"+
+			"each dependent gets the placement constraint on that label and leaves, start-first, a\n"+
+			"node its anchor left (at most once per restart_cooldown, never while Swarm updates\n"+
+			"it). A label is removed from a node only once no task placed there runs under a\n"+
+			"constraint on it, so no dependent loses a task to a label change; only the labels of\n"+
+			"this project's baton are removed, unless prune_unknown_labels (never another\n"+
+			"project's). Every update is made on a fresh read at its version, read again when\n"+
+			"another manager got there first. A node that is down is reported and skipped.",
 		nil, func(c *cli.Context) error { return run(c.Context, env, labelsPass()) }))
 }
 
@@ -58,9 +60,10 @@ func labelsPass() passDef[swarmSeen] {
 		name:    "labels sync",
 		observe: func(ctx context.Context, x *pass) (swarmSeen, error) { return x.observeSwarm(ctx) },
 		decide: func(x *pass, seen swarmSeen, now time.Time) plan.Plan {
-			return plan.LabelsPass(x.spec, x.nodes, seen.services, seen.tasks, x.state, now)
+			return plan.LabelsPass(plan.LabelsInput{Spec: x.spec, Nodes: x.nodes, Services: seen.services, Tasks: seen.tasks,
+				Owned: x.state.NodeLabels, Now: now})
 		},
-		exec: []executor{execNodeLabels, execDependents},
+		exec: []executor{execLabelsSync},
 		view: view{rows: "changes", columns: []column{
 			stepColumn("KIND", "kind", func(s plan.Step) any {
 				return map[plan.Kind]string{plan.NodeLabels: "node", plan.Dependent: "service"}[s.Kind]
@@ -87,10 +90,23 @@ func labelChange(s plan.Step) any {
 		}
 		return strings.Join(parts, " ")
 	case plan.ServiceChange:
-		if c.AddConstraint != "" {
-			return "+constraint " + c.AddConstraint
+		var parts []string
+		for _, k := range c.Edit.AddConstraints {
+			parts = append(parts, "+constraint "+k)
 		}
-		return "restart"
+		for _, k := range c.Edit.RemoveConstraints {
+			parts = append(parts, "-constraint "+k)
+		}
+		if c.Edit.StartFirst {
+			parts = append(parts, "start-first")
+		}
+		if c.Edit.RestoreOrder != "" {
+			parts = append(parts, "restore order")
+		}
+		if len(parts) == 0 {
+			parts = append(parts, "labels")
+		}
+		return strings.Join(parts, " ")
 	}
 	return ""
 }

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/baton-orchestrator/baton/internal/plan"
@@ -94,21 +95,77 @@ func (x *pass) awaitSwarmApps(ctx context.Context, wait time.Duration) (bool, er
 	}
 }
 
-// execNodeLabels and execDependents apply labels sync's changes, each
-// against the version of a fresh read.
-var execNodeLabels = executor{kinds: []plan.Kind{plan.NodeLabels}, run: func(ctx context.Context, x *pass, steps []plan.Step) []plan.Outcome {
-	return eachStep(steps, func(s plan.Step) error {
-		c := s.Do.(plan.LabelChange)
-		return x.engine.SetNodeLabels(ctx, c.Node, c.Labels)
-	})
+// execLabelsSync applies labels sync's steps in plan order: labels set,
+// dependents changed, labels removed, dependents settled. A step whose
+// needs failed is not applied; a label removal first waits (bounded by
+// swarm.wait) for the dependents that leave its node to have left it.
+var execLabelsSync = executor{kinds: []plan.Kind{plan.NodeLabels, plan.Dependent}, run: func(ctx context.Context, x *pass, steps []plan.Step) []plan.Outcome {
+	done := map[string]bool{}
+	deadline := x.clock.Now().Add(x.spec.Swarm.Wait.D)
+	needs := func(ids []string) error {
+		for _, id := range ids {
+			if !done[id] {
+				return fmt.Errorf("not done: it needs %s, which was not applied", id)
+			}
+		}
+		return nil
+	}
+	outs := make([]plan.Outcome, len(steps))
+	for i, s := range steps {
+		var err error
+		switch c := s.Do.(type) {
+		case plan.ServiceChange:
+			if err = needs(c.Needs); err == nil {
+				err = x.engine.EditService(ctx, c.Service, c.Edit)
+			}
+			if err == nil {
+				done[c.ID] = true
+			}
+		case plan.LabelChange:
+			if err = needs(c.Needs); err == nil && len(c.Waits) > 0 {
+				err = x.awaitDepartures(ctx, c.Waits, deadline)
+			}
+			if err == nil {
+				err = x.engine.SetNodeLabels(ctx, c.Node, c.Set, c.Remove)
+			}
+			if err == nil && len(c.Remove) > 0 {
+				done["node "+c.Node.ID] = true
+			}
+		}
+		outs[i] = plan.Outcome{Step: s, Err: err}
+	}
+	return outs
 }}
 
-var execDependents = executor{kinds: []plan.Kind{plan.Dependent}, run: func(ctx context.Context, x *pass, steps []plan.Step) []plan.Outcome {
-	return eachStep(steps, func(s plan.Step) error {
-		c := s.Do.(plan.ServiceChange)
-		return x.engine.UpdateService(ctx, c.Service, c.AddConstraint, c.Restart)
-	})
-}}
+// awaitDepartures polls the tasks until none of the departures' services
+// has a task placed on the node it leaves, or the deadline passes.
+func (x *pass) awaitDepartures(ctx context.Context, ds []plan.Departure, deadline time.Time) error {
+	for {
+		tasks, err := x.engine.Tasks(ctx)
+		if err != nil {
+			return err
+		}
+		var left []string
+		for _, d := range ds {
+			for _, t := range tasks {
+				if t.ServiceID == d.ServiceID && t.NodeID == d.NodeID && t.Placed() {
+					left = append(left, d.Service+" on "+d.Node)
+					break
+				}
+			}
+		}
+		if len(left) == 0 {
+			return nil
+		}
+		if !x.clock.Now().Before(deadline) {
+			return fmt.Errorf("%s still run(s) there after swarm.wait (%s): the label stays, the next pass removes it once they left",
+				strings.Join(left, ", "), x.spec.Swarm.Wait.D)
+		}
+		if err := x.clock.Sleep(ctx, swarmPoll); err != nil {
+			return err
+		}
+	}
+}
 
 // execUnpin removes the pins of arrived moves.
 var execUnpin = executor{kinds: []plan.Kind{plan.UnpinService}, run: func(ctx context.Context, x *pass, steps []plan.Step) []plan.Outcome {

@@ -73,44 +73,129 @@ func (e *Engine) Tasks(ctx context.Context) ([]fleet.Task, error) {
 	return out, nil
 }
 
-// SetNodeLabels replaces a node's labels — only if they are still what the
-// pass read (otherwise someone changed them meanwhile, and the next pass
-// re-reads and re-decides). The update carries the version of a fresh
-// read, so Swarm itself refuses it if anything changes in between.
-func (e *Engine) SetNodeLabels(ctx context.Context, n fleet.Node, labels map[string]string) error {
-	ctx, cancel := e.bound(ctx, 1)
-	defer cancel()
-	cur, _, err := e.cli.NodeInspectWithRaw(ctx, n.ID)
-	if err != nil {
-		return e.wrap(fmt.Sprintf("inspect node %s", n.Hostname), err)
+// conflictAttempts bounds how often an update Swarm refused for a stale
+// version is re-read and re-applied.
+const conflictAttempts = 5
+
+// retryConflicts runs update until Swarm stops refusing it for a stale
+// version ("update out of sequence": someone else updated the object
+// between the read and the write), at most conflictAttempts times; update
+// reads the object afresh each time.
+func retryConflicts(what string, update func() error) error {
+	var err error
+	for i := 0; i < conflictAttempts; i++ {
+		if err = update(); err == nil || !isOutOfSequence(err) {
+			return err
+		}
 	}
-	if !sameLabels(cur.Spec.Labels, n.Labels) {
-		return fmt.Errorf("the labels of node %s changed since they were read; the next pass re-decides", n.Hostname)
-	}
-	spec := cur.Spec
-	spec.Labels = labels
-	if err := e.cli.NodeUpdate(ctx, n.ID, cur.Version, spec); err != nil {
-		return e.wrap(fmt.Sprintf("update node %s", n.Hostname), err)
-	}
-	return nil
+	return fmt.Errorf("%s: %w (%d attempts, each re-read)", what, ErrConflict, conflictAttempts)
 }
 
-// UpdateService adds a placement constraint (when not empty) and/or forces
-// a redeploy of the service's tasks — only if its constraints are still
-// what the pass read, and at the version of a fresh read (Swarm refuses
-// the update if the service changes in between).
-func (e *Engine) UpdateService(ctx context.Context, s fleet.Service, addConstraint string, force bool) error {
-	return e.editService(ctx, s, func(spec *swarm.ServiceSpec) {
-		if addConstraint != "" {
-			if spec.TaskTemplate.Placement == nil {
-				spec.TaskTemplate.Placement = &swarm.Placement{}
-			}
-			spec.TaskTemplate.Placement.Constraints = append(spec.TaskTemplate.Placement.Constraints, addConstraint)
+// SetNodeLabels sets and removes labels of a node, on a fresh read of it
+// and at that read's version: labels others changed meanwhile are kept.
+// When Swarm refuses the version (the node changed in between) it reads
+// again and applies the change again.
+func (e *Engine) SetNodeLabels(ctx context.Context, n fleet.Node, set map[string]string, remove []string) error {
+	return retryConflicts("update node "+n.Hostname, func() error {
+		ctx, cancel := e.bound(ctx, 1)
+		defer cancel()
+		cur, _, err := e.cli.NodeInspectWithRaw(ctx, n.ID)
+		if err != nil {
+			return e.wrap(fmt.Sprintf("inspect node %s", n.Hostname), err)
 		}
-		if force {
-			spec.TaskTemplate.ForceUpdate++
+		spec := cur.Spec
+		labels := map[string]string{}
+		for k, v := range spec.Labels {
+			labels[k] = v
 		}
+		for _, k := range remove {
+			delete(labels, k)
+		}
+		for k, v := range set {
+			labels[k] = v
+		}
+		if sameLabels(labels, spec.Labels) {
+			return nil
+		}
+		spec.Labels = labels
+		if err := e.cli.NodeUpdate(ctx, n.ID, cur.Version, spec); err != nil {
+			return e.wrap(fmt.Sprintf("update node %s", n.Hostname), err)
+		}
+		return nil
 	})
+}
+
+// EditService applies an edit (constraints, labels, update order) to a
+// fresh read of the service at that read's version, re-read and
+// re-applied when Swarm refuses the version.
+func (e *Engine) EditService(ctx context.Context, s fleet.Service, edit fleet.ServiceEdit) error {
+	return retryConflicts("update service "+s.Name, func() error {
+		ctx, cancel := e.bound(ctx, 1)
+		defer cancel()
+		cur, _, err := e.cli.ServiceInspectWithRaw(ctx, s.ID, swarm.ServiceInspectOptions{})
+		if err != nil {
+			return e.wrap(fmt.Sprintf("inspect service %s", s.Name), err)
+		}
+		spec := cur.Spec
+		ApplyEdit(&spec, edit)
+		if _, err := e.cli.ServiceUpdate(ctx, s.ID, cur.Version, spec, swarm.ServiceUpdateOptions{}); err != nil {
+			return e.wrap(fmt.Sprintf("update service %s", s.Name), err)
+		}
+		return nil
+	})
+}
+
+// ApplyEdit applies a fleet.ServiceEdit to a service spec.
+func ApplyEdit(spec *swarm.ServiceSpec, edit fleet.ServiceEdit) {
+	if spec.TaskTemplate.Placement == nil {
+		spec.TaskTemplate.Placement = &swarm.Placement{}
+	}
+	p := spec.TaskTemplate.Placement
+	norm := func(c string) string { return strings.ReplaceAll(c, " ", "") }
+	var kept []string
+	for _, c := range p.Constraints {
+		drop := false
+		for _, r := range edit.RemoveConstraints {
+			drop = drop || norm(r) == norm(c)
+		}
+		if !drop {
+			kept = append(kept, c)
+		}
+	}
+	for _, a := range edit.AddConstraints {
+		have := false
+		for _, c := range kept {
+			have = have || norm(c) == norm(a)
+		}
+		if !have {
+			kept = append(kept, a)
+		}
+	}
+	p.Constraints = kept
+	if spec.Labels == nil {
+		spec.Labels = map[string]string{}
+	}
+	if spec.UpdateConfig == nil {
+		spec.UpdateConfig = &swarm.UpdateConfig{Parallelism: 1}
+	}
+	if edit.StartFirst {
+		if _, saved := spec.Labels[edit.SaveOrder]; edit.SaveOrder != "" && !saved {
+			spec.Labels[edit.SaveOrder] = spec.UpdateConfig.Order
+		}
+		spec.UpdateConfig.Order = swarm.UpdateOrderStartFirst
+	}
+	if edit.RestoreOrder != "" {
+		if order, ok := spec.Labels[edit.RestoreOrder]; ok {
+			spec.UpdateConfig.Order = order
+			delete(spec.Labels, edit.RestoreOrder)
+		}
+	}
+	for _, k := range edit.RemoveLabels {
+		delete(spec.Labels, k)
+	}
+	for k, v := range edit.SetLabels {
+		spec.Labels[k] = v
+	}
 }
 
 func sameLabels(a, b map[string]string) bool {
@@ -147,12 +232,27 @@ func ConvertService(s swarm.Service) fleet.Service {
 	if r := s.Spec.TaskTemplate.Resources; r != nil && r.Reservations != nil {
 		fs.ReserveMemory = r.Reservations.MemoryBytes
 	}
+	if u := s.UpdateStatus; u != nil {
+		fs.UpdateState, fs.UpdateMessage = string(u.State), u.Message
+	}
+	if u := s.Spec.UpdateConfig; u != nil {
+		fs.UpdateOrder = u.Order
+	}
+	if p := s.Spec.TaskTemplate.Placement; p != nil {
+		fs.MaxReplicas = p.MaxReplicas
+		for _, pr := range p.Preferences {
+			if pr.Spread != nil {
+				fs.Preferences = append(fs.Preferences, pr.Spread.SpreadDescriptor)
+			}
+		}
+	}
 	return fs
 }
 
 // ConvertTask turns a task into a fleet.Task.
 func ConvertTask(t swarm.Task) fleet.Task {
-	ft := fleet.Task{ID: t.ID, ServiceID: t.ServiceID, NodeID: t.NodeID, State: string(t.Status.State)}
+	ft := fleet.Task{ID: t.ID, ServiceID: t.ServiceID, NodeID: t.NodeID, State: string(t.Status.State),
+		Slot: t.Slot, Err: t.Status.Err, Message: t.Status.Message}
 	if cs := t.Status.ContainerStatus; cs != nil {
 		ft.ContainerID = cs.ContainerID
 	}
@@ -362,25 +462,28 @@ func (e *Engine) UnpinService(ctx context.Context, s fleet.Service) error {
 func PinConstraint(host string) string { return "node.hostname==" + host }
 
 // editService applies edit to a fresh read of the service, if its
-// constraints are still those read by the pass, at that read's version.
+// constraints are still those read by the pass, at that read's version;
+// when Swarm refuses the version it reads again (the check included).
 func (e *Engine) editService(ctx context.Context, s fleet.Service, edit func(*swarm.ServiceSpec)) error {
-	ctx, cancel := e.bound(ctx, 1)
-	defer cancel()
-	cur, _, err := e.cli.ServiceInspectWithRaw(ctx, s.ID, swarm.ServiceInspectOptions{})
-	if err != nil {
-		return e.wrap(fmt.Sprintf("inspect service %s", s.Name), err)
-	}
-	var now []string
-	if p := cur.Spec.TaskTemplate.Placement; p != nil {
-		now = p.Constraints
-	}
-	if strings.Join(now, "\x00") != strings.Join(s.Constraints, "\x00") {
-		return fmt.Errorf("the constraints of service %s changed since they were read; the next pass re-decides", s.Name)
-	}
-	spec := cur.Spec
-	edit(&spec)
-	if _, err := e.cli.ServiceUpdate(ctx, s.ID, cur.Version, spec, swarm.ServiceUpdateOptions{}); err != nil {
-		return e.wrap(fmt.Sprintf("update service %s", s.Name), err)
-	}
-	return nil
+	return retryConflicts("update service "+s.Name, func() error {
+		ctx, cancel := e.bound(ctx, 1)
+		defer cancel()
+		cur, _, err := e.cli.ServiceInspectWithRaw(ctx, s.ID, swarm.ServiceInspectOptions{})
+		if err != nil {
+			return e.wrap(fmt.Sprintf("inspect service %s", s.Name), err)
+		}
+		var now []string
+		if p := cur.Spec.TaskTemplate.Placement; p != nil {
+			now = p.Constraints
+		}
+		if strings.Join(now, "\x00") != strings.Join(s.Constraints, "\x00") {
+			return fmt.Errorf("the constraints of service %s changed since they were read; the next pass re-decides", s.Name)
+		}
+		spec := cur.Spec
+		edit(&spec)
+		if _, err := e.cli.ServiceUpdate(ctx, s.ID, cur.Version, spec, swarm.ServiceUpdateOptions{}); err != nil {
+			return e.wrap(fmt.Sprintf("update service %s", s.Name), err)
+		}
+		return nil
+	})
 }

@@ -291,6 +291,36 @@ type Service struct {
 	Global   bool
 	// ReserveMemory is the memory reservation of each task.
 	ReserveMemory int64
+	// UpdateState is Swarm's state of the service's last update:
+	// updating, paused, completed, rollback_started, rollback_paused,
+	// rollback_completed; empty when the service was never updated.
+	// UpdateMessage is Swarm's word on it ("update paused due to failure
+	// or early termination of task ...").
+	UpdateState   string
+	UpdateMessage string
+	// UpdateOrder is the service's update order (start-first or
+	// stop-first; empty: Swarm's default, stop-first).
+	UpdateOrder string
+	// Preferences are the spread preferences ("node.labels.zone") and
+	// MaxReplicas the most tasks on one node (0: no limit).
+	Preferences []string
+	MaxReplicas uint64
+}
+
+// Updating reports whether Swarm is rolling the service (an update or its
+// rollback in progress): its tasks are moving already.
+func (s Service) Updating() bool {
+	return s.UpdateState == "updating" || s.UpdateState == "rollback_started"
+}
+
+// UpdateStuck reports whether Swarm gave the service's last update up: it
+// paused (the new tasks failed) or rolled it back.
+func (s Service) UpdateStuck() bool {
+	switch s.UpdateState {
+	case "paused", "rollback_started", "rollback_paused", "rollback_completed":
+		return true
+	}
+	return false
 }
 
 // Task is one task of a Swarm service that Swarm wants running.
@@ -306,10 +336,59 @@ type Task struct {
 	// HostPorts are the ports the task publishes in host mode on its
 	// node, by target port.
 	HostPorts map[int]int
+	// Slot is the task's replica slot (1-based; 0 for a global service's
+	// task).
+	Slot int
+	// Err is Swarm's error for a task that failed or was rejected ("No
+	// such image: ..."), Message its last status message.
+	Err     string
+	Message string
+	// Health is the container's healthcheck verdict as Swarm reports it
+	// (healthy, unhealthy, starting; empty without a healthcheck).
+	Health string
 }
 
 // Running reports whether Swarm says the task runs.
 func (t Task) Running() bool { return t.State == "running" }
+
+// Placed reports whether the task sits on a node and is not over: assigned
+// there, starting or running. A pending task with no node yet is not.
+func (t Task) Placed() bool {
+	if t.NodeID == "" {
+		return false
+	}
+	switch t.State {
+	case "new", "pending", "complete", "shutdown", "failed", "rejected", "remove", "orphaned":
+		return false
+	}
+	return true
+}
+
+// ServiceEdit is a change to a service that the engine applies to a fresh
+// read of it, at that read's version (re-read and re-applied when Swarm
+// refuses a stale version): constraints and labels added or removed, the
+// update order set, saved or restored. Every part is idempotent, so
+// applying it to a service that already has it changes nothing.
+type ServiceEdit struct {
+	AddConstraints    []string
+	RemoveConstraints []string
+	SetLabels         map[string]string
+	RemoveLabels      []string
+	// StartFirst makes the service's update order start-first, saving
+	// the order it had in the label SaveOrder (unless that label is
+	// already there).
+	StartFirst bool
+	SaveOrder  string
+	// RestoreOrder, a label name, sets the update order to that label's
+	// value and removes the label.
+	RestoreOrder string
+}
+
+// Empty reports whether the edit changes nothing.
+func (e ServiceEdit) Empty() bool {
+	return len(e.AddConstraints) == 0 && len(e.RemoveConstraints) == 0 && len(e.SetLabels) == 0 &&
+		len(e.RemoveLabels) == 0 && !e.StartFirst && e.RestoreOrder == ""
+}
 
 // Labels baton puts on the Swarm services it owns and on services it
 // pinned to a node while moving them.
@@ -321,4 +400,74 @@ const (
 	LabelPin      = "baton.rebalance.pin"
 	LabelPinSince = "baton.rebalance.since"
 	LabelPinOrder = "baton.rebalance.order"
+	// LabelMoved is when rebalance last moved the service (RFC 3339),
+	// kept after the pin is gone: every manager's pass reads the
+	// cooldowns from the service itself.
+	LabelMoved = "baton.rebalance.moved"
 )
+
+// Labels labels sync keeps on dependents and nodes, each followed by the
+// project (two projects on one swarm never share one):
+const (
+	// LabelFollows: the anchor constraint baton added to a dependent.
+	LabelFollows = "baton.follows."
+	// LabelLeaving: the hostnames (comma-separated) a dependent is
+	// leaving because its anchor left them; one node.hostname!=<host>
+	// constraint each.
+	LabelLeaving = "baton.leaving."
+	// LabelFollowed: when labels sync last moved the dependent's tasks
+	// (RFC 3339), for restart_cooldown.
+	LabelFollowed = "baton.followed."
+	// LabelOrder: the update order a dependent had before baton made it
+	// start-first for a move.
+	LabelOrder = "baton.order."
+	// LabelOwned, on a node: the static label keys (comma-separated)
+	// baton set there.
+	LabelOwned = "baton.owned."
+)
+
+// Satisfies evaluates Swarm placement constraints against the node: the
+// forms node.id, node.hostname, node.role and node.labels.K with == or
+// !=. Any other form (engine labels, platform) counts as not satisfied,
+// so baton never sends a service somewhere Swarm would refuse.
+func (n Node) Satisfies(constraints []string) bool {
+	for _, c := range constraints {
+		key, op, want, ok := ParseConstraint(c)
+		if !ok {
+			return false
+		}
+		var have string
+		var present bool
+		switch {
+		case key == "node.id":
+			have, present = n.ID, true
+		case key == "node.hostname":
+			have, present = n.Hostname, true
+		case key == "node.role":
+			have, present = n.Role, true
+		case strings.HasPrefix(key, "node.labels."):
+			have, present = n.Labels[strings.TrimPrefix(key, "node.labels.")]
+		default:
+			return false
+		}
+		// Swarm compares case-insensitively.
+		if (op == "==") != (present && strings.EqualFold(have, want)) {
+			return false
+		}
+	}
+	return true
+}
+
+// ParseConstraint splits "key==value" or "key!=value" (whichever operator
+// comes first), trimming spaces.
+func ParseConstraint(c string) (key, op, value string, ok bool) {
+	op = "=="
+	i := strings.Index(c, "==")
+	if j := strings.Index(c, "!="); j >= 0 && (i < 0 || j < i) {
+		i, op = j, "!="
+	}
+	if i < 0 {
+		return "", "", "", false
+	}
+	return strings.TrimSpace(c[:i]), op, strings.TrimSpace(c[i+2:]), true
+}

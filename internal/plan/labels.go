@@ -1,5 +1,25 @@
 package plan
 
+// labels.go decides labels sync: static node labels, anchor labels where
+// each anchor runs, and dependents that follow them.
+//
+// This file enforces three rules:
+//   - a dependent never loses a task to a label change: Swarm's constraint
+//     enforcer stops a task at once when its node stops matching the
+//     service's constraints, so a label is removed from a node only when
+//     no task of a service whose constraints name it runs there (a
+//     dependent first leaves the node start-first, or first loses the
+//     constraint, which restarts nothing: swarmkit keeps a task whose node
+//     still matches looser constraints);
+//   - baton removes only labels it owns: its project's anchor labels
+//     (baton.anchors.<project>.<anchor>), the static labels it set (listed
+//     on the node in baton.owned.<project>), legacy anchor labels the
+//     state file says it set; two projects on one swarm never touch each
+//     other's labels, not even with prune_unknown_labels;
+//   - what one manager decided, every manager sees: the constraint baton
+//     added, the nodes a dependent leaves, when it last moved and its
+//     saved update order are labels on the dependent itself.
+
 import (
 	"fmt"
 	"maps"
@@ -12,220 +32,614 @@ import (
 	"github.com/baton-orchestrator/baton/internal/spec"
 )
 
-// AnchorLabelPrefix starts the node labels baton uses to mark where an
-// anchor's tasks run: baton.anchor.<anchor service>=true.
-const AnchorLabelPrefix = "baton.anchor."
+// AnchorPrefix starts the node labels baton uses to mark where an anchor's
+// tasks run: baton.anchors.<project>.<anchor>=true.
+const AnchorPrefix = "baton.anchors."
+
+// LegacyAnchorPrefix starts the anchor labels of baton before labels were
+// namespaced by project (baton.anchor.<anchor>); they are migrated.
+const LegacyAnchorPrefix = "baton.anchor."
+
+// AnchorLabel is the node label that marks where the project's anchor runs.
+func AnchorLabel(project, anchor string) string { return AnchorPrefix + project + "." + anchor }
 
 // AnchorConstraint is the placement constraint that makes a dependent
 // follow its anchor.
-func AnchorConstraint(anchor string) string {
-	return "node.labels." + AnchorLabelPrefix + anchor + "==true"
+func AnchorConstraint(project, anchor string) string {
+	return "node.labels." + AnchorLabel(project, anchor) + "==true"
 }
 
-// LabelChange is one node's label update.
+// LegacyAnchorConstraint is the constraint of baton before namespaces.
+func LegacyAnchorConstraint(anchor string) string {
+	return "node.labels." + LegacyAnchorPrefix + anchor + "==true"
+}
+
+// LeaveConstraint keeps a dependent off a node its anchor left.
+func LeaveConstraint(host string) string { return "node.hostname!=" + host }
+
+// LabelChange sets or removes labels on one node. The engine applies it
+// to a fresh read of the node (labels others changed meanwhile are kept).
 type LabelChange struct {
 	Node   fleet.Node
-	Labels map[string]string // the node's labels after the change
 	Set    map[string]string
 	Remove []string
 	Reason string
+	// Waits are dependents that must have left the node (no task placed
+	// there) before the labels are removed; the executor waits for them,
+	// bounded by swarm.wait.
+	Waits []Departure
+	// Needs are the steps (ServiceChange.ID) that must have succeeded
+	// first.
+	Needs []string
 }
 
-// ServiceChange is one service update.
+// Departure is a dependent leaving a node.
+type Departure struct {
+	ServiceID, Service string
+	NodeID, Node       string
+}
+
+// ServiceChange is one edit of a dependent service.
 type ServiceChange struct {
-	Service       fleet.Service
-	AddConstraint string
-	Restart       bool
-	Reason        string
+	// ID names the change for the steps that need it.
+	ID      string
+	Service fleet.Service
+	Edit    fleet.ServiceEdit
+	// Moves: the edit makes Swarm move some of its tasks (start-first).
+	Moves  bool
+	Reason string
+	// Needs are the label removals ("node <id>") that must have
+	// succeeded first.
+	Needs []string
 }
 
-// LabelsPlan is labels sync's decision.
+// LabelsPlan is labels sync's decision, in the order it is applied:
+// labels set (where anchors run now), dependents changed (constraints
+// added or dropped, nodes left), labels removed (once nothing placed
+// there depends on them), dependents settled (leave constraints and
+// saved orders removed once their node lost the label).
 type LabelsPlan struct {
-	Nodes    []LabelChange
+	Sets     []LabelChange
 	Services []ServiceChange
+	Removes  []LabelChange
+	Settle   []ServiceChange
 	// Findings are things reported but not acted on (a node down, an
-	// anchor with no running task, a restart in its cooldown).
+	// anchor with no running task, a move in its cooldown, a label kept
+	// for a service that still needs it).
 	Findings []string
-	// Owned are the label keys baton owns per node after the pass.
+	// Owned is what remains of the state file's legacy record after the
+	// pass (by node ID): the unnamespaced anchor labels this host's baton
+	// set that are still there. Ownership of everything else lives on the
+	// nodes.
 	Owned map[string][]string
+}
+
+// LabelsInput is what a labels sync pass decides from.
+type LabelsInput struct {
+	Spec     *spec.Spec
+	Nodes    []fleet.Node
+	Services []fleet.Service
+	Tasks    []fleet.Task
+	// Owned is the state file's record of the labels this host's baton
+	// set before ownership lived on the nodes (by node ID).
+	Owned map[string][]string
+	Now   time.Time
 }
 
 // SyncLabels decides a labels sync pass.
 //
 // Rules:
-//   - a node carries the spec's static labels for its hostname, and
-//     baton.anchor.<A>=true exactly when a running task of anchor A is on
-//     it;
-//   - baton removes only labels it owns (those it set, recorded in the
-//     state, and every baton.anchor.* label), unless prune_unknown_labels;
+//   - a ready node carries the spec's static labels for its hostname, and
+//     baton.anchors.<project>.<A>=true where a running task of anchor A
+//     is; an anchor with no running task anywhere keeps its labels where
+//     they are (its dependent would otherwise have nowhere to run);
 //   - a node that is down is reported and left alone;
-//   - an anchor with no running task anywhere keeps its labels where they
-//     are (its dependent would otherwise have nowhere to run);
-//   - a dependent lacking the anchor's placement constraint gets it;
-//   - a dependent whose tasks run on a node without its anchor is
-//     restarted (Swarm reschedules it under the constraint), at most once
-//     per restart_cooldown.
-func SyncLabels(s *spec.Spec, nodes []fleet.Node, services []fleet.Service, tasks []fleet.Task,
-	owned map[string][]string, restarted map[string]time.Time, now time.Time) LabelsPlan {
-	sw := s.Swarm
+//   - a dependent lacking its anchor's constraint gets it (replacing the
+//     legacy one), start-first: Swarm moves the tasks that do not match;
+//     a dependent that follows no anchor of the spec any more loses the
+//     constraint baton added (restarting nothing);
+//   - a dependent with tasks placed on a node its anchor left leaves it:
+//     node.hostname!=<node>, start-first, at most once per
+//     restart_cooldown (read from the dependent, so every manager keeps
+//     it), never while Swarm is updating it; pending tasks with no node do
+//     not count;
+//   - a label is removed from a node only once no task of a service whose
+//     constraints name it is placed there; a service baton does not manage
+//     keeps the label where its tasks run (a finding says so);
+//   - a leave constraint goes once its node lost the label, and the saved
+//     update order comes back once nothing moves.
+func SyncLabels(in LabelsInput) LabelsPlan {
+	sw, project := in.Spec.Swarm, in.Spec.Project
 	p := LabelsPlan{Owned: map[string][]string{}}
 	byName := map[string]fleet.Service{}
-	for _, svc := range services {
+	for _, svc := range in.Services {
 		byName[svc.Name] = svc
 	}
-	// Where each anchor runs.
-	anchorNodes := map[string]map[string]bool{}
-	for _, a := range sw.Anchors {
-		svc, ok := byName[a.Anchor]
-		if !ok {
-			p.Findings = append(p.Findings, fmt.Sprintf("anchor service %q does not exist", a.Anchor))
+	nodeByID := map[string]fleet.Node{}
+	for _, n := range in.Nodes {
+		nodeByID[n.ID] = n
+	}
+	placed := map[string]map[string]int{} // service ID → node ID → placed tasks
+	for _, t := range in.Tasks {
+		if !t.Placed() {
 			continue
 		}
-		set := map[string]bool{}
-		for _, t := range tasks {
-			if t.ServiceID == svc.ID && t.State == "running" {
-				set[t.NodeID] = true
-			}
+		if placed[t.ServiceID] == nil {
+			placed[t.ServiceID] = map[string]int{}
 		}
-		anchorNodes[a.Anchor] = set
-	}
-	hasAnchor := func(n fleet.Node, anchor string) bool {
-		set, ok := anchorNodes[anchor]
-		if !ok || len(set) == 0 {
-			// Unknown or not running anywhere: keep the label as it is.
-			return n.Labels[AnchorLabelPrefix+anchor] == "true"
-		}
-		return set[n.ID]
-	}
-	for _, a := range sw.Anchors {
-		if set, ok := anchorNodes[a.Anchor]; ok && len(set) == 0 {
-			p.Findings = append(p.Findings, fmt.Sprintf("anchor %q has no running task: its labels stay where they are", a.Anchor))
-		}
-	}
-	for _, n := range nodes {
-		want := map[string]string{}
-		for k, v := range sw.Nodes[n.Hostname].Labels {
-			want[k] = v
-		}
-		for _, a := range sw.Anchors {
-			if hasAnchor(n, a.Anchor) {
-				want[AnchorLabelPrefix+a.Anchor] = "true"
-			}
-		}
-		keys := make([]string, 0, len(want))
-		for k := range want {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		p.Owned[n.ID] = keys
-		if !n.Ready {
-			p.Findings = append(p.Findings, downFinding(n))
-			p.Owned[n.ID] = owned[n.ID]
-			continue
-		}
-		mine := map[string]bool{}
-		for _, k := range owned[n.ID] {
-			mine[k] = true
-		}
-		ch := LabelChange{Node: n, Set: map[string]string{}, Labels: map[string]string{}}
-		var why []string
-		for k, v := range n.Labels {
-			_, wanted := want[k]
-			if !wanted && (mine[k] || strings.HasPrefix(k, AnchorLabelPrefix) || sw.PruneUnknownLabels) {
-				ch.Remove = append(ch.Remove, k)
-				continue
-			}
-			ch.Labels[k] = v
-		}
-		for _, k := range keys {
-			if n.Labels[k] != want[k] {
-				ch.Set[k] = want[k]
-			}
-			ch.Labels[k] = want[k]
-		}
-		sort.Strings(ch.Remove)
-		if len(ch.Set) == 0 && len(ch.Remove) == 0 {
-			continue
-		}
-		for _, k := range slices.Sorted(maps.Keys(ch.Set)) {
-			if strings.HasPrefix(k, AnchorLabelPrefix) {
-				why = append(why, fmt.Sprintf("set %s: %s runs here", k, strings.TrimPrefix(k, AnchorLabelPrefix)))
-			} else {
-				why = append(why, fmt.Sprintf("set %s=%s: static label of %s", k, ch.Set[k], n.Hostname))
-			}
-		}
-		for _, k := range ch.Remove {
-			switch {
-			case strings.HasPrefix(k, AnchorLabelPrefix):
-				why = append(why, fmt.Sprintf("remove %s: %s no longer runs here", k, strings.TrimPrefix(k, AnchorLabelPrefix)))
-			case mine[k]:
-				why = append(why, fmt.Sprintf("remove %s: baton set it and the spec no longer names it", k))
-			default:
-				why = append(why, fmt.Sprintf("remove %s: not in the spec (prune_unknown_labels)", k))
-			}
-		}
-		ch.Reason = strings.Join(why, "; ")
-		p.Nodes = append(p.Nodes, ch)
+		placed[t.ServiceID][t.NodeID]++
 	}
 
-	// Dependents.
-	after := map[string]map[string]string{}
-	for _, n := range nodes {
-		after[n.ID] = n.Labels
-	}
-	for _, c := range p.Nodes {
-		after[c.Node.ID] = c.Labels
-	}
+	// Where each anchor runs (ready nodes only).
+	var anchors []anchorOf
 	for _, a := range sw.Anchors {
-		svc, ok := byName[a.Service]
+		ao := anchorOf{Service: a.Service, Anchor: a.Anchor, key: AnchorLabel(project, a.Anchor), runs: map[string]bool{}}
+		svc, ok := byName[a.Anchor]
+		if !ok {
+			p.Findings = append(p.Findings, fmt.Sprintf("anchor service %q does not exist: its labels stay where they are", a.Anchor))
+		} else {
+			for _, t := range in.Tasks {
+				if t.ServiceID == svc.ID && t.Running() && nodeByID[t.NodeID].Ready {
+					ao.runs[t.NodeID] = true
+				}
+			}
+			if len(ao.runs) == 0 {
+				p.Findings = append(p.Findings, fmt.Sprintf("anchor %q has no running task: its labels stay where they are", a.Anchor))
+			}
+		}
+		anchors = append(anchors, ao)
+	}
+	// anchored: the label of a (non-empty) anchor on a node it left.
+	stale := func(n fleet.Node, a anchorOf) bool {
+		return len(a.runs) > 0 && !a.runs[n.ID] && n.Labels[a.key] == "true"
+	}
+
+	// Wanted and removable labels per ready node.
+	type nodePlan struct {
+		n      fleet.Node
+		set    map[string]string
+		remove []string
+		why    map[string]string // key → reason of the removal
+	}
+	ownedKey := fleet.LabelOwned + project
+	var nps []*nodePlan
+	for _, n := range in.Nodes {
+		if !n.Ready {
+			p.Findings = append(p.Findings, downFinding(n))
+			p.Owned[n.ID] = in.Owned[n.ID]
+			continue
+		}
+		want := map[string]string{}
+		var static []string
+		for k, v := range sw.Nodes[n.Hostname].Labels {
+			want[k] = v
+			static = append(static, k)
+		}
+		sort.Strings(static)
+		if len(static) > 0 {
+			want[ownedKey] = strings.Join(static, ",")
+		}
+		for _, a := range anchors {
+			if a.runs[n.ID] || (len(a.runs) == 0 && n.Labels[a.key] == "true") {
+				want[a.key] = "true"
+			}
+		}
+		mine, others := map[string]bool{}, map[string]bool{}
+		for _, k := range splitList(n.Labels[ownedKey]) {
+			mine[k] = true
+		}
+		for k, v := range n.Labels {
+			if strings.HasPrefix(k, fleet.LabelOwned) && k != ownedKey {
+				for _, o := range splitList(v) {
+					others[o] = true
+				}
+			}
+		}
+		for _, k := range in.Owned[n.ID] {
+			mine[k] = true
+		}
+		np := &nodePlan{n: n, set: map[string]string{}, why: map[string]string{}}
+		for _, k := range slices.Sorted(maps.Keys(want)) {
+			if n.Labels[k] != want[k] {
+				np.set[k] = want[k]
+			}
+		}
+		for _, k := range slices.Sorted(maps.Keys(n.Labels)) {
+			if _, wanted := want[k]; wanted {
+				continue
+			}
+			switch {
+			case k == ownedKey:
+				np.why[k] = "baton set no static label here any more"
+			case strings.HasPrefix(k, AnchorPrefix+project+"."):
+				anchor := strings.TrimPrefix(k, AnchorPrefix+project+".")
+				if sw.AnchorOf(anchor) == nil {
+					np.why[k] = fmt.Sprintf("the spec no longer anchors %s", anchor)
+				} else {
+					np.why[k] = fmt.Sprintf("%s no longer runs here (it runs on %s)", anchor, hostsOf(in.Nodes, anchorRuns(anchors, anchor)))
+				}
+			case strings.HasPrefix(k, LegacyAnchorPrefix) && mine[k]:
+				np.why[k] = fmt.Sprintf("the unnamespaced anchor label baton set before %s", AnchorPrefix+project+".*")
+			case mine[k] && !strings.HasPrefix(k, "baton."):
+				np.why[k] = "baton set it and the spec no longer names it"
+			case sw.PruneUnknownLabels && !strings.HasPrefix(k, "baton.") && !others[k]:
+				np.why[k] = "not in the spec (prune_unknown_labels)"
+			}
+			if np.why[k] != "" {
+				np.remove = append(np.remove, k)
+			}
+		}
+		nps = append(nps, np)
+	}
+
+	// Dependents: constraints added or dropped, nodes left.
+	keysAfterSets := func(n fleet.Node, key string) bool {
+		for _, np := range nps {
+			if np.n.ID == n.ID {
+				if v, ok := np.set[key]; ok {
+					return v == "true"
+				}
+			}
+		}
+		return n.Labels[key] == "true"
+	}
+	drops := map[string]map[string]string{} // service ID → label key → the change ID that drops its reference
+	drop := func(service, constraint, change string) {
+		if key, ok := labelOf(constraint); ok {
+			if drops[service] == nil {
+				drops[service] = map[string]string{}
+			}
+			drops[service][key] = change
+		}
+	}
+	leaving := map[string]map[string]bool{} // service ID → node ID it leaves this pass
+	inSpec := map[string]bool{}
+	for _, a := range anchors {
+		inSpec[a.Service] = true
+		d, ok := byName[a.Service]
 		if !ok {
 			p.Findings = append(p.Findings, fmt.Sprintf("dependent service %q does not exist", a.Service))
 			continue
 		}
-		c := AnchorConstraint(a.Anchor)
-		has := false
-		for _, x := range svc.Constraints {
-			if strings.ReplaceAll(x, " ", "") == c {
-				has = true
+		c := AnchorConstraint(project, a.Anchor)
+		ch := ServiceChange{ID: "service " + d.ID, Service: d, Edit: fleet.ServiceEdit{SetLabels: map[string]string{}}}
+		var why []string
+		if !hasConstraint(d, c) {
+			ch.Edit.AddConstraints = append(ch.Edit.AddConstraints, c)
+			ch.Edit.SetLabels[fleet.LabelFollows+project] = c
+			why = append(why, fmt.Sprintf("follows %s: add the placement constraint %s", a.Anchor, c))
+			if legacy := LegacyAnchorConstraint(a.Anchor); hasConstraint(d, legacy) {
+				ch.Edit.RemoveConstraints = append(ch.Edit.RemoveConstraints, legacy)
+				why = append(why, "replacing the unnamespaced "+legacy)
+				drop(d.ID, legacy, ch.ID)
+			}
+			var off []string
+			for nid := range placed[d.ID] {
+				if n, ok := nodeByID[nid]; ok && !keysAfterSets(n, a.key) {
+					off = append(off, n.Hostname)
+				}
+			}
+			if len(off) > 0 {
+				ch.Moves = true
+				why = append(why, fmt.Sprintf("Swarm moves its tasks on %s start-first", strings.Join(sorted(off), ", ")))
+			}
+		} else if d.Labels[fleet.LabelFollows+project] != c {
+			ch.Edit.SetLabels[fleet.LabelFollows+project] = c
+		}
+		if old := d.Labels[fleet.LabelFollows+project]; old != "" && old != c && hasConstraint(d, old) {
+			ch.Edit.RemoveConstraints = append(ch.Edit.RemoveConstraints, old)
+			why = append(why, "dropping "+old+" (it followed another anchor)")
+			drop(d.ID, old, ch.ID)
+		}
+		// Nodes the anchor left that still hold tasks of the dependent.
+		var leave []string
+		for _, n := range in.Nodes {
+			if n.Ready && stale(n, a) && placed[d.ID][n.ID] > 0 && !slices.Contains(splitList(d.Labels[fleet.LabelLeaving+project]), n.Hostname) {
+				leave = append(leave, n.Hostname)
 			}
 		}
-		if !has {
-			p.Services = append(p.Services, ServiceChange{Service: svc, AddConstraint: c,
-				Reason: fmt.Sprintf("follows %s: add the placement constraint %s", a.Anchor, c)})
-			continue
-		}
-		var wrong []string
-		for _, t := range tasks {
-			if t.ServiceID == svc.ID && after[t.NodeID][AnchorLabelPrefix+a.Anchor] != "true" {
-				wrong = append(wrong, t.NodeID)
+		if len(leave) > 0 {
+			last, _ := time.Parse(time.RFC3339, d.Labels[fleet.LabelFollowed+project])
+			switch {
+			case d.Updating():
+				p.Findings = append(p.Findings, fmt.Sprintf("%s has tasks on %s, which %s left, but Swarm is updating it: it moves when the update is done",
+					d.Name, strings.Join(leave, ", "), a.Anchor))
+				leave = nil
+			case !last.IsZero() && in.Now.Sub(last) < sw.RestartCooldown.D:
+				p.Findings = append(p.Findings, fmt.Sprintf("%s has tasks on %s, which %s left, but it moved %s ago (restart_cooldown %s)",
+					d.Name, strings.Join(leave, ", "), a.Anchor, in.Now.Sub(last).Round(time.Second), sw.RestartCooldown.D))
+				leave = nil
 			}
 		}
-		if len(wrong) == 0 {
+		if len(leave) > 0 {
+			leaving[d.ID] = map[string]bool{}
+			hosts := splitList(d.Labels[fleet.LabelLeaving+project])
+			for _, h := range leave {
+				ch.Edit.AddConstraints = append(ch.Edit.AddConstraints, LeaveConstraint(h))
+				hosts = append(hosts, h)
+				if n, ok := nodeByHost(in.Nodes, h); ok {
+					leaving[d.ID][n.ID] = true
+				}
+			}
+			ch.Edit.SetLabels[fleet.LabelLeaving+project] = strings.Join(sorted(hosts), ",")
+			ch.Moves = true
+			why = append(why, fmt.Sprintf("%d task(s) run on %s, which %s left: Swarm moves them start-first to where it runs",
+				countOn(placed[d.ID], in.Nodes, leave), strings.Join(leave, ", "), a.Anchor))
+		}
+		if ch.Moves {
+			ch.Edit.StartFirst, ch.Edit.SaveOrder = true, fleet.LabelOrder+project
+			ch.Edit.SetLabels[fleet.LabelFollowed+project] = in.Now.UTC().Format(time.RFC3339)
+		}
+		if len(ch.Edit.SetLabels) == 0 {
+			ch.Edit.SetLabels = nil
+		}
+		if !ch.Edit.Empty() {
+			if len(why) == 0 {
+				why = append(why, fmt.Sprintf("follows %s: record the constraint as baton's", a.Anchor))
+			}
+			ch.Reason = strings.Join(why, "; ")
+			p.Services = append(p.Services, ch)
+		}
+	}
+	// Services that follow an anchor of this project the spec dropped.
+	for _, d := range in.Services {
+		c := d.Labels[fleet.LabelFollows+project]
+		if c == "" || inSpec[d.Name] {
 			continue
 		}
-		if last, ok := restarted[a.Service]; ok && now.Sub(last) < sw.RestartCooldown.D {
-			p.Findings = append(p.Findings, fmt.Sprintf("%s has tasks away from %s but was restarted %s ago (cooldown %s)",
-				a.Service, a.Anchor, now.Sub(last).Round(time.Second), sw.RestartCooldown.D))
+		ch := ServiceChange{ID: "service " + d.ID, Service: d, Edit: fleet.ServiceEdit{
+			RemoveConstraints: []string{c}, RemoveLabels: []string{fleet.LabelFollows + project, fleet.LabelLeaving + project, fleet.LabelFollowed + project}}}
+		for _, h := range splitList(d.Labels[fleet.LabelLeaving+project]) {
+			ch.Edit.RemoveConstraints = append(ch.Edit.RemoveConstraints, LeaveConstraint(h))
+		}
+		if _, ok := d.Labels[fleet.LabelOrder+project]; ok {
+			ch.Edit.RestoreOrder = fleet.LabelOrder + project
+		}
+		ch.Reason = fmt.Sprintf("the spec no longer anchors %s: drop the constraint %s baton added (its tasks stay where they run)", d.Name, c)
+		drop(d.ID, c, ch.ID)
+		p.Services = append(p.Services, ch)
+	}
+	changed := map[string]ServiceChange{}
+	for _, ch := range p.Services {
+		changed[ch.Service.ID] = ch
+	}
+
+	// Label sets first; removals once nothing placed on the node needs
+	// them.
+	after := map[string]map[string]bool{}    // node ID → label key → present after the pass
+	removing := map[string]map[string]bool{} // node ID → label key → removed by this pass
+	for _, np := range nps {
+		a := map[string]bool{}
+		for k := range np.n.Labels {
+			a[k] = true
+		}
+		for k := range np.set {
+			a[k] = true
+		}
+		after[np.n.ID] = a
+		if len(np.set) > 0 {
+			var why []string
+			for _, k := range slices.Sorted(maps.Keys(np.set)) {
+				switch {
+				case strings.HasPrefix(k, AnchorPrefix):
+					why = append(why, fmt.Sprintf("set %s: %s runs here", k, strings.TrimPrefix(k, AnchorPrefix+project+".")))
+				case k == ownedKey:
+					why = append(why, fmt.Sprintf("set %s=%s: the static labels baton keeps here", k, np.set[k]))
+				default:
+					why = append(why, fmt.Sprintf("set %s=%s: static label of %s", k, np.set[k], np.n.Hostname))
+				}
+			}
+			p.Sets = append(p.Sets, LabelChange{Node: np.n, Set: np.set, Reason: strings.Join(why, "; ")})
+		}
+		rm := LabelChange{Node: np.n}
+		var why []string
+		for _, k := range np.remove {
+			var keep []string
+			var waits []Departure
+			var needs []string
+			for _, svc := range in.Services {
+				if placed[svc.ID][np.n.ID] == 0 || !namesLabel(svc, k) {
+					continue
+				}
+				switch {
+				case drops[svc.ID][k] != "":
+					needs = append(needs, drops[svc.ID][k])
+				case leaving[svc.ID][np.n.ID]:
+					waits = append(waits, Departure{ServiceID: svc.ID, Service: svc.Name, NodeID: np.n.ID, Node: np.n.Hostname})
+					needs = append(needs, changed[svc.ID].ID)
+				default:
+					keep = append(keep, svc.Name)
+				}
+			}
+			if len(keep) > 0 {
+				p.Findings = append(p.Findings, fmt.Sprintf("label %s stays on %s: %s run(s) there under a constraint on it", k, np.n.Hostname, strings.Join(keep, ", ")))
+				continue
+			}
+			rm.Remove = append(rm.Remove, k)
+			rm.Waits = append(rm.Waits, waits...)
+			rm.Needs = append(rm.Needs, needs...)
+			w := "remove " + k + ": " + np.why[k]
+			if len(waits) > 0 {
+				var names []string
+				for _, d := range waits {
+					names = append(names, d.Service)
+				}
+				w += fmt.Sprintf(", once %s left", strings.Join(names, ", "))
+			}
+			why = append(why, w)
+			delete(after[np.n.ID], k)
+			if removing[np.n.ID] == nil {
+				removing[np.n.ID] = map[string]bool{}
+			}
+			removing[np.n.ID][k] = true
+		}
+		p.Owned[np.n.ID] = []string{}
+		for _, k := range in.Owned[np.n.ID] {
+			if strings.HasPrefix(k, LegacyAnchorPrefix) && after[np.n.ID][k] {
+				p.Owned[np.n.ID] = append(p.Owned[np.n.ID], k)
+			}
+		}
+		if len(rm.Remove) > 0 {
+			rm.Needs = uniq(rm.Needs)
+			rm.Reason = strings.Join(why, "; ")
+			p.Removes = append(p.Removes, rm)
+		}
+	}
+
+	// Settle dependents: leave constraints whose node lost the label, the
+	// saved update order once nothing moves.
+	for _, a := range anchors {
+		d, ok := byName[a.Service]
+		if !ok {
 			continue
 		}
-		p.Services = append(p.Services, ServiceChange{Service: svc, Restart: true,
-			Reason: fmt.Sprintf("%d task(s) of %s run on nodes without %s: restart so Swarm places them with it", len(wrong), a.Service, a.Anchor)})
+		ch := ServiceChange{ID: "settle " + d.ID, Service: d}
+		var why, still []string
+		for _, h := range uniq(append(splitList(d.Labels[fleet.LabelLeaving+project]), leavingNow(d, leaving, in.Nodes)...)) {
+			n, known := nodeByHost(in.Nodes, h)
+			switch {
+			case known && after[n.ID] == nil:
+				still = append(still, h) // down: its labels are unknown
+			case known && after[n.ID][a.key]:
+				still = append(still, h)
+			default:
+				ch.Edit.RemoveConstraints = append(ch.Edit.RemoveConstraints, LeaveConstraint(h))
+				if known && removing[n.ID][a.key] {
+					ch.Needs = append(ch.Needs, "node "+n.ID)
+				}
+				why = append(why, fmt.Sprintf("%s no longer has the label %s: drop %s (restarts nothing)", h, a.key, LeaveConstraint(h)))
+			}
+		}
+		if len(ch.Edit.RemoveConstraints) > 0 {
+			if len(still) > 0 {
+				ch.Edit.SetLabels = map[string]string{fleet.LabelLeaving + project: strings.Join(sorted(still), ",")}
+			} else {
+				ch.Edit.RemoveLabels = []string{fleet.LabelLeaving + project}
+			}
+		}
+		_, saved := d.Labels[fleet.LabelOrder+project]
+		if saved && len(still) == 0 && !d.Updating() && !changed[d.ID].Moves && !misplaced(d, placed, nodeByID, a.key) {
+			ch.Edit.RestoreOrder = fleet.LabelOrder + project
+			why = append(why, fmt.Sprintf("nothing moves: restore its update order %s", orNone(d.Labels[fleet.LabelOrder+project])))
+		}
+		if !ch.Edit.Empty() {
+			ch.Needs = uniq(ch.Needs)
+			ch.Reason = strings.Join(why, "; ")
+			p.Settle = append(p.Settle, ch)
+		}
 	}
 	return p
 }
 
-// OwnedAfter is the label ownership to record after a labels sync pass
-// acted: the pass's decided ownership for the nodes whose update
-// succeeded, the previous record for the nodes whose update failed (their
-// labels did not change) and for every node the pass did not decide.
-func OwnedAfter(previous, decided map[string][]string, failed map[string]bool) map[string][]string {
-	out := make(map[string][]string, len(previous)+len(decided))
-	for id, keys := range previous {
-		out[id] = keys
+// anchorOf is an anchor of the spec and the ready nodes it runs on.
+type anchorOf struct {
+	Service, Anchor string
+	key             string
+	runs            map[string]bool // node ID
+}
+
+// leavingNow are the hostnames the dependent starts leaving in this pass.
+func leavingNow(d fleet.Service, leaving map[string]map[string]bool, nodes []fleet.Node) []string {
+	var out []string
+	for _, n := range nodes {
+		if leaving[d.ID][n.ID] {
+			out = append(out, n.Hostname)
+		}
 	}
-	for id, keys := range decided {
-		if !failed[id] {
-			out[id] = keys
+	return out
+}
+
+// misplaced: a task of the dependent is placed on a node without its
+// anchor's label.
+func misplaced(d fleet.Service, placed map[string]map[string]int, nodes map[string]fleet.Node, key string) bool {
+	for nid := range placed[d.ID] {
+		if n, ok := nodes[nid]; ok && n.Labels[key] != "true" {
+			return true
+		}
+	}
+	return false
+}
+
+// namesLabel reports whether one of the service's constraints is on the
+// node label key.
+func namesLabel(s fleet.Service, key string) bool {
+	for _, c := range s.Constraints {
+		if k, ok := labelOf(c); ok && k == key {
+			return true
+		}
+	}
+	return false
+}
+
+// labelOf is the node label a constraint is on.
+func labelOf(c string) (string, bool) {
+	key, _, _, ok := parseConstraint(c)
+	if !ok || !strings.HasPrefix(key, "node.labels.") {
+		return "", false
+	}
+	return strings.TrimPrefix(key, "node.labels."), true
+}
+
+func hasConstraint(s fleet.Service, c string) bool {
+	want := strings.ReplaceAll(c, " ", "")
+	for _, x := range s.Constraints {
+		if strings.ReplaceAll(x, " ", "") == want {
+			return true
+		}
+	}
+	return false
+}
+
+func anchorRuns(anchors []anchorOf, anchor string) map[string]bool {
+	for _, a := range anchors {
+		if a.Anchor == anchor {
+			return a.runs
+		}
+	}
+	return nil
+}
+
+func hostsOf(nodes []fleet.Node, ids map[string]bool) string {
+	var out []string
+	for _, n := range nodes {
+		if ids[n.ID] {
+			out = append(out, n.Hostname)
+		}
+	}
+	if len(out) == 0 {
+		return "no node"
+	}
+	return strings.Join(out, ", ")
+}
+
+func countOn(byNode map[string]int, nodes []fleet.Node, hosts []string) int {
+	n := 0
+	for _, h := range hosts {
+		if node, ok := nodeByHost(nodes, h); ok {
+			n += byNode[node.ID]
+		}
+	}
+	return n
+}
+
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+func sorted(ss []string) []string {
+	out := slices.Clone(ss)
+	sort.Strings(out)
+	return out
+}
+
+func uniq(ss []string) []string {
+	var out []string
+	for _, s := range ss {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
 		}
 	}
 	return out

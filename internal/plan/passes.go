@@ -161,38 +161,59 @@ func ModsPass(m *spec.Mods, onDisk map[string]ModFileObs, recorded map[string]*s
 	}}
 }
 
-// LabelsPass decides a labels sync (SyncLabels): node label changes, then
-// dependents' constraints and restarts, then findings. Afterwards the
-// label ownership of the nodes whose update went through and the restart
-// times are remembered.
-func LabelsPass(s *spec.Spec, nodes []fleet.Node, services []fleet.Service, tasks []fleet.Task, st *state.State, now time.Time) Plan {
-	lp := SyncLabels(s, nodes, services, tasks, st.NodeLabels, st.Restarted, now)
+// LabelsPass decides a labels sync (SyncLabels): node labels set, then
+// dependents changed, then node labels removed, then dependents settled
+// (one executor applies them in this order), then findings. What the pass
+// remembers lives on the nodes and services themselves; afterwards only
+// the legacy local record of unnamespaced anchor labels is kept for the
+// nodes whose removals went through.
+func LabelsPass(in LabelsInput) Plan {
+	lp := SyncLabels(in)
 	var steps []Step
-	for _, c := range lp.Nodes {
-		steps = append(steps, Step{Kind: NodeLabels, Type: "label", Target: "node " + c.Node.Hostname, Reason: c.Reason, Do: c})
+	node := func(c LabelChange) Step {
+		return Step{Kind: NodeLabels, Type: "label", Target: "node " + c.Node.Hostname, Reason: c.Reason, Do: c}
+	}
+	service := func(c ServiceChange) Step {
+		return Step{Kind: Dependent, Type: "label", Target: "service " + c.Service.Name, Reason: c.Reason, Do: c}
+	}
+	for _, c := range lp.Sets {
+		steps = append(steps, node(c))
 	}
 	for _, c := range lp.Services {
-		steps = append(steps, Step{Kind: Dependent, Type: "label", Target: "service " + c.Service.Name, Reason: c.Reason, Do: c})
+		steps = append(steps, service(c))
+	}
+	for _, c := range lp.Removes {
+		steps = append(steps, node(c))
+	}
+	for _, c := range lp.Settle {
+		steps = append(steps, service(c))
 	}
 	steps = append(steps, Findings("finding", lp.Findings)...)
 	return Plan{Steps: steps, Commit: func(st *state.State, outs []Outcome) {
 		failed := map[string]bool{}
 		for _, o := range outs {
-			switch c := o.Step.Do.(type) {
-			case LabelChange:
-				if o.Err != nil {
-					failed[c.Node.ID] = true
-				}
-			case ServiceChange:
-				if o.Err == nil && c.Restart {
-					if st.Restarted == nil {
-						st.Restarted = map[string]time.Time{}
-					}
-					st.Restarted[c.Service.Name] = now.UTC()
-				}
+			if c, ok := o.Step.Do.(LabelChange); ok && o.Err != nil && len(c.Remove) > 0 {
+				failed[c.Node.ID] = true
 			}
 		}
-		st.NodeLabels = OwnedAfter(st.NodeLabels, lp.Owned, failed)
+		out := map[string][]string{}
+		for id, keys := range st.NodeLabels {
+			out[id] = keys
+		}
+		for id := range out {
+			if keys, decided := lp.Owned[id]; decided && !failed[id] {
+				out[id] = keys
+			}
+		}
+		for id, keys := range out {
+			if len(keys) == 0 {
+				delete(out, id)
+			}
+		}
+		if len(out) == 0 {
+			out = nil
+		}
+		st.NodeLabels = out
 	}}
 }
 

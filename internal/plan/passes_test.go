@@ -2,6 +2,7 @@ package plan
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -128,15 +129,23 @@ func TestModsPassCommitKeepsOnlyWhatWasDone(t *testing.T) {
 
 func TestLabelsPassCommit(t *testing.T) {
 	s := specOf(t, "swarm:\n  nodes:\n    n1: {labels: {zone: a}}\n    n2: {labels: {zone: b}}\n")
-	nodes := []fleet.Node{{ID: "1", Hostname: "n1", Ready: true, Labels: map[string]string{}}, {ID: "2", Hostname: "n2", Ready: true, Labels: map[string]string{}}}
-	st := &state.State{NodeLabels: map[string][]string{"2": {"old"}}}
-	p := LabelsPass(s, nodes, nil, nil, st, now0)
-	if len(p.Steps) != 2 {
-		t.Fatalf("want a change per node: %+v", p.Steps)
+	nodes := []fleet.Node{{ID: "1", Hostname: "n1", Ready: true, Labels: map[string]string{"baton.anchor.db": "true"}},
+		{ID: "2", Hostname: "n2", Ready: true, Labels: map[string]string{"baton.anchor.x": "true"}}}
+	// The legacy record of an older baton: the unnamespaced anchor
+	// labels and the static ones it set.
+	st := &state.State{NodeLabels: map[string][]string{"1": {"baton.anchor.db", "zone"}, "2": {"baton.anchor.x"}}}
+	p := LabelsPass(LabelsInput{Spec: s, Nodes: nodes, Owned: st.NodeLabels, Now: now0})
+	var kinds []string
+	for _, s := range p.Steps {
+		c := s.Do.(LabelChange)
+		kinds = append(kinds, fmt.Sprintf("%s set %d remove %v", c.Node.Hostname, len(c.Set), c.Remove))
 	}
-	p.Commit(st, []Outcome{{Step: p.Steps[0]}, {Step: p.Steps[1], Err: errors.New("out of sequence")}})
-	if strings.Join(st.NodeLabels["1"], ",") != "zone" || strings.Join(st.NodeLabels["2"], ",") != "old" {
-		t.Errorf("ownership after a failed update of n2: %v", st.NodeLabels)
+	if strings.Join(kinds, "; ") != "n1 set 2 remove []; n2 set 2 remove []; n1 set 0 remove [baton.anchor.db]; n2 set 0 remove [baton.anchor.x]" {
+		t.Fatalf("sets first, then removals: %v", kinds)
+	}
+	p.Commit(st, []Outcome{{Step: p.Steps[0]}, {Step: p.Steps[1]}, {Step: p.Steps[2]}, {Step: p.Steps[3], Err: errors.New("out of sequence")}})
+	if fmt.Sprint(st.NodeLabels) != "map[2:[baton.anchor.x]]" {
+		t.Errorf("the legacy record after n2's removal failed: %v (n1's is done: ownership lives on the node)", st.NodeLabels)
 	}
 }
 

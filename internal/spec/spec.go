@@ -309,6 +309,9 @@ func (s *Spec) applyDefaults() {
 	if s.Swarm != nil && !s.Swarm.RestartCooldown.Set {
 		s.Swarm.RestartCooldown.D = time.Minute
 	}
+	if s.Swarm != nil && !s.Swarm.Wait.Set {
+		s.Swarm.Wait.D = time.Minute
+	}
 	if s.Swarm != nil && s.Swarm.Rebalance != nil {
 		s.Swarm.Rebalance.applyDefaults(s.written)
 	}

@@ -22,9 +22,26 @@ type Swarm struct {
 	// RestartCooldown is the least time between two restarts of a
 	// dependent whose tasks sit on the wrong node. Default 1m.
 	RestartCooldown Duration `yaml:"restart_cooldown"`
+	// Wait bounds how long labels sync waits for a dependent's tasks to
+	// leave a node its anchor left before it removes the anchor's label
+	// there (default 60s); a later pass finishes what is left.
+	Wait Duration `yaml:"wait"`
 	// Rebalance configures `baton rebalance`; without it rebalance only
 	// reports the nodes' memory pressure.
 	Rebalance *Rebalance `yaml:"rebalance"`
+}
+
+// AnchorOf is the anchors entry whose anchor is the service, or nil.
+func (sw *Swarm) AnchorOf(anchor string) *Anchor {
+	if sw == nil {
+		return nil
+	}
+	for i := range sw.Anchors {
+		if sw.Anchors[i].Anchor == anchor {
+			return &sw.Anchors[i]
+		}
+	}
+	return nil
 }
 
 // SwarmNode is one node's static labels and, optionally, where its real

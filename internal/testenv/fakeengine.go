@@ -34,6 +34,9 @@ type FakeEngine struct {
 	NodeSet    []fleet.Node
 	ServiceSet map[string]*fleet.Service
 	TaskSet    []fleet.Task
+	// Rejected counts the tasks a label change stopped (Swarm's
+	// constraint enforcer).
+	Rejected int
 	// Fail makes calls fail: keys are "start <app>", "image <ref>",
 	// "stop <id>", "remove image <ref>", "nodes", "list", ...
 	Fail map[string]error

@@ -99,32 +99,121 @@ func (f *FakeEngine) Tasks(context.Context) ([]fleet.Task, error) {
 	return append([]fleet.Task(nil), f.TaskSet...), f.call("tasks")
 }
 
-// SetNodeLabels replaces a node's labels.
-func (f *FakeEngine) SetNodeLabels(_ context.Context, n fleet.Node, labels map[string]string) error {
+// SetNodeLabels sets and removes labels of a node. As Swarm's constraint
+// enforcer does, tasks on it whose service's constraints it no longer
+// meets are stopped at once and placed again (Rejected counts them).
+func (f *FakeEngine) SetNodeLabels(_ context.Context, n fleet.Node, set map[string]string, remove []string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.call("label node " + n.Hostname); err != nil {
 		return err
 	}
 	for i := range f.NodeSet {
-		if f.NodeSet[i].ID == n.ID {
-			f.NodeSet[i].Labels = copyLabels(labels)
+		if f.NodeSet[i].ID != n.ID {
+			continue
+		}
+		l := copyLabels(f.NodeSet[i].Labels)
+		for _, k := range remove {
+			delete(l, k)
+		}
+		for k, v := range set {
+			l[k] = v
+		}
+		f.NodeSet[i].Labels = l
+	}
+	for i, t := range f.TaskSet {
+		if t.NodeID == n.ID {
+			if s := f.ServiceSet[t.ServiceID]; s != nil && !f.nodeLocked(n.ID).Satisfies(s.Constraints) {
+				f.Rejected++
+				f.TaskSet[i] = f.placeTaskLocked(t, s)
+			}
 		}
 	}
 	return nil
 }
 
-// UpdateService adds a constraint and/or restarts the service.
-func (f *FakeEngine) UpdateService(_ context.Context, s fleet.Service, addConstraint string, force bool) error {
+// EditService applies an edit; as Swarm's updater does, tasks on nodes
+// that no longer meet the constraints move to one that does (start-first
+// or not, at once), the others stay.
+func (f *FakeEngine) EditService(_ context.Context, s fleet.Service, edit fleet.ServiceEdit) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.call(fmt.Sprintf("update service %s %q %v", s.Name, addConstraint, force)); err != nil {
+	if err := f.call("edit service " + s.Name); err != nil {
 		return err
 	}
-	if cur := f.ServiceSet[s.ID]; cur != nil && addConstraint != "" {
-		cur.Constraints = append(cur.Constraints, addConstraint)
+	cur := f.ServiceSet[s.ID]
+	if cur == nil {
+		return fmt.Errorf("no such service %s", s.Name)
+	}
+	norm := func(c string) string { return strings.ReplaceAll(c, " ", "") }
+	var kept []string
+	for _, c := range cur.Constraints {
+		drop := false
+		for _, r := range edit.RemoveConstraints {
+			drop = drop || norm(r) == norm(c)
+		}
+		if !drop {
+			kept = append(kept, c)
+		}
+	}
+	for _, a := range edit.AddConstraints {
+		have := false
+		for _, c := range kept {
+			have = have || norm(c) == norm(a)
+		}
+		if !have {
+			kept = append(kept, a)
+		}
+	}
+	cur.Constraints = kept
+	if edit.StartFirst {
+		if _, saved := cur.Labels[edit.SaveOrder]; edit.SaveOrder != "" && !saved {
+			cur.Labels[edit.SaveOrder] = cur.UpdateOrder
+		}
+		cur.UpdateOrder = "start-first"
+	}
+	if edit.RestoreOrder != "" {
+		if o, ok := cur.Labels[edit.RestoreOrder]; ok {
+			cur.UpdateOrder = o
+			delete(cur.Labels, edit.RestoreOrder)
+		}
+	}
+	for _, k := range edit.RemoveLabels {
+		delete(cur.Labels, k)
+	}
+	for k, v := range edit.SetLabels {
+		cur.Labels[k] = v
+	}
+	for i, t := range f.TaskSet {
+		if t.ServiceID == s.ID && (t.NodeID == "" || !f.nodeLocked(t.NodeID).Satisfies(cur.Constraints)) {
+			f.TaskSet[i] = f.placeTaskLocked(t, cur)
+		}
 	}
 	return nil
+}
+
+// placeTaskLocked puts a task on the first ready, active node that meets
+// the service's constraints, or leaves it pending with no node.
+func (f *FakeEngine) placeTaskLocked(t fleet.Task, s *fleet.Service) fleet.Task {
+	f.next++
+	t.ID = fmt.Sprintf("t%04d", f.next)
+	for _, n := range f.NodeSet {
+		if n.Ready && n.Active && n.Satisfies(s.Constraints) {
+			t.NodeID, t.State = n.ID, "running"
+			return t
+		}
+	}
+	t.NodeID, t.State = "", "pending"
+	return t
+}
+
+func (f *FakeEngine) nodeLocked(id string) fleet.Node {
+	for _, n := range f.NodeSet {
+		if n.ID == id {
+			return n
+		}
+	}
+	return fleet.Node{}
 }
 
 // CreateService creates a service with its tasks on the first node.
