@@ -46,12 +46,14 @@ test-unit:
 vet:
 	$(GO) vet ./...
 
-## loadtest: replica changes and rollouts under wrk through nginx; writes docs/LOADTEST.md figures
+## loadtest: replica changes and rollouts under wrk through nginx, nginx over
+## HTTPS and haproxy (LOADTEST_MODES); writes docs/LOADTEST.md figures
+LOADTEST_MODES ?= nginx https haproxy
 loadtest: build
 	scripts/ensure-engine.sh
 	scripts/build-image.sh baton-demo:v1 v1
 	scripts/build-image.sh baton-demo:v2 v2
-	scripts/loadtest.sh
+	@set -e; for m in $(LOADTEST_MODES); do scripts/loadtest.sh $$m; done
 
 ## fuzz: each fuzz target for FUZZTIME (make test runs them for 10s each);
 ## a new input's minimization is capped at FUZZMINTIME (Go's default, 60s,

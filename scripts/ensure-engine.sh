@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# ensure-engine.sh: make a Docker engine, nginx, wrk, haproxy and
-# systemd-analyze available on a fresh Debian machine, as root. Installs
-# docker.io, nginx, wrk, haproxy (to check the shipped HAProxy template) and
-# systemd (to verify the shipped units) with apt when they are missing, and starts a private dockerd when none answers on DOCKER_HOST
+# ensure-engine.sh: make a Docker engine, nginx, wrk, haproxy, openssl, curl
+# and systemd-analyze available on a fresh Debian machine, as root. Installs
+# docker.io, nginx, wrk, haproxy (the HAProxy template is run for real),
+# openssl and curl (the TLS tests make their CA and certificates and check
+# HTTPS with HTTP/2) and systemd (to verify the shipped units) with apt when
+# they are missing, and starts a private dockerd when none answers on DOCKER_HOST
 # (default unix:///var/run/docker.sock). Idempotent.
 set -euo pipefail
 
@@ -11,6 +13,8 @@ command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 command -v nginx   >/dev/null 2>&1 || need+=(nginx)
 command -v wrk     >/dev/null 2>&1 || need+=(wrk)
 command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v curl    >/dev/null 2>&1 || need+=(curl)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 if [ ${#need[@]} -gt 0 ]; then
   echo "ensure-engine: installing ${need[*]}" >&2

@@ -1,41 +1,103 @@
 #!/usr/bin/env bash
-# loadtest.sh: zero-downtime evidence for `baton scale`. While wrk sends
-# traffic through nginx on 127.0.0.1 (and nowhere else), baton performs 10
-# replica changes and 2 image rollouts; wrk then reports non-2xx responses
-# and socket errors. Runs twice: clients sending `Connection: close`, and
-# keep-alive clients. Then, for contrast, the naive kill-and-restart in
+# loadtest.sh [nginx|https|haproxy]: zero-downtime evidence for `baton
+# scale`. While wrk sends traffic through the balancer on 127.0.0.1 (and
+# nowhere else), baton performs 10 replica changes and 2 image rollouts;
+# wrk then reports non-2xx responses and socket errors. Runs twice: clients
+# sending `Connection: close`, and keep-alive clients. With nginx (the
+# default) it then measures, for contrast, the naive kill-and-restart in
 # place (the seeds' way) under the same load. Every load is bounded by
 # wrk's -d and -c.
 #
-# Needs: bin/baton, images baton-demo:v1 and :v2 (make loadtest builds them),
-# a Docker engine, nginx and wrk (scripts/ensure-engine.sh).
+#   nginx    plain HTTP through nginx on 127.0.0.1:18090
+#   https    HTTPS through nginx on 127.0.0.1:18443 (a certificate from a CA
+#            made here with openssl; plain HTTP redirects)
+#   haproxy  plain HTTP through haproxy -W on 127.0.0.1:18090, reloaded by
+#            SIGUSR2 to its master
 #
-# Environment: LOAD_SECONDS (default 90), LOAD_CONNECTIONS (default 16).
+# Needs: bin/baton, images baton-demo:v1 and :v2 (make loadtest builds them),
+# a Docker engine, nginx, haproxy, openssl and wrk (scripts/ensure-engine.sh).
+#
+# Environment: LOAD_SECONDS (default 90, haproxy 150), LOAD_CONNECTIONS
+# (default 16).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+mode=${1:-nginx}
+case "$mode" in nginx|https|haproxy) ;; *) echo "usage: loadtest.sh [nginx|https|haproxy]" >&2; exit 2;; esac
 dir=$root/.loadtest
 port=18090
+tlsport=18443
 secs=${LOAD_SECONDS:-90}
 conns=${LOAD_CONNECTIONS:-16}
+drain=1s
 rm -rf "$dir"
 mkdir -p "$dir"
-scripts/nginx-prefix.sh "$dir/nginx"
+haproxy_pid=
+if [ "$mode" = haproxy ]; then
+  # HAProxy's reload is asynchronous and its old workers keep accepting
+  # until the new ones run (0.2-0.6 s here): drain covers it, and the 12
+  # changes take longer.
+  drain=2s
+  secs=${LOAD_SECONDS:-150}
+  mkdir -p "$dir/haproxy/conf.d"
+  cat >"$dir/haproxy/base.cfg" <<CFG
+global
+    pidfile $dir/haproxy/haproxy.pid
+    stats socket $dir/haproxy/admin.sock mode 600 level admin expose-fd listeners
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+CFG
+  haproxy -W -f "$dir/haproxy/base.cfg" -f "$dir/haproxy/conf.d/" >"$dir/haproxy/log" 2>&1 &
+  haproxy_pid=$!
+  sleep 1
+else
+  scripts/nginx-prefix.sh "$dir/nginx"
+fi
+if [ "$mode" = https ]; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$dir/ca.key" -out "$dir/ca.crt" \
+    -days 2 -subj "/CN=baton loadtest CA" -addext basicConstraints=critical,CA:TRUE 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$dir/web.key" -out "$dir/web.csr" \
+    -subj /CN=loadtest.example 2>/dev/null
+  printf 'subjectAltName=DNS:loadtest.example\n' >"$dir/ext.cnf"
+  openssl x509 -req -in "$dir/web.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial -out "$dir/web.crt" \
+    -days 2 -extfile "$dir/ext.cnf" 2>/dev/null
+fi
 cleanup() {
   ids=$(docker ps -aq --filter label=baton.project=loadtest)
   [ -n "$ids" ] && docker rm -f $ids >/dev/null
-  nginx -s quit -p "$dir/nginx/" -c nginx.conf -e stderr 2>/dev/null || true
+  if [ -n "$haproxy_pid" ]; then
+    kill "$haproxy_pid" 2>/dev/null || true
+  else
+    nginx -s quit -p "$dir/nginx/" -c nginx.conf -e stderr 2>/dev/null || true
+  fi
 }
 trap cleanup EXIT
 
 spec() { # spec REPLICAS IMAGE
+  local balancer lb="{path: /, method: round_robin, keepalive: 16}"
+  case "$mode" in
+  haproxy) balancer="  kind: haproxy
+  config: haproxy/conf.d/baton.cfg
+  test: [haproxy, -c, -q, -f, haproxy/base.cfg, -f, haproxy/conf.d/]
+  reload: [kill, -USR2, \"$haproxy_pid\"]
+  listen: 127.0.0.1:$port" ;;
+  *) balancer="  config: nginx/conf.d/baton.conf
+  test: [nginx, -t, -q, -p, nginx/, -c, nginx.conf, -e, stderr]
+  reload: [nginx, -s, reload, -p, nginx/, -c, nginx.conf, -e, stderr]
+  listen: 127.0.0.1:$port" ;;
+  esac
+  if [ "$mode" = https ]; then
+    balancer="$balancer
+  listen_tls: 127.0.0.1:$tlsport"
+    lb="{host: loadtest.example, default: true, method: round_robin, keepalive: 16, tls: {cert: web.crt, key: web.key}}"
+  fi
   cat >"$dir/baton.yaml" <<SPEC
 project: loadtest
 nginx:
-  config: nginx/conf.d/baton.conf
-  test: [nginx, -t, -q, -p, nginx/, -c, nginx.conf, -e, stderr]
-  reload: [nginx, -s, reload, -p, nginx/, -c, nginx.conf, -e, stderr]
-  listen: 127.0.0.1:$port
+$balancer
 apps:
   - name: web
     image: $2
@@ -43,11 +105,15 @@ apps:
     port: 8080
     replicas: $1
     stop_grace: 5s
-    drain: 1s
-    lb: {path: /, method: round_robin, keepalive: 16}
+    drain: $drain
+    lb: $lb
     health: {type: http, path: /healthz, timeout: 1s, ready_timeout: 20s}
 SPEC
 }
+url=http://127.0.0.1:$port/
+# wrk cannot --resolve: it asks for 127.0.0.1, and the host is the default
+# server, whose certificate nginx presents for any name.
+[ "$mode" = https ] && url=https://127.0.0.1:$tlsport/
 baton() { bin/baton --spec "$dir/baton.yaml" --state "$dir/state.json" --lock-timeout 60s "$@"; }
 
 # 10 replica changes and 2 image rollouts (the rollouts are changes 4 and 8).
@@ -57,7 +123,12 @@ run() { # run LABEL [wrk header args...]
   local label=$1; shift
   spec 2 baton-demo:v1
   baton scale >/dev/null
-  wrk -t2 -c"$conns" -d"${secs}s" "$@" "http://127.0.0.1:$port/" >"$dir/wrk-$label.txt" 2>&1 &
+  if [ "$mode" = https ]; then
+    sleep 1 # nginx opens the new HTTPS listener after -s reload returns
+    curl -sS --http2 --cacert "$dir/ca.crt" --resolve "loadtest.example:$tlsport:127.0.0.1" "https://loadtest.example:$tlsport/" | grep -q '^hello from' \
+      || { echo "loadtest: HTTPS through nginx does not verify or answer" >&2; exit 1; }
+  fi
+  wrk -t2 -c"$conns" -d"${secs}s" "$@" "$url" >"$dir/wrk-$label.txt" 2>&1 &
   local wrk_pid=$!
   sleep 2
   local changes=0 rollouts=0 prev=v1
@@ -123,7 +194,7 @@ run keep-alive
 ids=$(docker ps -aq --filter label=baton.project=loadtest)
 [ -n "$ids" ] && docker rm -f $ids >/dev/null
 rm -f "$dir/state.json"
-naive
+[ "$mode" = nginx ] && naive
 echo
-echo "wrk -t2 -c$conns -d${secs}s through nginx on 127.0.0.1:$port; raw output in $dir/"
+echo "$mode: wrk -t2 -c$conns -d${secs}s to $url; raw output in $dir/"
 exit $failed
