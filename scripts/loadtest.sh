@@ -123,8 +123,10 @@ run() { # run LABEL [wrk header args...]
   local label=$1; shift
   spec 2 baton-demo:v1
   baton scale >/dev/null
+  # The balancer opens a new listener after its reload command returned.
+  for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.2; done
   if [ "$mode" = https ]; then
-    sleep 1 # nginx opens the new HTTPS listener after -s reload returns
+    sleep 1
     curl -sS --http2 --cacert "$dir/ca.crt" --resolve "loadtest.example:$tlsport:127.0.0.1" "https://loadtest.example:$tlsport/" | grep -q '^hello from' \
       || { echo "loadtest: HTTPS through nginx does not verify or answer" >&2; exit 1; }
   fi
