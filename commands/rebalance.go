@@ -40,7 +40,7 @@ func rebalancePass() passDef[swarmSeen] {
 		decide: func(x *pass, seen swarmSeen, now time.Time) plan.Plan {
 			cfg, reportOnly := x.spec.Swarm.RebalanceOrReport()
 			return plan.RebalancePass(plan.RebalanceInput{Config: cfg, Nodes: x.nodes, Services: seen.services, Tasks: seen.tasks,
-				Usage: seen.usage, Anchors: x.spec.Swarm.Anchors, Moved: x.state.Moved, Now: now, ReportOnly: reportOnly}, seen.findings)
+				Usage: seen.usage, Anchors: x.spec.Swarm.Anchors, Moved: plan.MovedFrom(seen.services, x.state.Moved), Now: now, ReportOnly: reportOnly}, seen.findings)
 		},
 		exec: []executor{execUnpin, execMove},
 		view: rebalanceView(),

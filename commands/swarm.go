@@ -178,9 +178,11 @@ var execUnpin = executor{kinds: []plan.Kind{plan.UnpinService}, run: func(ctx co
 
 // execMove pins the moved services to their new node, waits (bounded by
 // swarm.rebalance.wait) for their tasks to run there and removes those
-// pins again. A move that has not arrived when the wait ends is a finding
-// that makes the pass partly done; the next pass removes its pin once it
-// arrives.
+// pins again. A move Swarm gives up meanwhile (its update paused or rolled
+// back, its new task rejected) is unpinned at once and fails: the tasks
+// stay where they ran. A move that has not arrived when the wait ends is a
+// finding that makes the pass partly done; the next pass removes its pin
+// once it arrives.
 var execMove = executor{kinds: []plan.Kind{plan.MoveService}, run: func(ctx context.Context, x *pass, steps []plan.Step) []plan.Outcome {
 	cfg, _ := x.spec.Swarm.RebalanceOrReport()
 	pinned := map[string]int{} // service ID → outcome
@@ -194,6 +196,10 @@ var execMove = executor{kinds: []plan.Kind{plan.MoveService}, run: func(ctx cont
 			pinned[o.Step.Do.(plan.Move).Service.ID] = i
 		}
 	}
+	nodeID := map[string]string{}
+	for _, n := range x.nodes {
+		nodeID[n.Hostname] = n.ID
+	}
 	deadline := x.clock.Now().Add(cfg.Wait.D)
 	for len(pinned) > 0 && x.clock.Now().Before(deadline) {
 		if err := x.clock.Sleep(ctx, swarmPoll); err != nil {
@@ -206,6 +212,23 @@ var execMove = executor{kinds: []plan.Kind{plan.MoveService}, run: func(ctx cont
 		tasks, err := x.engine.Tasks(ctx)
 		if err != nil {
 			continue
+		}
+		for _, svc := range services {
+			i, ok := pinned[svc.ID]
+			if !ok {
+				continue
+			}
+			m := outs[i].Step.Do.(plan.Move)
+			why, failed := plan.MoveFailed(svc, tasks, nodeID[m.To])
+			if !failed {
+				continue
+			}
+			if err := x.engine.UnpinService(ctx, svc); err != nil {
+				outs[i].Err = fmt.Errorf("the move to %s failed (%s), and removing the pin failed too: %w (the next pass removes it)", m.To, why, err)
+			} else {
+				outs[i].Err = fmt.Errorf("the move to %s failed (%s): the pin was removed at once, the tasks stay where they ran", m.To, why)
+			}
+			delete(pinned, svc.ID)
 		}
 		for _, u := range plan.Arrived(x.nodes, services, tasks) {
 			i, ok := pinned[u.Service.ID]

@@ -426,6 +426,7 @@ func (e *Engine) PinService(ctx context.Context, s fleet.Service, host string, n
 		}
 		spec.Labels[fleet.LabelPin] = c
 		spec.Labels[fleet.LabelPinSince] = now.UTC().Format(time.RFC3339)
+		spec.Labels[fleet.LabelMoved] = now.UTC().Format(time.RFC3339)
 		if spec.UpdateConfig == nil {
 			spec.UpdateConfig = &swarm.UpdateConfig{Parallelism: 1}
 		}
@@ -434,9 +435,11 @@ func (e *Engine) PinService(ctx context.Context, s fleet.Service, host string, n
 	})
 }
 
-// UnpinService removes the constraint and labels PinService added and
-// restores the update order. Swarm leaves tasks that run on a node matching
-// the looser constraints where they are: this change restarts nothing.
+// UnpinService removes the constraint and labels PinService added (but
+// baton.rebalance.moved, the move's time, which every manager's cooldowns
+// read) and restores the update order. Swarm leaves tasks that run on a
+// node matching the looser constraints where they are: this change
+// restarts nothing.
 func (e *Engine) UnpinService(ctx context.Context, s fleet.Service) error {
 	pin := s.Labels[fleet.LabelPin]
 	return e.editService(ctx, s, func(spec *swarm.ServiceSpec) {

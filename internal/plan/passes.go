@@ -218,9 +218,10 @@ func LabelsPass(in LabelsInput) Plan {
 }
 
 // RebalancePass decides a rebalance pass (Rebalance): unpins, moves, then
-// findings; the node loads before and after go to Info. Afterwards each
-// pinned service's move time is remembered and moves older than both
-// cooldowns are forgotten (unless the pass only reports).
+// findings (a move Swarm gave up makes the pass partly done); the node
+// loads before and after go to Info. Afterwards moves of the legacy local
+// record older than both cooldowns are forgotten (unless the pass only
+// reports): the move times are the services' own labels.
 func RebalancePass(in RebalanceInput, usageFindings []string) Plan {
 	rp := Rebalance(in)
 	rp.Findings = append(usageFindings, rp.Findings...)
@@ -232,15 +233,14 @@ func RebalancePass(in RebalanceInput, usageFindings []string) Plan {
 		steps = append(steps, Step{Kind: MoveService, Type: "rebalance-move", Target: "service " + m.Name, Reason: m.Reason, Do: m})
 	}
 	steps = append(steps, Findings("finding", rp.Findings)...)
+	for _, f := range rp.Failed {
+		s := NewFinding("move-failed", "", "", f)
+		s.Partial = f
+		steps = append(steps, s)
+	}
+	// The move times live on the services (baton.rebalance.moved, set by
+	// the pin); the local record of older versions only ages out.
 	return Plan{Steps: steps, Info: rp, Commit: func(st *state.State, outs []Outcome) {
-		for _, o := range outs {
-			if m, ok := o.Step.Do.(Move); ok && o.Err == nil {
-				if st.Moved == nil {
-					st.Moved = map[string]time.Time{}
-				}
-				st.Moved[m.Name] = in.Now.UTC()
-			}
-		}
 		if in.ReportOnly {
 			return
 		}

@@ -155,14 +155,71 @@ func TestRebalancePassCommit(t *testing.T) {
 	p := RebalancePass(RebalanceInput{Config: cfg, Now: now0, Moved: moved}, nil)
 	st := &state.State{Moved: moved}
 	p.Commit(st, []Outcome{{Step: Step{Kind: MoveService, Do: Move{Name: "api"}}}, {Step: Step{Kind: MoveService, Do: Move{Name: "db"}}, Err: errors.New("x")}})
-	if !st.Moved["api"].Equal(now0) || st.Moved["db"] != (time.Time{}) {
-		t.Errorf("only done moves are remembered: %v", st.Moved)
+	if _, ok := st.Moved["api"]; ok {
+		t.Errorf("a move is remembered on the service (its pin sets baton.rebalance.moved), not in the local state: %v", st.Moved)
 	}
 	if _, ok := st.Moved["ancient"]; ok {
 		t.Error("a move older than both cooldowns is kept")
 	}
 	if _, ok := st.Moved["recent"]; !ok {
 		t.Error("a move within the service cooldown is forgotten")
+	}
+}
+
+// TestRebalanceMemoryIsTheServices: the move times are read from the
+// services' own labels, so a second manager's pass (an empty local state)
+// keeps the first one's cooldowns; a move Swarm gave up is unpinned at
+// once and makes the pass partly done.
+func TestRebalanceMemoryIsTheServices(t *testing.T) {
+	nodes, svcs, tasks := world(map[string]string{"a": "n2:1500", "b": "n1:10"})
+	sortServices(svcs) // a, b
+	cfg := rbConfig()
+	cfg.ServiceCooldown.D, cfg.Cooldown.D = time.Hour, 10*time.Minute
+	svcs[0].Labels[fleet.LabelMoved] = now0.Add(-5 * time.Minute).Format(time.RFC3339)
+	in := RebalanceInput{Config: cfg, Nodes: nodes, Services: svcs, Tasks: tasks, Moved: MovedFrom(svcs, nil), Now: now0}
+	if p := Rebalance(in); len(p.Moves) != 0 || !strings.Contains(strings.Join(p.Findings, "\n"), "in the global cooldown") {
+		t.Errorf("another manager moved a 5 minutes ago: nothing moves (%s, %v)", moveList(p), p.Findings)
+	}
+	in.Now = now0.Add(20 * time.Minute)
+	if p := Rebalance(in); len(p.Moves) != 0 {
+		t.Errorf("a is in its service cooldown (1h): %s", moveList(p))
+	}
+	if got := MovedFrom(svcs, map[string]time.Time{"a": now0.Add(-time.Hour), "b": now0})["a"]; !got.Equal(now0.Add(-5 * time.Minute)) {
+		t.Errorf("the later of the label and the local record counts: %v", got)
+	}
+
+	// a was pinned to node3 and Swarm paused the update.
+	svcs[0].Labels[fleet.LabelPin] = "node.hostname==node3"
+	svcs[0].Constraints = []string{"node.hostname==node3"}
+	svcs[0].Labels[fleet.LabelPinSince] = now0.Format(time.RFC3339)
+	for _, tc := range []struct {
+		name  string
+		set   func(s *fleet.Service, ts *[]fleet.Task)
+		wants string
+	}{
+		{"a paused update", func(s *fleet.Service, _ *[]fleet.Task) {
+			s.UpdateState, s.UpdateMessage = "paused", "update paused due to failure or early termination of task x"
+		}, "Swarm's update is paused: update paused due to failure"},
+		{"a rolled-back update", func(s *fleet.Service, _ *[]fleet.Task) { s.UpdateState = "rollback_completed" }, "Swarm's update is rollback completed"},
+		{"a task rejected on the new node", func(_ *fleet.Service, ts *[]fleet.Task) {
+			*ts = append(*ts, fleet.Task{ID: "x", ServiceID: "s-a", NodeID: "n3", State: "rejected", Err: "No such image: v9"})
+		}, "its task on the new node rejected: No such image: v9"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := svcs[0]
+			s.Labels = copyMap(svcs[0].Labels)
+			ts := append([]fleet.Task(nil), tasks...)
+			tc.set(&s, &ts)
+			p := RebalancePass(RebalanceInput{Config: cfg, Nodes: nodes, Services: []fleet.Service{s, svcs[1]}, Tasks: ts, Now: now0.Add(time.Minute)}, nil)
+			var unpin, partial bool
+			for _, st := range p.Steps {
+				unpin = unpin || (st.Kind == UnpinService && strings.Contains(st.Reason, "the pin is removed at once"))
+				partial = partial || (st.Partial != "" && strings.Contains(st.Partial, tc.wants))
+			}
+			if !unpin || !partial {
+				t.Errorf("want an unpin at once and a partial finding %q: %+v", tc.wants, p.Steps)
+			}
+		})
 	}
 }
 

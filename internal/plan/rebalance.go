@@ -22,7 +22,9 @@ type RebalanceInput struct {
 	// Anchors are swarm.anchors: both sides are never moved (labels sync
 	// places them).
 	Anchors []spec.Anchor
-	// Moved is when each service was last moved.
+	// Moved is when each service was last moved (MovedFrom: the
+	// services' own baton.rebalance.moved labels, which every manager
+	// reads, and the legacy local record).
 	Moved map[string]time.Time
 	Now   time.Time
 	// ReportOnly decides unpins and reports pressure, but moves nothing
@@ -64,6 +66,49 @@ type RebalancePlan struct {
 	Moves    []Move     `json:"moves"`
 	Unpins   []Unpin    `json:"unpins"`
 	Findings []string   `json:"findings"`
+	// Failed are moves Swarm gave up (partly done: exit 3).
+	Failed []string `json:"failed,omitempty"`
+}
+
+// MovedFrom is when each service was last moved: its baton.rebalance.moved
+// label, set when a pass pins it and kept after the pin is gone, so a
+// second manager's pass keeps the cooldowns of the first; the legacy local
+// record counts when it is later.
+func MovedFrom(services []fleet.Service, local map[string]time.Time) map[string]time.Time {
+	out := map[string]time.Time{}
+	for name, at := range local {
+		out[name] = at
+	}
+	for _, s := range services {
+		if at, err := time.Parse(time.RFC3339, s.Labels[fleet.LabelMoved]); err == nil && at.After(out[s.Name]) {
+			out[s.Name] = at
+		}
+	}
+	return out
+}
+
+// MoveFailed says why a pinned service's move will not complete, when
+// Swarm gave it up: its update paused or rolled back (a new task that
+// failed on the target node), or a task it wants running was rejected or
+// failed on the target node ("No such image", a port taken).
+func MoveFailed(s fleet.Service, tasks []fleet.Task, target string) (string, bool) {
+	if s.UpdateStuck() {
+		why := "Swarm's update is " + strings.ReplaceAll(s.UpdateState, "_", " ")
+		if s.UpdateMessage != "" {
+			why += ": " + s.UpdateMessage
+		}
+		return why, true
+	}
+	for _, t := range tasks {
+		if t.ServiceID == s.ID && t.NodeID == target && (t.State == "rejected" || t.State == "failed") {
+			why := "its task on the new node " + t.State
+			if t.Err != "" {
+				why += ": " + t.Err
+			}
+			return why, true
+		}
+	}
+	return "", false
 }
 
 // DownNodes reports every node that is not ready, in the words every
@@ -138,7 +183,12 @@ func Rebalance(in RebalanceInput) RebalancePlan {
 	p.Findings = append(p.Findings, DownNodes(in.Nodes)...)
 	p.Before = loads(in.Nodes, used, cfg)
 
-	// Pins of earlier moves: remove once arrived.
+	// Pins of earlier moves: remove once arrived, or at once when Swarm
+	// gave the move up.
+	failed := func(s fleet.Service, target string) string {
+		why, _ := MoveFailed(s, in.Tasks, target)
+		return why
+	}
 	moving := map[string]bool{}
 	for _, s := range in.Services {
 		pin := s.Labels[fleet.LabelPin]
@@ -150,6 +200,10 @@ func Rebalance(in RebalanceInput) RebalancePlan {
 		switch {
 		case !known || !node.Ready:
 			p.Unpins = append(p.Unpins, Unpin{Service: s, Name: s.Name, Reason: fmt.Sprintf("pinned to %s, which is down or gone: Swarm places it again", host)})
+		case failed(s, node.ID) != "":
+			why := failed(s, node.ID)
+			p.Unpins = append(p.Unpins, Unpin{Service: s, Name: s.Name, Reason: fmt.Sprintf("the move to %s failed (%s): the pin is removed at once, its tasks stay where they run", host, why)})
+			p.Failed = append(p.Failed, fmt.Sprintf("the move of %s to %s failed: %s", s.Name, host, why))
 		case arrivedOn(s, tasksOf[s.ID], node.ID):
 			p.Unpins = append(p.Unpins, Unpin{Service: s, Name: s.Name, Reason: fmt.Sprintf("its tasks run on %s: the pin of an earlier move is removed", host)})
 		case pinStuck(s, in.Now, cfg):

@@ -307,6 +307,7 @@ func (f *FakeEngine) PinService(_ context.Context, s fleet.Service, host string,
 	pin := "node.hostname==" + host
 	cur.Constraints = append(cur.Constraints, pin)
 	cur.Labels[fleet.LabelPin], cur.Labels[fleet.LabelPinSince] = pin, now.UTC().Format(time.RFC3339)
+	cur.Labels[fleet.LabelMoved] = now.UTC().Format(time.RFC3339)
 	f.placeLocked(cur, f.nodeID(host))
 	return nil
 }
@@ -331,7 +332,7 @@ func (f *FakeEngine) UnpinService(_ context.Context, s fleet.Service) error {
 	}
 	cur.Constraints = cs
 	for k := range cur.Labels {
-		if strings.HasPrefix(k, "baton.rebalance.") {
+		if strings.HasPrefix(k, "baton.rebalance.") && k != fleet.LabelMoved {
 			delete(cur.Labels, k)
 		}
 	}
