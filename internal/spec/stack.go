@@ -832,6 +832,12 @@ func (d *decoder) validateExclusive(s *Spec, a *App, p string) {
 // validateDependsOn checks depends_on: known apps, known conditions, no
 // cycles.
 func (d *decoder) validateDependsOn(s *Spec) {
+	byName := map[string]*App{} // not s.App: an empty entry is nil here
+	for _, a := range s.Apps {
+		if a != nil {
+			byName[a.Name] = a
+		}
+	}
 	for i, a := range s.Apps {
 		if a == nil {
 			continue
@@ -841,7 +847,7 @@ func (d *decoder) validateDependsOn(s *Spec) {
 			switch {
 			case dep == a.Name:
 				d.problem(f, "an app cannot depend on itself")
-			case s.App(dep) == nil:
+			case byName[dep] == nil:
 				d.problem(f, "no app named %q in the spec", dep)
 			}
 			if c != nil && c.Condition != "" && !oneOf(c.Condition, conditions) {
@@ -855,7 +861,7 @@ func (d *decoder) validateDependsOn(s *Spec) {
 	reported := map[string]bool{}
 	var visit func(name string)
 	visit = func(name string) {
-		a := s.App(name)
+		a := byName[name]
 		if a == nil || state[name] == 2 {
 			return
 		}
