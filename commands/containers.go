@@ -35,15 +35,32 @@ var execRollout = executor{kinds: []plan.Kind{plan.Start, plan.Replace, plan.Rem
 			return o.Err
 		},
 	}
-	res := r.Run(ctx, actions, x.members)
-	x.members = res.Members
-	outs := make([]plan.Outcome, 0, len(res.Outcomes)+len(syncs))
-	for _, o := range res.Outcomes {
-		out := plan.Outcome{Step: plan.ActionStep(o.Action), Err: o.Err}
-		if o.New != nil {
-			out.Data, out.Note = o.New, o.New.Name
+	// depends_on: the actions run in waves, each once the dependencies it
+	// waits for have a ready replica (the ones the wave before started
+	// count); what still waits after the last wave is a finding.
+	counts := x.fleet.counts()
+	var outs []plan.Outcome
+	for pending := actions; len(pending) > 0; {
+		now, later, waiting := plan.HoldForDependencies(x.spec, pending, counts)
+		if len(now) == 0 {
+			for _, f := range waiting {
+				outs = append(outs, plan.Outcome{Step: plan.NewFinding(f.Type, f.App, f.Container, f.Reason+"; its start in this pass did not answer")})
+			}
+			break
 		}
-		outs = append(outs, out)
+		res := r.Run(ctx, now, x.members)
+		x.members = res.Members
+		var started []fleet.Container
+		for _, o := range res.Outcomes {
+			out := plan.Outcome{Step: plan.ActionStep(o.Action), Err: o.Err}
+			if o.New != nil {
+				out.Data, out.Note = o.New, o.New.Name
+				started = append(started, *o.New)
+			}
+			outs = append(outs, out)
+		}
+		counts = plan.AddStarted(counts, started)
+		pending = later
 	}
 	return append(outs, syncs...)
 }}

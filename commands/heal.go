@@ -54,7 +54,7 @@ func healPass() passDef[map[string]fleet.Exit] {
 		},
 		decide: func(x *pass, exits map[string]fleet.Exit, now time.Time) plan.Plan {
 			in := plan.HealInput{Spec: x.spec, Want: x.want, Containers: x.fleet.containers, Probes: map[string]error{},
-				Exits: exits, Counters: x.state.Probes, Replacements: x.state.Attempts()}
+				Exits: exits, Counters: x.state.Probes, Replacements: x.state.Attempts(), Counts: x.fleet.counts()}
 			for id := range x.fleet.ready {
 				in.Probes[id] = nil
 			}

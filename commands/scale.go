@@ -2,10 +2,12 @@ package commands
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/baton-orchestrator/baton/internal/fleet"
 	"github.com/baton-orchestrator/baton/internal/plan"
 )
 
@@ -32,6 +34,9 @@ type scaleSeen struct {
 	// pass has nothing else to do (then the diff it prints is exact).
 	sync   plan.Step
 	syncOK bool
+	// networks are the project's networks (listed only when the spec or a
+	// container involves one: plan.NeedsNetworks).
+	networks []fleet.Network
 }
 
 // scalePass: autoscale, then converge containers and swarm services to
@@ -57,20 +62,27 @@ func scalePass(explain bool, metricsPath string) passDef[scaleSeen] {
 				return seen, err
 			}
 			seen.sync, seen.syncOK, err = x.balancerStep(x.members)
+			if err == nil && plan.NeedsNetworks(x.spec, x.fleet.containers) {
+				if seen.networks, err = x.engine.Networks(ctx, x.spec.Project); err != nil {
+					err = fmt.Errorf("observe docker: %w", err)
+				}
+			}
 			return seen, err
 		},
 		decide: func(x *pass, seen scaleSeen, now time.Time) plan.Plan {
 			decisions, counts, remember := plan.AutoscaleApps(seen.autoscale.inputs, now)
 			p := plan.ScalePass(plan.ScaleInput{Spec: x.spec, Want: plan.Desired(x.spec, x.state, counts),
-				Containers: x.fleet.containers, Ready: x.fleet.ready, Attempts: x.state.Attempts(), Services: x.fleet.services}, now)
+				Containers: x.fleet.containers, Ready: x.fleet.ready, Attempts: x.state.Attempts(), Services: x.fleet.services,
+				Counts: x.fleet.counts()}, now)
 			if seen.syncOK && !plan.Acts(p.Steps) {
 				p.Steps = append(p.Steps, seen.sync)
 			}
+			p.Steps = append(p.Steps, plan.NetworkSteps(x.spec, seen.networks)...)
 			p.Info = decisions
 			p.Commit = plan.Commits(p.Commit, remember, seen.autoscale.remember)
 			return p
 		},
-		exec: []executor{execRollout, execServices, execSync},
+		exec: []executor{execRollout, execServices, execNetworks, execSync},
 		view: v,
 	}
 }

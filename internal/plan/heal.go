@@ -29,6 +29,9 @@ type HealInput struct {
 	// Replacements are the times of each app's recent restart attempts
 	// (state.App.Attempts), by app.
 	Replacements map[string][]time.Time
+	// Counts are the running and ready replicas per app, containers and
+	// swarm tasks, for depends_on; nil: counted from Containers and Probes.
+	Counts map[string]Counts
 }
 
 // Hold is an app whose replacements wait, with the reason.

@@ -60,6 +60,9 @@ type ScaleInput struct {
 	Attempts map[string][]time.Time
 	// Services are the Swarm's services, when the spec has swarm apps.
 	Services []fleet.Service
+	// Counts are the running and ready replicas per app, containers and
+	// swarm tasks, for depends_on; nil: counted from Containers and Ready.
+	Counts map[string]Counts
 }
 
 // ScalePass decides a scale pass: the holds of apps that back off, the
@@ -68,7 +71,11 @@ type ScaleInput struct {
 // its app.
 func ScalePass(in ScaleInput, now time.Time) Plan {
 	actions, holds := ApplyHolds(in.Spec, Scale(in.Spec, in.Want, in.Containers, in.Ready), in.Attempts, now)
-	steps := HoldSteps(holds)
+	if in.Counts == nil {
+		in.Counts = CountReplicas(in.Containers, in.Ready)
+	}
+	actions, waiting := GateDependencies(in.Spec, actions, in.Counts)
+	steps := append(HoldSteps(holds), waiting...)
 	for _, a := range actions {
 		steps = append(steps, ActionStep(a))
 	}
@@ -100,6 +107,28 @@ func HealPass(in HealInput, now time.Time) Plan {
 		steps = append(steps, NewFinding(f.Type, f.App, f.Container, f.Reason))
 	}
 	steps = append(steps, HoldSteps(hp.Holds)...)
+	counts := in.Counts
+	if counts == nil {
+		ready := map[string]bool{}
+		for id, err := range in.Probes {
+			ready[id] = err == nil
+		}
+		counts = CountReplicas(in.Containers, ready)
+	}
+	var waiting []Step
+	hp.Actions, waiting = GateDependencies(in.Spec, hp.Actions, counts)
+	steps = append(steps, waiting...)
+	acting := map[string]bool{}
+	for _, a := range hp.Actions {
+		acting[a.App] = true
+	}
+	replaced := hp.Replaced[:0:0]
+	for _, app := range hp.Replaced {
+		if acting[app] {
+			replaced = append(replaced, app) // an app waiting for its dependencies was not replaced
+		}
+	}
+	hp.Replaced = replaced
 	for _, a := range hp.Actions {
 		steps = append(steps, ActionStep(a))
 	}

@@ -147,8 +147,15 @@ func AddStarted(counts map[string]Counts, started []fleet.Container) map[string]
 	return out
 }
 
-// unmet says which of the app's dependencies is not met, or "".
-func unmet(a *spec.App, counts map[string]Counts) string {
+// unmet says which of the app's dependencies is not met, or "". A
+// dependency in skip (one that starts in this pass) is named only when no
+// other is unmet.
+func unmet(a *spec.App, counts map[string]Counts, skip ...map[string]bool) string {
+	if len(skip) > 0 {
+		if why := unmet(&spec.App{DependsOn: without(a.DependsOn, skip[0])}, counts); why != "" {
+			return why
+		}
+	}
 	for _, d := range a.Dependencies() {
 		n := counts[d.App]
 		switch {
@@ -262,4 +269,92 @@ func stackVolumeGoes(s *spec.Spec, v fleet.Volume) string {
 		}
 	}
 	return fmt.Sprintf("orphan volume %q of this project: the spec no longer declares it and gc.project_volumes is set", key)
+}
+
+// GateDependencies decides depends_on for a pass's actions, counting the
+// dependencies' replicas as observed. An action whose app's dependencies
+// are met is kept. One whose unmet dependencies all get a start or a
+// replacement in this pass is kept too, to run once they answer (the
+// executor runs the actions in waves with HoldForDependencies and
+// AddStarted), its reason saying so. The others are dropped, with one
+// "waiting" finding per app that names the dependency.
+func GateDependencies(s *spec.Spec, actions []Action, counts map[string]Counts) ([]Action, []Step) {
+	run, held, findings := HoldForDependencies(s, actions, counts)
+	coming := map[string]bool{}
+	for _, a := range run {
+		if a.Kind != Remove {
+			coming[a.App] = true
+		}
+	}
+	deferred := map[string]bool{}
+	for changed := true; changed; {
+		changed = false
+		for _, a := range held {
+			if deferred[a.App] || !comesUp(s.App(a.App), counts, coming) {
+				continue
+			}
+			deferred[a.App], coming[a.App], changed = true, true, true
+		}
+	}
+	keep := run
+	for _, a := range held {
+		if deferred[a.App] {
+			a.Reason += "; after " + strings.Join(unmetDeps(s.App(a.App), counts), ", ") + " (depends_on)"
+			keep = append(keep, a)
+		}
+	}
+	var steps []Step
+	for _, f := range findings {
+		if !deferred[f.App] {
+			steps = append(steps, NewFinding(f.Type, f.App, f.Container, unmet(s.App(f.App), counts, coming)))
+		}
+	}
+	return keep, steps
+}
+
+// without returns deps less the apps in skip.
+func without(deps map[string]*spec.Dependency, skip map[string]bool) map[string]*spec.Dependency {
+	out := map[string]*spec.Dependency{}
+	for k, v := range deps {
+		if !skip[k] {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// unmetDeps names the app's dependencies whose condition is not met.
+func unmetDeps(a *spec.App, counts map[string]Counts) []string {
+	var out []string
+	for _, d := range a.Dependencies() {
+		n := counts[d.App]
+		if (d.Condition == spec.ConditionStarted && n.Running == 0) || (d.Condition == spec.ConditionReady && n.Ready == 0) {
+			out = append(out, d.App)
+		}
+	}
+	return out
+}
+
+// comesUp reports whether every unmet dependency of a gets a start or a
+// replacement in this pass.
+func comesUp(a *spec.App, counts map[string]Counts, coming map[string]bool) bool {
+	for _, d := range unmetDeps(a, counts) {
+		if !coming[d] {
+			return false
+		}
+	}
+	return true
+}
+
+// PruneNetwork removes a network baton created that no app joins any more
+// (Do is a NetworkRemoval).
+const PruneNetwork Kind = "remove network"
+
+// NetworkSteps are the network removals of a scale pass (PruneNetworks).
+func NetworkSteps(s *spec.Spec, networks []fleet.Network) []Step {
+	var out []Step
+	for _, r := range PruneNetworks(s, networks) {
+		out = append(out, Step{Kind: PruneNetwork, Target: r.Network, Reason: r.Reason, Do: r})
+	}
+	return out
 }

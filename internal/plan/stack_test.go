@@ -285,3 +285,55 @@ apps: [{name: a, image: x, port: 80, networks: [db, default]}]
 		t.Errorf("got %+v: the primary network must not be the internal one", w.Networks)
 	}
 }
+
+func TestGateDependencies(t *testing.T) {
+	s := testSpec(t, depSpec)
+	start := func(app string, replica int) Action {
+		return Action{Kind: Start, App: app, Replica: replica, Reason: "have 0 running replicas, want 1"}
+	}
+	cases := []struct {
+		name     string
+		actions  []Action
+		counts   map[string]Counts
+		keep     []string
+		findings []string
+	}{
+		{"a dependent whose dependencies start in this pass runs after them, and says so",
+			[]Action{start("db", 0), start("cache", 0), start("web", 0)}, nil,
+			[]string{"db: have 0 running replicas, want 1", "cache: have 0 running replicas, want 1",
+				"web: have 0 running replicas, want 1; after cache, db (depends_on)"}, nil},
+		{"a dependent whose dependency does not start in this pass waits, with a finding",
+			[]Action{start("cache", 0), start("web", 0)}, nil,
+			[]string{"cache: have 0 running replicas, want 1"},
+			[]string{"web: waits for db: no ready replica (depends_on condition ready)"}},
+		{"a dependent whose dependencies are met runs at once",
+			[]Action{start("web", 0)}, map[string]Counts{"db": {1, 1}, "cache": {1, 0}},
+			[]string{"web: have 0 running replicas, want 1"}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			keep, findings := GateDependencies(s, c.actions, c.counts)
+			var got, fs []string
+			for _, a := range keep {
+				got = append(got, a.App+": "+a.Reason)
+			}
+			for _, f := range findings {
+				if f.Kind != Report || f.Type != "waiting" {
+					t.Errorf("not a waiting finding: %+v", f)
+				}
+				fs = append(fs, f.App+": "+f.Reason)
+			}
+			if !reflect.DeepEqual(got, c.keep) || !reflect.DeepEqual(fs, c.findings) {
+				t.Errorf("kept %q\nfindings %q\nwant %q\n%q", got, fs, c.keep, c.findings)
+			}
+		})
+	}
+}
+
+func TestNetworkSteps(t *testing.T) {
+	s := testSpec(t, "project: p\napps: []\n")
+	steps := NetworkSteps(s, []fleet.Network{{Name: "p_default", Labels: map[string]string{fleet.LabelProject: "p", fleet.LabelNetwork: "default"}}})
+	if len(steps) != 1 || steps[0].Kind != PruneNetwork || steps[0].Target != "p_default" || steps[0].Reason == "" || steps[0].EventType() != "remove-network" {
+		t.Errorf("got %+v", steps)
+	}
+}

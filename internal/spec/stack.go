@@ -648,6 +648,7 @@ func (a *App) usesStack() []string {
 		{"env_file", len(a.EnvFile) > 0}, {"user", a.User != ""}, {"working_dir", a.WorkingDir != ""},
 		{"stop_signal", a.StopSignal != ""}, {"read_only", a.ReadOnly}, {"cap_add", len(a.CapAdd) > 0},
 		{"cap_drop", len(a.CapDrop) > 0}, {"extra_hosts", len(a.ExtraHosts) > 0}, {"restart", a.Restart != ""},
+		{"depends_on", len(a.DependsOn) > 0},
 	} {
 		if f.on {
 			set = append(set, f.name)

@@ -430,7 +430,8 @@ func (d *decoder) validateMods(m *Mods) {
 
 // EventTypes are the event types hooks can filter on.
 var EventTypes = []string{"start", "replace", "remove", "unhealthy", "recovered", "hold", "crashloop", "download", "prune", "label",
-	"create-service", "roll-service", "scale-service", "remove-service", "rebalance-move", "rebalance-unpin", "balancer"}
+	"create-service", "roll-service", "scale-service", "remove-service", "rebalance-move", "rebalance-unpin", "balancer",
+	"waiting", "remove-network"}
 
 func (d *decoder) validateHook(h *Hook, p string) {
 	if h == nil {

@@ -257,7 +257,7 @@ func (f *FakeEngine) EnsureVolume(_ context.Context, project string, w fleet.Vol
 			return nil
 		}
 	}
-	f.VolumeSet = append(f.VolumeSet, fleet.Volume{Name: w.Name, Labels: map[string]string{fleet.LabelProject: project}, Created: f.now()})
+	f.VolumeSet = append(f.VolumeSet, fleet.Volume{Name: w.Name, Labels: map[string]string{fleet.LabelProject: project, fleet.LabelVolume: w.Key}, Created: f.now()})
 	return nil
 }
 
@@ -275,7 +275,7 @@ func (f *FakeEngine) EnsureNetwork(_ context.Context, project string, w fleet.Ne
 	}
 	f.next++
 	f.NetworkSet = append(f.NetworkSet, fleet.Network{ID: fmt.Sprintf("net%04d", f.next), Name: w.Name,
-		Labels: map[string]string{fleet.LabelProject: project}, Created: f.now()})
+		Labels: map[string]string{fleet.LabelProject: project, fleet.LabelNetwork: w.Key}, Created: f.now()})
 	return nil
 }
 
