@@ -94,22 +94,25 @@ func timedGet(client *http.Client, method, url string) (int, time.Duration) {
 // below is the detection's doing.
 func TestALostNodeCostsAtMostOneConnectTimeout(t *testing.T) {
 	good := backend(t, "good")
-	const connect = 300 * time.Millisecond
+	// Long enough that an answer from the good replica never takes this
+	// long on a loaded machine, so "paid the timeout" is unambiguous.
+	const connect = time.Second
 	for _, b := range liveBalancers(t) {
 		for _, c := range []struct {
 			name     string
 			maxFails string
+			requests int
 			maxSlow  int
 			minSlow  int
 		}{
-			{"passive detection takes the lost node out", "1", 2, 1},
-			{"without passive detection every other request pays", "0", 20, 6},
+			{"passive detection takes the lost node out", "1", 20, 2, 1},
+			{"without passive detection every other request pays", "0", 10, 10, 3},
 		} {
 			t.Run(b.kind+"/"+c.name, func(t *testing.T) {
 				renderLive(t, b, fmt.Sprintf("{connect_timeout: %s, max_fails: %s, fail_timeout: 30s}", plan.Millis(connect), c.maxFails), testenv.Blackhole(t), good)
 				client := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 				slow := 0
-				for i := 0; i < 20; i++ {
+				for i := 0; i < c.requests; i++ {
 					code, took := timedGet(client, http.MethodGet, "http://"+b.listen+"/")
 					if code != 200 {
 						t.Fatalf("request %d: status %d after %s", i, code, took)
@@ -119,13 +122,13 @@ func TestALostNodeCostsAtMostOneConnectTimeout(t *testing.T) {
 					if took > connect+2*time.Second {
 						t.Errorf("request %d waited %s, more than the connect timeout %s and one retry", i, took, connect)
 					}
-					if took >= connect*3/4 {
+					if took >= connect*9/10 {
 						slow++
 					}
 				}
-				t.Logf("%d of 20 requests waited for the connect timeout", slow)
+				t.Logf("%d of %d requests waited for the connect timeout", slow, c.requests)
 				if slow > c.maxSlow || slow < c.minSlow {
-					t.Errorf("%d of 20 requests waited for the connect timeout, want %d to %d", slow, c.minSlow, c.maxSlow)
+					t.Errorf("%d of %d requests waited for the connect timeout, want %d to %d", slow, c.requests, c.minSlow, c.maxSlow)
 				}
 			})
 		}
