@@ -76,13 +76,7 @@ func get(t *testing.T, url, host string) (int, string) {
 
 func reloadNginx(t *testing.T, n *testenv.Nginx) {
 	t.Helper()
-	if _, stderr, code := testenv.Run(t, n.Dir, n.Test()...); code != 0 {
-		t.Fatalf("nginx -t: %s", stderr)
-	}
-	if _, stderr, code := testenv.Run(t, n.Dir, n.Reload()...); code != 0 {
-		t.Fatalf("nginx reload: %s", stderr)
-	}
-	time.Sleep(300 * time.Millisecond) // new workers take over
+	n.ReloadAndWait(t)
 }
 
 // TestDerivedAccessLogPathIsQuotedOrRefused: a relative nginx.access_log is
