@@ -82,7 +82,7 @@ spec() { # spec REPLICAS IMAGE
   haproxy) balancer="  kind: haproxy
   config: haproxy/conf.d/baton.cfg
   test: [haproxy, -c, -q, -f, haproxy/base.cfg, -f, haproxy/conf.d/]
-  reload: [kill, -USR2, \"$haproxy_pid\"]
+  reload: [sh, -c, \"kill -USR2 $haproxy_pid\"]
   listen: 127.0.0.1:$port" ;;
   *) balancer="  config: nginx/conf.d/baton.conf
   test: [nginx, -t, -q, -p, nginx/, -c, nginx.conf, -e, stderr]

@@ -33,9 +33,10 @@ func (h *HAProxy) Test() []string {
 	return []string{"haproxy", "-c", "-q", "-f", filepath.Join(h.Dir, "base.cfg"), "-f", filepath.Join(h.Dir, "conf.d") + "/"}
 }
 
-// Reload is the reload argv for the spec.
+// Reload is the reload argv for the spec (the shell's kill: a fresh Debian
+// may have no kill program).
 func (h *HAProxy) Reload() []string {
-	return []string{"kill", "-USR2", strconv.Itoa(h.cmd.Process.Pid)}
+	return []string{"sh", "-c", "kill -USR2 " + strconv.Itoa(h.cmd.Process.Pid)}
 }
 
 // StartHAProxy starts haproxy -W from a temporary directory and stops it
