@@ -49,10 +49,11 @@ type Engine interface {
 	Nodes(ctx context.Context) ([]fleet.Node, error)
 	Services(ctx context.Context) ([]fleet.Service, error)
 	Tasks(ctx context.Context) ([]fleet.Task, error)
-	SetNodeLabels(ctx context.Context, n fleet.Node, set map[string]string, remove []string) error
+	EditNode(ctx context.Context, n fleet.Node, edit fleet.NodeEdit) error
 	EditService(ctx context.Context, s fleet.Service, edit fleet.ServiceEdit) error
 	CreateService(ctx context.Context, w fleet.ServiceWant) error
 	UpdateServiceSpec(ctx context.Context, id string, w fleet.ServiceWant) error
+	PlaceService(ctx context.Context, s fleet.Service, p fleet.Placement, keep []string) error
 	ScaleService(ctx context.Context, id string, attempts int, decide func(current uint64) uint64) (from, to uint64, conflicts int, err error)
 	RemoveService(ctx context.Context, id string) error
 	PinService(ctx context.Context, s fleet.Service, host string, now time.Time) error

@@ -308,6 +308,80 @@ func TestInProcessLabelsSyncAnchors(t *testing.T) {
 	}
 }
 
+// TestInProcessNodes: labels sync keeps roles and availability as the spec
+// says, refuses a demotion that would break the managers' quorum (exit 3
+// with the counts), and a node that goes down during a pass makes it exit
+// 3 too.
+func TestInProcessNodes(t *testing.T) {
+	a := newInproc(t)
+	a.nodes(true, true, true)
+	for i := range a.fake.NodeSet {
+		a.fake.NodeSet[i].Reachable, a.fake.NodeSet[i].Availability = true, "active"
+	}
+	a.fake.NodeSet[2].Role, a.fake.NodeSet[2].Reachable = "worker", false
+	a.write(`"true"`, "swarm:\n  nodes:\n    node3: {role: manager, availability: drain}\n")
+	dry := rows(t, a.must(0, "-n", "-o", "json", "labels", "sync"), "changes")
+	if len(dry) != 1 || dry[0]["change"] != "role=manager availability=drain" || a.fake.Count("label") != 0 {
+		t.Fatalf("dry run: %v", dry)
+	}
+	a.must(0, "labels", "sync")
+	if n := a.fake.NodeSet[2]; n.Role != "manager" || n.Availability != "drain" {
+		t.Fatalf("node3: %+v", n)
+	}
+	// node3 is unreachable now; demoting node2 would leave node1 and
+	// node3, one of them reachable: refused.
+	a.fake.NodeSet[2].Reachable = false
+	a.write(`"true"`, "swarm:\n  nodes:\n    node2: {role: worker}\n")
+	out, errOut, code := a.run("labels", "sync")
+	if code != 3 || a.fake.NodeSet[1].Role != "manager" || !strings.Contains(errOut, "refusing to demote node2: 1 of the 2 manager(s) left would be reachable, a quorum needs 2") {
+		t.Fatalf("the quorum guard: exit %d\n%s%s", code, out, errOut)
+	}
+	// A node that goes down while the pass acts.
+	a.fake.NodeSet[2].Reachable = true
+	a.write(`"true"`, "swarm:\n  nodes:\n    node1: {labels: {zone: a}}\n")
+	a.fake.Hook = func(call string) {
+		if call == "label node node1" {
+			a.fake.NodeSet[1].Ready = false
+		}
+	}
+	out, errOut, code = a.run("labels", "sync")
+	if code != 3 || !strings.Contains(out, "node node2 is down (it went down during the pass)") || !strings.Contains(errOut, "node node2 is down") {
+		t.Errorf("a node down at the end of the pass: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// TestInProcessSwarmPlacement: scale keeps a swarm app's placement, and a
+// change is a placement-only update that keeps baton's own constraints.
+func TestInProcessSwarmPlacement(t *testing.T) {
+	a := newInproc(t)
+	a.nodes(true, true)
+	a.fake.NodeSet[1].Labels["zone"] = "b"
+	app := "apps:\n  - {name: web, engine: swarm, image: \"web:1\", replicas: 1, placement: {constraints: [%s]}}\nswarm: {}\n"
+	a.write(`"true"`, fmt.Sprintf(app, `"node.labels.zone==b"`))
+	a.must(0, "scale")
+	var svc *fleet.Service
+	for _, s := range a.fake.ServiceSet {
+		svc = s
+	}
+	if fmt.Sprint(svc.Constraints) != "[node.labels.zone==b]" || taskNodeOf(a.fake, svc.ID) != "n2" {
+		t.Fatalf("created: %+v on %s", svc, taskNodeOf(a.fake, svc.ID))
+	}
+	if out := a.must(0, "scale"); out != "" {
+		t.Errorf("second pass:\n%s", out)
+	}
+	svc.Constraints = append(svc.Constraints, "node.hostname==node2")
+	svc.Labels["baton.rebalance.pin"] = "node.hostname==node2"
+	a.write(`"true"`, fmt.Sprintf(app, `"node.labels.zone!=c"`))
+	dry := rows(t, a.must(0, "-n", "-o", "json", "scale"), "actions")
+	if len(dry) != 1 || dry[0]["action"] != "place service" || !strings.Contains(fmt.Sprint(dry[0]["reason"]), "constraints node.labels.zone==b → node.labels.zone!=c") {
+		t.Fatalf("dry run: %v", dry)
+	}
+	a.must(0, "scale")
+	if fmt.Sprint(svc.Constraints) != "[node.hostname==node2 node.labels.zone!=c]" {
+		t.Errorf("after the change: %v (the pin stays)", svc.Constraints)
+	}
+}
+
 func TestInProcessRebalance(t *testing.T) {
 	a := newInproc(t)
 	a.write(`"true"`, "swarm:\n  rebalance: {threshold: 70%, target: 60%, wait: 10s}\n")

@@ -82,6 +82,12 @@ func labelChange(s plan.Step) any {
 	switch c := s.Do.(type) {
 	case plan.LabelChange:
 		var parts []string
+		if c.Role != "" {
+			parts = append(parts, "role="+c.Role)
+		}
+		if c.Availability != "" {
+			parts = append(parts, "availability="+c.Availability)
+		}
 		for _, k := range slices.Sorted(maps.Keys(c.Set)) {
 			parts = append(parts, "+"+k+"="+c.Set[k])
 		}

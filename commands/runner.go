@@ -92,6 +92,7 @@ func runOpen[O any](ctx context.Context, x *pass, d passDef[O], rep *report) err
 		return rep.print(x.env)
 	}
 	rep.outcomes = x.execute(ctx, d.exec, p.Steps)
+	rep.outcomes = append(rep.outcomes, x.nodesAfter(ctx)...) // swarm.go
 	if p.Commit != nil {
 		p.Commit(x.state, rep.outcomes)
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/baton-orchestrator/baton/internal/fleet"
 	"github.com/baton-orchestrator/baton/internal/plan"
 )
 
@@ -36,6 +37,8 @@ var execServices = executor{kinds: []plan.Kind{plan.Service}, run: func(ctx cont
 			err = x.engine.CreateService(ctx, a.Want)
 		case plan.RollService:
 			err = x.engine.UpdateServiceSpec(ctx, a.Service.ID, a.Want)
+		case plan.PlaceService:
+			err = x.engine.PlaceService(ctx, a.Service, a.Want.Placement, a.Keep)
 		case plan.ScaleReplicas:
 			want := a.Want.Replicas
 			from, to, conflicts, serr := x.engine.ScaleService(ctx, a.Service.ID, 5, func(uint64) uint64 { return want })
@@ -126,7 +129,7 @@ var execLabelsSync = executor{kinds: []plan.Kind{plan.NodeLabels, plan.Dependent
 				err = x.awaitDepartures(ctx, c.Waits, deadline)
 			}
 			if err == nil {
-				err = x.engine.SetNodeLabels(ctx, c.Node, c.Set, c.Remove)
+				err = x.engine.EditNode(ctx, c.Node, fleet.NodeEdit{Set: c.Set, Remove: c.Remove, Role: c.Role, Availability: c.Availability})
 			}
 			if err == nil && len(c.Remove) > 0 {
 				done["node "+c.Node.ID] = true
@@ -260,6 +263,28 @@ func eachStep(steps []plan.Step, do func(s plan.Step) error) []plan.Outcome {
 	outs := make([]plan.Outcome, len(steps))
 	for i, s := range steps {
 		outs[i] = plan.Outcome{Step: s, Err: do(s)}
+	}
+	return outs
+}
+
+// nodesAfter lists the Swarm's nodes again once the pass acted (when it
+// listed them at its start): a node that went down during the pass is a
+// finding, and the pass exits 3 naming it, as for one down at the start.
+func (x *pass) nodesAfter(ctx context.Context) []plan.Outcome {
+	if x.nodes == nil {
+		return nil
+	}
+	nodes, err := x.engine.Nodes(ctx)
+	if err != nil {
+		x.env.warnf("swarm: %v", err)
+		return nil
+	}
+	var outs []plan.Outcome
+	for _, d := range plan.DownNodes(nodes) {
+		if !contains(x.down, d) {
+			x.down = append(x.down, d)
+			outs = append(outs, plan.Outcome{Step: plan.NewFinding("down", "", "", strings.TrimSuffix(d, ": skipped")+" (it went down during the pass)")})
+		}
 	}
 	return outs
 }

@@ -36,10 +36,14 @@ func ConvertNode(n swarm.Node) fleet.Node {
 	for k, v := range n.Spec.Labels {
 		labels[k] = v
 	}
-	return fleet.Node{ID: n.ID, Hostname: n.Description.Hostname, Labels: labels,
+	fn := fleet.Node{ID: n.ID, Hostname: n.Description.Hostname, Labels: labels,
 		Ready: n.Status.State == swarm.NodeStateReady, Addr: n.Status.Addr,
 		MemoryBytes: n.Description.Resources.MemoryBytes, Active: n.Spec.Availability == swarm.NodeAvailabilityActive,
-		Role: string(n.Spec.Role)}
+		Availability: string(n.Spec.Availability), Role: string(n.Spec.Role)}
+	if m := n.ManagerStatus; m != nil {
+		fn.Reachable, fn.Leader = m.Reachability == swarm.ReachabilityReachable, m.Leader
+	}
+	return fn
 }
 
 // Services lists the Swarm's services in one call.
@@ -91,11 +95,13 @@ func retryConflicts(what string, update func() error) error {
 	return fmt.Errorf("%s: %w (%d attempts, each re-read)", what, ErrConflict, conflictAttempts)
 }
 
-// SetNodeLabels sets and removes labels of a node, on a fresh read of it
-// and at that read's version: labels others changed meanwhile are kept.
-// When Swarm refuses the version (the node changed in between) it reads
-// again and applies the change again.
-func (e *Engine) SetNodeLabels(ctx context.Context, n fleet.Node, set map[string]string, remove []string) error {
+// EditNode sets and removes labels of a node and sets its role and
+// availability (when given), on a fresh read of it and at that read's
+// version: labels others changed meanwhile are kept. When Swarm refuses
+// the version (the node changed in between) it reads again and applies the
+// change again.
+func (e *Engine) EditNode(ctx context.Context, n fleet.Node, edit fleet.NodeEdit) error {
+	set, remove := edit.Set, edit.Remove
 	return retryConflicts("update node "+n.Hostname, func() error {
 		ctx, cancel := e.bound(ctx, 1)
 		defer cancel()
@@ -114,7 +120,14 @@ func (e *Engine) SetNodeLabels(ctx context.Context, n fleet.Node, set map[string
 		for k, v := range set {
 			labels[k] = v
 		}
-		if sameLabels(labels, spec.Labels) {
+		same := sameLabels(labels, spec.Labels)
+		if edit.Role != "" && string(spec.Role) != edit.Role {
+			spec.Role, same = swarm.NodeRole(edit.Role), false
+		}
+		if edit.Availability != "" && string(spec.Availability) != edit.Availability {
+			spec.Availability, same = swarm.NodeAvailability(edit.Availability), false
+		}
+		if same {
 			return nil
 		}
 		spec.Labels = labels
@@ -295,6 +308,9 @@ func serviceSpec(w fleet.ServiceWant) swarm.ServiceSpec {
 		UpdateConfig: &swarm.UpdateConfig{Parallelism: 1, Order: swarm.UpdateOrderStartFirst, FailureAction: swarm.UpdateFailureActionRollback},
 		EndpointSpec: &swarm.EndpointSpec{Mode: swarm.ResolutionModeDNSRR},
 	}
+	if p := w.Placement; len(p.Constraints) > 0 || len(p.Preferences) > 0 || p.MaxReplicas > 0 {
+		spec.TaskTemplate.Placement = placementOf(p, nil)
+	}
 	if w.Port != 0 {
 		spec.EndpointSpec.Ports = []swarm.PortConfig{{Protocol: swarm.PortConfigProtocolTCP, TargetPort: uint32(w.Port), PublishMode: swarm.PortConfigPublishModeHost}}
 	}
@@ -308,6 +324,52 @@ func serviceSpec(w fleet.ServiceWant) swarm.ServiceSpec {
 		}
 	}
 	return spec
+}
+
+// placementOf is a swarm placement: the app's constraints after the ones
+// baton's passes added (kept), its spread preferences, its cap per node.
+func placementOf(p fleet.Placement, kept []string) *swarm.Placement {
+	out := &swarm.Placement{Constraints: append(append([]string(nil), kept...), p.Constraints...), MaxReplicas: p.MaxReplicas}
+	for _, pr := range p.Preferences {
+		out.Preferences = append(out.Preferences, swarm.PlacementPreference{Spread: &swarm.SpreadOver{SpreadDescriptor: pr}})
+	}
+	return out
+}
+
+// PlaceService sets a swarm app's placement: its constraints replace the
+// app's previous ones, and the constraints in keep (those labels sync and
+// rebalance added) stay; on a fresh read, at its version, re-read on a
+// conflict. Swarm moves only the tasks whose node no longer matches.
+func (e *Engine) PlaceService(ctx context.Context, s fleet.Service, p fleet.Placement, keep []string) error {
+	return retryConflicts("place service "+s.Name, func() error {
+		ctx, cancel := e.bound(ctx, 1)
+		defer cancel()
+		cur, _, err := e.cli.ServiceInspectWithRaw(ctx, s.ID, swarm.ServiceInspectOptions{})
+		if err != nil {
+			return e.wrap("inspect service "+s.Name, err)
+		}
+		spec := cur.Spec
+		var kept []string
+		if old := spec.TaskTemplate.Placement; old != nil {
+			for _, c := range old.Constraints {
+				for _, k := range keep {
+					if strings.ReplaceAll(c, " ", "") == strings.ReplaceAll(k, " ", "") {
+						kept = append(kept, c)
+						break
+					}
+				}
+			}
+		}
+		pl := placementOf(p, kept)
+		if old := spec.TaskTemplate.Placement; old != nil {
+			pl.Platforms = old.Platforms
+		}
+		spec.TaskTemplate.Placement = pl
+		if _, err := e.cli.ServiceUpdate(ctx, s.ID, cur.Version, spec, swarm.ServiceUpdateOptions{}); err != nil {
+			return e.wrap("update service "+s.Name, err)
+		}
+		return nil
+	})
 }
 
 // CreateService creates a swarm app's service.

@@ -31,10 +31,15 @@ func TestApplyEdit(t *testing.T) {
 		{"start-first saves the order once; restoring puts it back",
 			swarm.ServiceSpec{Annotations: swarm.Annotations{Labels: map[string]string{"o": "stop-first"}}, UpdateConfig: &swarm.UpdateConfig{Order: "start-first"}},
 			fleet.ServiceEdit{StartFirst: true, SaveOrder: "o"},
-			func(s swarm.ServiceSpec) bool { return s.Labels["o"] == "stop-first" && s.UpdateConfig.Order == "start-first" }},
+			func(s swarm.ServiceSpec) bool {
+				return s.Labels["o"] == "stop-first" && s.UpdateConfig.Order == "start-first"
+			}},
 		{"restore", swarm.ServiceSpec{Annotations: swarm.Annotations{Labels: map[string]string{"o": "stop-first"}}, UpdateConfig: &swarm.UpdateConfig{Order: "start-first"}},
 			fleet.ServiceEdit{RestoreOrder: "o", RemoveLabels: []string{"gone"}},
-			func(s swarm.ServiceSpec) bool { _, kept := s.Labels["o"]; return !kept && s.UpdateConfig.Order == "stop-first" }},
+			func(s swarm.ServiceSpec) bool {
+				_, kept := s.Labels["o"]
+				return !kept && s.UpdateConfig.Order == "stop-first"
+			}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -189,6 +189,16 @@ type ServiceWant struct {
 	Replicas uint64
 	// StopGrace is the time between SIGTERM and SIGKILL for a task.
 	StopGrace time.Duration
+	// Placement is where Swarm may run the tasks.
+	Placement Placement
+}
+
+// Placement is a service's placement: constraints, spread preferences
+// (node.labels.K) and the most tasks on one node (0: no cap).
+type Placement struct {
+	Constraints []string
+	Preferences []string
+	MaxReplicas uint64
 }
 
 // Exit is what an inspect tells about a container that is not running (or
@@ -274,9 +284,25 @@ type Node struct {
 	// MemoryBytes is the memory the node reports (what Swarm schedules
 	// reservations against).
 	MemoryBytes int64
-	// Active is false for a node drained or paused by its operator.
-	Active bool
-	Role   string // manager or worker
+	// Active is false for a node drained or paused by its operator;
+	// Availability is Swarm's word: active, pause or drain.
+	Active       bool
+	Availability string
+	Role         string // manager or worker
+	// Reachable: a manager whose Raft member the leader reaches (a
+	// worker: false). Leader: the manager that leads.
+	Reachable bool
+	Leader    bool
+}
+
+// NodeEdit is a change to a node that the engine applies to a fresh read
+// of it: labels set and removed, and (when not empty) its role and
+// availability.
+type NodeEdit struct {
+	Set          map[string]string
+	Remove       []string
+	Role         string
+	Availability string
 }
 
 // Service is a Swarm service.

@@ -63,7 +63,10 @@ type LabelChange struct {
 	Node   fleet.Node
 	Set    map[string]string
 	Remove []string
-	Reason string
+	// Role and Availability, when not empty, are set too (the spec's
+	// swarm.nodes.<host>.role and availability).
+	Role, Availability string
+	Reason             string
 	// Waits are dependents that must have left the node (no task placed
 	// there) before the labels are removed; the executor waits for them,
 	// bounded by swarm.wait.
@@ -196,10 +199,11 @@ func SyncLabels(in LabelsInput) LabelsPlan {
 
 	// Wanted and removable labels per ready node.
 	type nodePlan struct {
-		n      fleet.Node
-		set    map[string]string
-		remove []string
-		why    map[string]string // key → reason of the removal
+		n           fleet.Node
+		set         map[string]string
+		remove      []string
+		why         map[string]string // key → reason of the removal
+		role, avail string
 	}
 	ownedKey := fleet.LabelOwned + project
 	var nps []*nodePlan
@@ -239,6 +243,12 @@ func SyncLabels(in LabelsInput) LabelsPlan {
 			mine[k] = true
 		}
 		np := &nodePlan{n: n, set: map[string]string{}, why: map[string]string{}}
+		if r := sw.Nodes[n.Hostname].Role; r != "" && r != n.Role {
+			np.role = r
+		}
+		if av := sw.Nodes[n.Hostname].Availability; av != "" && av != n.Availability {
+			np.avail = av
+		}
 		for _, k := range slices.Sorted(maps.Keys(want)) {
 			if n.Labels[k] != want[k] {
 				np.set[k] = want[k]
@@ -404,6 +414,17 @@ func SyncLabels(in LabelsInput) LabelsPlan {
 		changed[ch.Service.ID] = ch
 	}
 
+	// Roles: promotions first, then demotions that keep a quorum.
+	p.Findings = append(p.Findings, guardQuorum(in.Nodes, func(id string) *string {
+		for _, np := range nps {
+			if np.n.ID == id {
+				return &np.role
+			}
+		}
+		return nil
+	})...)
+	sort.SliceStable(nps, func(i, j int) bool { return nps[i].role == "manager" && nps[j].role != "manager" })
+
 	// Label sets first; removals once nothing placed on the node needs
 	// them.
 	after := map[string]map[string]bool{}    // node ID → label key → present after the pass
@@ -417,8 +438,22 @@ func SyncLabels(in LabelsInput) LabelsPlan {
 			a[k] = true
 		}
 		after[np.n.ID] = a
-		if len(np.set) > 0 {
+		if len(np.set) > 0 || np.role != "" || np.avail != "" {
 			var why []string
+			switch np.role {
+			case "manager":
+				why = append(why, fmt.Sprintf("promote %s to manager (swarm.nodes.%s.role)", np.n.Hostname, np.n.Hostname))
+			case "worker":
+				why = append(why, fmt.Sprintf("demote %s to worker (swarm.nodes.%s.role)", np.n.Hostname, np.n.Hostname))
+			}
+			switch np.avail {
+			case "drain":
+				why = append(why, fmt.Sprintf("drain %s: Swarm moves its tasks to other nodes and places none there", np.n.Hostname))
+			case "pause":
+				why = append(why, fmt.Sprintf("pause %s: Swarm places no new task there, its tasks stay", np.n.Hostname))
+			case "active":
+				why = append(why, fmt.Sprintf("make %s active: Swarm places tasks there again", np.n.Hostname))
+			}
 			for _, k := range slices.Sorted(maps.Keys(np.set)) {
 				switch {
 				case strings.HasPrefix(k, AnchorPrefix):
@@ -429,7 +464,11 @@ func SyncLabels(in LabelsInput) LabelsPlan {
 					why = append(why, fmt.Sprintf("set %s=%s: static label of %s", k, np.set[k], np.n.Hostname))
 				}
 			}
-			p.Sets = append(p.Sets, LabelChange{Node: np.n, Set: np.set, Reason: strings.Join(why, "; ")})
+			c := LabelChange{Node: np.n, Set: np.set, Role: np.role, Availability: np.avail, Reason: strings.Join(why, "; ")}
+			if len(c.Set) == 0 {
+				c.Set = nil
+			}
+			p.Sets = append(p.Sets, c)
 		}
 		rm := LabelChange{Node: np.n}
 		var why []string
@@ -530,6 +569,50 @@ func SyncLabels(in LabelsInput) LabelsPlan {
 	}
 	return p
 }
+
+// guardQuorum refuses the demotions that would leave the managers without
+// a quorum: after each demotion (by hostname) the remaining managers must
+// count a majority of reachable ones (a manager promoted in the same pass
+// is not counted: it is not reachable yet). A refused demotion is dropped
+// (role set to "") and reported as partly done.
+func guardQuorum(nodes []fleet.Node, roleOf func(id string) *string) []string {
+	var findings []string
+	remaining := map[string]bool{}
+	reachable := map[string]bool{}
+	for _, n := range nodes {
+		if n.Role == "manager" {
+			remaining[n.ID] = true
+			reachable[n.ID] = n.Reachable && n.Ready
+		}
+	}
+	byHost := slices.Clone(nodes)
+	sort.Slice(byHost, func(i, j int) bool { return byHost[i].Hostname < byHost[j].Hostname })
+	for _, n := range byHost {
+		r := roleOf(n.ID)
+		if r == nil || *r != "worker" || !remaining[n.ID] {
+			continue
+		}
+		delete(remaining, n.ID)
+		up := 0
+		for id := range remaining {
+			if reachable[id] {
+				up++
+			}
+		}
+		need := len(remaining)/2 + 1
+		if len(remaining) == 0 || up < need {
+			remaining[n.ID] = true
+			*r = ""
+			findings = append(findings, fmt.Sprintf("%s%s: %d of the %d manager(s) left would be reachable, a quorum needs %d",
+				QuorumRefusal, n.Hostname, up, len(remaining)-1, need))
+		}
+	}
+	return findings
+}
+
+// QuorumRefusal starts the finding of a demotion refused by the quorum
+// guard (the pass exits 3).
+const QuorumRefusal = "refusing to demote "
 
 // anchorOf is an anchor of the spec and the ready nodes it runs on.
 type anchorOf struct {

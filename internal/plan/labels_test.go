@@ -546,3 +546,72 @@ func TestSyncLabelsAnAnchorChangedForADependent(t *testing.T) {
 		t.Errorf("db is no anchor any more: its label goes: %v", l)
 	}
 }
+
+func TestSyncLabelsRolesAvailabilityAndTheQuorumGuard(t *testing.T) {
+	three := func() *labelWorld {
+		w := newLabelWorld()
+		for i := range w.nodes {
+			w.nodes[i].Role, w.nodes[i].Reachable, w.nodes[i].Availability = "manager", true, "active"
+		}
+		return w
+	}
+	for _, tc := range []struct {
+		name    string
+		nodes   string // the swarm.nodes section
+		set     func(w *labelWorld)
+		changes string // node: role/availability changes planned
+		refused string
+	}{
+		{name: "a drain and a promotion are planned, promotions first",
+			nodes: "    node3: {availability: drain}\n    node2: {role: manager}\n",
+			set:   func(w *labelWorld) { w.nodes[1].Role, w.nodes[1].Reachable = "worker", false; w.nodes[2].Role = "worker" },
+			changes: "node2 role=manager; node3 availability=drain"},
+		{name: "demoting one of three reachable managers keeps a quorum",
+			nodes: "    node3: {role: worker}\n", changes: "node3 role=worker"},
+		{name: "demoting two of three leaves one of one: still a quorum",
+			nodes: "    node2: {role: worker}\n    node3: {role: worker}\n", changes: "node2 role=worker; node3 role=worker"},
+		{name: "with one manager unreachable, a demotion that leaves 1 of 2 reachable is refused",
+			nodes: "    node2: {role: worker}\n",
+			set:   func(w *labelWorld) { w.nodes[2].Reachable = false },
+			refused: "refusing to demote node2: 1 of the 2 manager(s) left would be reachable, a quorum needs 2"},
+		{name: "the last manager is never demoted",
+			nodes: "    node1: {role: worker}\n    node2: {role: worker}\n    node3: {role: worker}\n",
+			changes: "node1 role=worker; node2 role=worker", refused: "refusing to demote node3: 0 of the 0 manager(s) left"},
+		{name: "a down node keeps its role", nodes: "    node3: {role: worker}\n",
+			set: func(w *labelWorld) { w.nodes[2].Ready, w.nodes[2].Reachable = false, false }, changes: ""},
+		{name: "what is already true changes nothing", nodes: "    node1: {role: manager, availability: active}\n", changes: ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := three()
+			if tc.set != nil {
+				tc.set(w)
+			}
+			p := w.sync(t, "swarm:\n  nodes:\n"+tc.nodes, nil, t0)
+			var got []string
+			for _, c := range p.Sets {
+				var parts []string
+				if c.Role != "" {
+					parts = append(parts, "role="+c.Role)
+				}
+				if c.Availability != "" {
+					parts = append(parts, "availability="+c.Availability)
+				}
+				if len(parts) > 0 {
+					got = append(got, c.Node.Hostname+" "+strings.Join(parts, " "))
+				}
+			}
+			if strings.Join(got, "; ") != tc.changes {
+				t.Errorf("changes %q, want %q\n%s", strings.Join(got, "; "), tc.changes, describe(p))
+			}
+			refused := ""
+			for _, f := range p.Findings {
+				if strings.HasPrefix(f, QuorumRefusal) {
+					refused = f
+				}
+			}
+			if !strings.HasPrefix(refused, tc.refused) || (tc.refused == "") != (refused == "") {
+				t.Errorf("refused %q, want %q", refused, tc.refused)
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/baton-orchestrator/baton/internal/fleet"
@@ -217,7 +218,14 @@ func LabelsPass(in LabelsInput) Plan {
 	for _, c := range lp.Settle {
 		steps = append(steps, service(c))
 	}
-	steps = append(steps, Findings("finding", lp.Findings)...)
+	for _, f := range lp.Findings {
+		s := NewFinding("finding", "", "", f)
+		if strings.HasPrefix(f, QuorumRefusal) {
+			s.Type, s.Partial = "quorum", f
+			s.Hint = "a demotion that leaves too few reachable managers would freeze the swarm: bring the managers back, or promote others first"
+		}
+		steps = append(steps, s)
+	}
 	return Plan{Steps: steps, Commit: func(st *state.State, outs []Outcome) {
 		failed := map[string]bool{}
 		for _, o := range outs {

@@ -5,6 +5,7 @@ import (
 	"net"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/baton-orchestrator/baton/internal/fleet"
 	"github.com/baton-orchestrator/baton/internal/spec"
@@ -19,6 +20,10 @@ const (
 	RollService   ServiceActionKind = "roll service"
 	ScaleReplicas ServiceActionKind = "scale service"
 	RemoveService ServiceActionKind = "remove service"
+	// PlaceService sets the service's placement (constraints,
+	// preferences, cap per node): Swarm moves only the tasks whose node
+	// no longer matches.
+	PlaceService ServiceActionKind = "place service"
 )
 
 // ServiceAction is one decided change to a swarm app's service.
@@ -28,6 +33,9 @@ type ServiceAction struct {
 	Service fleet.Service // the observed service; empty for create
 	Want    fleet.ServiceWant
 	Reason  string
+	// Keep are the constraints labels sync and rebalance added, which a
+	// placement change keeps.
+	Keep []string
 }
 
 // ServiceName is the Swarm service of a swarm app.
@@ -39,14 +47,98 @@ func ServiceWantOf(s *spec.Spec, a *spec.App, replicas int) fleet.ServiceWant {
 	for k, v := range a.Env {
 		env = append(env, k+"="+v)
 	}
-	env = append(env, "BATON_APP="+a.Name)
+	// Swarm expands the template per task: BATON_REPLICA is the task's
+	// slot (1, 2, ...).
+	env = append(env, "BATON_APP="+a.Name, "BATON_REPLICA={{.Task.Slot}}")
 	sort.Strings(env)
 	return fleet.ServiceWant{
 		Project: s.Project, App: a.Name, Name: ServiceName(s, a), Hash: s.HashOf(a),
 		Image: a.Image, Command: a.Command, Args: a.Args, Env: env, Labels: a.Labels, Port: a.Port,
 		MemoryB: a.Resources.Memory.Bytes, MilliCPU: a.Resources.CPU.Milli, ReserveB: a.Resources.ReserveMemory.Bytes,
-		Replicas: uint64(replicas), StopGrace: a.StopGrace.D,
+		Replicas: uint64(replicas), StopGrace: a.StopGrace.D, Placement: PlacementOf(a),
 	}
+}
+
+// PlacementOf is a swarm app's placement from its spec.
+func PlacementOf(a *spec.App) fleet.Placement {
+	var p fleet.Placement
+	if a.Placement == nil {
+		return p
+	}
+	p.Constraints = append(p.Constraints, a.Placement.Constraints...)
+	for _, pr := range a.Placement.Preferences {
+		p.Preferences = append(p.Preferences, pr.Spread)
+	}
+	p.MaxReplicas = uint64(a.Placement.MaxReplicasPerNode)
+	return p
+}
+
+// OwnConstraints are the constraints baton's passes added to a service
+// (rebalance's pin, labels sync's anchor and leave constraints of any
+// project): a swarm app's placement is the rest.
+func OwnConstraints(s fleet.Service) []string {
+	ours := map[string]bool{}
+	if pin := s.Labels[fleet.LabelPin]; pin != "" {
+		ours[norm(pin)] = true
+	}
+	for k, v := range s.Labels {
+		switch {
+		case strings.HasPrefix(k, fleet.LabelFollows):
+			ours[norm(v)] = true
+		case strings.HasPrefix(k, fleet.LabelLeaving):
+			for _, h := range splitList(v) {
+				ours[norm(LeaveConstraint(h))] = true
+			}
+		}
+	}
+	var out []string
+	for _, c := range s.Constraints {
+		if ours[norm(c)] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func norm(c string) string { return strings.ReplaceAll(c, " ", "") }
+
+// placementDiffers says how a service's placement differs from the app's
+// (empty: it does not).
+func placementDiffers(svc fleet.Service, want fleet.Placement) string {
+	own := map[string]bool{}
+	for _, c := range OwnConstraints(svc) {
+		own[norm(c)] = true
+	}
+	var have []string
+	for _, c := range svc.Constraints {
+		if !own[norm(c)] {
+			have = append(have, norm(c))
+		}
+	}
+	var wanted []string
+	for _, c := range want.Constraints {
+		wanted = append(wanted, norm(c))
+	}
+	sort.Strings(have)
+	sort.Strings(wanted)
+	var why []string
+	if strings.Join(have, "\x00") != strings.Join(wanted, "\x00") {
+		why = append(why, fmt.Sprintf("constraints %s → %s", listOrNone(have), listOrNone(wanted)))
+	}
+	if strings.Join(svc.Preferences, "\x00") != strings.Join(want.Preferences, "\x00") {
+		why = append(why, fmt.Sprintf("spread %s → %s", listOrNone(svc.Preferences), listOrNone(want.Preferences)))
+	}
+	if svc.MaxReplicas != want.MaxReplicas {
+		why = append(why, fmt.Sprintf("max_replicas_per_node %d → %d", svc.MaxReplicas, want.MaxReplicas))
+	}
+	return strings.Join(why, ", ")
+}
+
+func listOrNone(l []string) string {
+	if len(l) == 0 {
+		return "none"
+	}
+	return strings.Join(l, " ")
 }
 
 // ScaleServices decides scale's changes to swarm apps' services, given
@@ -80,6 +172,10 @@ func ScaleServices(s *spec.Spec, want Wanted, services []fleet.Service) []Servic
 		if h := svc.Labels[fleet.LabelHash]; h != w.Hash {
 			out = append(out, ServiceAction{Kind: RollService, App: a.Name, Service: svc, Want: w,
 				Reason: fmt.Sprintf("spec changed (hash %s → %s): Swarm rolls the tasks start-first", orNone(h), w.Hash)})
+		}
+		if why := placementDiffers(svc, w.Placement); why != "" {
+			out = append(out, ServiceAction{Kind: PlaceService, App: a.Name, Service: svc, Want: w, Keep: OwnConstraints(svc),
+				Reason: "placement: " + why + " (Swarm moves only the tasks whose node no longer matches)"})
 		}
 		if !svc.Global && svc.Replicas != w.Replicas {
 			out = append(out, ServiceAction{Kind: ScaleReplicas, App: a.Name, Service: svc, Want: w,

@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -56,7 +58,7 @@ func TestScaleServices(t *testing.T) {
 		})
 	}
 	w := ServiceWantOf(s, s.App("web"), *s.App("web").Replicas)
-	if w.Name != "p-web" || w.Replicas != 3 || w.Port != 8080 || strings.Join(w.Env, ",") != "BATON_APP=web" {
+	if w.Name != "p-web" || w.Replicas != 3 || w.Port != 8080 || strings.Join(w.Env, ",") != "BATON_APP=web,BATON_REPLICA={{.Task.Slot}}" {
 		t.Errorf("want %+v", w)
 	}
 }
@@ -135,6 +137,60 @@ apps:
 			g := strings.Join(got, "; ")
 			if (c.want == "") != (g == "") || !strings.Contains(g, c.want) {
 				t.Errorf("got %q, want %q", g, c.want)
+			}
+		})
+	}
+}
+
+func TestScaleServicesPlacement(t *testing.T) {
+	s := testSpec(t, `project: shop
+apps:
+  - name: web
+    engine: swarm
+    image: web:1
+    replicas: 2
+    placement:
+      constraints: ["node.labels.zone == b"]
+      preferences: [{spread: node.labels.rack}]
+      max_replicas_per_node: 1
+`)
+	w := ServiceWantOf(s, s.Apps[0], 2)
+	if fmt.Sprint(w.Placement) != "{[node.labels.zone == b] [node.labels.rack] 1}" || !slices.Contains(w.Env, "BATON_REPLICA={{.Task.Slot}}") {
+		t.Fatalf("want: %+v %v", w.Placement, w.Env)
+	}
+	svc := func(constraints []string, labels map[string]string) fleet.Service {
+		l := map[string]string{fleet.LabelProject: "shop", fleet.LabelApp: "web", fleet.LabelHash: w.Hash}
+		for k, v := range labels {
+			l[k] = v
+		}
+		return fleet.Service{ID: "s", Name: "shop-web", Labels: l, Replicas: 2, Constraints: constraints, Preferences: []string{"node.labels.rack"}, MaxReplicas: 1}
+	}
+	for _, tc := range []struct {
+		name string
+		svc  fleet.Service
+		want string // the place action's reason, "" for none
+		keep string
+	}{
+		{name: "the same placement, spelled with other spaces, is no change", svc: svc([]string{"node.labels.zone==b"}, nil)},
+		{name: "baton's own constraints are not the app's: no change, and a change keeps them",
+			svc: svc([]string{"node.labels.zone==b", "node.hostname==node3", AnchorConstraint("shop", "db"), "node.hostname!=node1"},
+				map[string]string{fleet.LabelPin: "node.hostname==node3", fleet.LabelFollows + "shop": AnchorConstraint("shop", "db"), fleet.LabelLeaving + "shop": "node1"})},
+		{name: "a constraint typed by a human on baton's service is replaced by the spec's",
+			svc:  svc([]string{"node.labels.zone==b", "node.labels.disk==ssd", "node.hostname==node3"}, map[string]string{fleet.LabelPin: "node.hostname==node3"}),
+			want: "placement: constraints node.labels.disk==ssd node.labels.zone==b → node.labels.zone==b", keep: "[node.hostname==node3]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got ServiceAction
+			for _, a := range ScaleServices(s, Wanted{"web": 2}, []fleet.Service{tc.svc}) {
+				if a.Kind == PlaceService {
+					got = a
+				}
+			}
+			if !strings.HasPrefix(got.Reason, tc.want) || (tc.want == "") != (got.Reason == "") {
+				t.Errorf("reason %q, want %q", got.Reason, tc.want)
+			}
+			if tc.keep != "" && fmt.Sprint(got.Keep) != tc.keep {
+				t.Errorf("keep %v, want %s", got.Keep, tc.keep)
 			}
 		})
 	}

@@ -18,6 +18,9 @@ var enums = map[string][]string{
 	// stack.go
 	"Update.order":         orders,
 	"Dependency.condition": conditions,
+	// swarm.go
+	"SwarmNode.role":         nodeRoles,
+	"SwarmNode.availability": nodeAvailabilities,
 }
 
 // patterns are the checked alphabets, by field path.

@@ -236,6 +236,9 @@ type App struct {
 	ExtraHosts []string               `yaml:"extra_hosts"`
 	Restart    string                 `yaml:"restart"`
 	stack      *stack
+
+	// Placement is where Swarm may run a swarm app's tasks (swarm.go).
+	Placement *Placement `yaml:"placement"`
 }
 
 // Resources limits a container, in the units of the Orchestry seed.

@@ -44,13 +44,96 @@ func (sw *Swarm) AnchorOf(anchor string) *Anchor {
 	return nil
 }
 
-// SwarmNode is one node's static labels and, optionally, where its real
-// memory usage is read.
+// SwarmNode is one node as the spec wants it: its static labels, its role
+// and availability, and where its own engine answers.
 type SwarmNode struct {
 	Labels map[string]string `yaml:"labels"`
 	// Docker is the node's own engine (unix:// or tcp://); with
-	// rebalance.usage: docker its containers' memory is read there.
+	// rebalance.usage: docker its containers' memory is read there, and
+	// `baton swarm join` joins the node through it.
 	Docker string `yaml:"docker"`
+	// Role is manager or worker (empty: as it is); labels sync promotes
+	// and demotes, never below a quorum of reachable managers.
+	Role string `yaml:"role"`
+	// Availability is active, pause or drain (empty: as it is).
+	Availability string `yaml:"availability"`
+}
+
+// Placement is where Swarm may run a swarm app's tasks, in compose's
+// deploy.placement words.
+type Placement struct {
+	// Constraints are Swarm placement constraints
+	// ("node.labels.zone==b", "node.role!=manager").
+	Constraints []string `yaml:"constraints"`
+	// Preferences spread the tasks evenly over the values of a node
+	// label, in order.
+	Preferences []Preference `yaml:"preferences"`
+	// MaxReplicasPerNode caps the tasks on one node (0: no cap).
+	MaxReplicasPerNode int `yaml:"max_replicas_per_node"`
+}
+
+// Preference is one placement preference.
+type Preference struct {
+	Spread string `yaml:"spread"`
+}
+
+// The node roles and availabilities.
+var (
+	nodeRoles          = []string{"manager", "worker"}
+	nodeAvailabilities = []string{"active", "pause", "drain"}
+	constraintKeyRe    = regexp.MustCompile(`^(node\.(id|hostname|role|platform\.os|platform\.arch)|(node|engine)\.labels\.[A-Za-z0-9_.-]+)$`)
+	constraintValueRe  = regexp.MustCompile(`^[A-Za-z0-9:_\s.*()?+\[\]\\^$|/-]+$`)
+	spreadRe           = regexp.MustCompile(`^(node|engine)\.labels\.[A-Za-z0-9_.-]+$`)
+)
+
+// validateSwarmApp checks a swarm app's swarm-only fields.
+func (d *decoder) validateSwarmApp(a *App, p string) {
+	pl := a.Placement
+	if pl == nil {
+		return
+	}
+	for i, c := range pl.Constraints {
+		f := fmt.Sprintf("%s.placement.constraints[%d]", p, i)
+		key, _, value, ok := parseConstraint(c)
+		switch {
+		case !ok:
+			d.problem(f, "invalid constraint %q: want KEY==VALUE or KEY!=VALUE", c)
+		case !constraintKeyRe.MatchString(key):
+			d.problem(f, "unknown constraint key %q: node.id, node.hostname, node.role, node.platform.os, node.platform.arch, node.labels.K or engine.labels.K", key)
+		case value == "" || !constraintValueRe.MatchString(value):
+			d.problem(f, "invalid constraint value %q", value)
+		}
+	}
+	for i, pr := range pl.Preferences {
+		if !spreadRe.MatchString(pr.Spread) {
+			d.problem(fmt.Sprintf("%s.placement.preferences[%d].spread", p, i), "must be node.labels.K or engine.labels.K, got %q", pr.Spread)
+		}
+	}
+	if pl.MaxReplicasPerNode < 0 {
+		d.problem(p+".placement.max_replicas_per_node", "must not be negative")
+	}
+}
+
+// refuseSwarmFields refuses the swarm-only fields on an app of the local
+// engine.
+func (d *decoder) refuseSwarmFields(a *App, p string) {
+	if a.Placement != nil {
+		d.problem(p+".placement", "only for an app with engine: swarm")
+	}
+}
+
+// parseConstraint splits "key==value" or "key!=value" (the first
+// operator), trimming spaces.
+func parseConstraint(c string) (key, op, value string, ok bool) {
+	op = "=="
+	i := strings.Index(c, "==")
+	if j := strings.Index(c, "!="); j >= 0 && (i < 0 || j < i) {
+		i, op = j, "!="
+	}
+	if i < 0 {
+		return "", "", "", false
+	}
+	return strings.TrimSpace(c[:i]), op, strings.TrimSpace(c[i+2:]), true
 }
 
 // Rebalance moves services off nodes under memory pressure, the way the
@@ -163,6 +246,12 @@ func (d *decoder) validateSwarm(sw *Swarm) {
 	for host, n := range sw.Nodes {
 		if n.Docker != "" && !strings.HasPrefix(n.Docker, "unix://") && !strings.HasPrefix(n.Docker, "tcp://") {
 			d.problem("swarm.nodes."+host+".docker", "must be a unix:// or tcp:// address, got %q", n.Docker)
+		}
+		if n.Role != "" && !oneOf(n.Role, nodeRoles) {
+			d.problem("swarm.nodes."+host+".role", "must be one of manager, worker, got %q", n.Role)
+		}
+		if n.Availability != "" && !oneOf(n.Availability, nodeAvailabilities) {
+			d.problem("swarm.nodes."+host+".availability", "must be one of active, pause, drain, got %q", n.Availability)
 		}
 	}
 	if r := sw.Rebalance; r != nil {

@@ -196,6 +196,7 @@ func (d *decoder) validateApp(a *App, p string) {
 		if a.Resources.ReserveMemory.Bytes != 0 {
 			d.problem(p+".resources.reserve_memory", "only for an app with engine: swarm")
 		}
+		d.refuseSwarmFields(a, p)
 	case "swarm":
 		if t := a.Health.Type; t == "exec" || t == "docker" {
 			d.problem(p+".health.type", "%s checks need the container's own engine; a swarm app supports http, tcp or none", t)
@@ -206,6 +207,7 @@ func (d *decoder) validateApp(a *App, p string) {
 		if a.LB != nil && a.Port == 0 {
 			d.problem(p+".port", "missing: a swarm app with an lb section needs the port its tasks publish")
 		}
+		d.validateSwarmApp(a, p)
 	default:
 		d.problem(p+".engine", "must be one of docker, swarm, got %q", a.Engine)
 	}

@@ -37,6 +37,10 @@ type FakeEngine struct {
 	// Rejected counts the tasks a label change stopped (Swarm's
 	// constraint enforcer).
 	Rejected int
+	// Hook, when set, is called with each call's name before it is
+	// answered, with the engine locked: a test changes the fake's fields
+	// there (a node going down in the middle of a pass).
+	Hook func(call string)
 	// Fail makes calls fail: keys are "start <app>", "image <ref>",
 	// "stop <id>", "remove image <ref>", "nodes", "list", ...
 	Fail map[string]error
@@ -69,6 +73,9 @@ func (f *FakeEngine) Count(prefix string) int {
 
 func (f *FakeEngine) call(name string) error {
 	f.calls = append(f.calls, name)
+	if f.Hook != nil {
+		f.Hook(name)
+	}
 	return f.Fail[name]
 }
 

@@ -102,7 +102,7 @@ func (f *FakeEngine) Tasks(context.Context) ([]fleet.Task, error) {
 // SetNodeLabels sets and removes labels of a node. As Swarm's constraint
 // enforcer does, tasks on it whose service's constraints it no longer
 // meets are stopped at once and placed again (Rejected counts them).
-func (f *FakeEngine) SetNodeLabels(_ context.Context, n fleet.Node, set map[string]string, remove []string) error {
+func (f *FakeEngine) EditNode(_ context.Context, n fleet.Node, edit fleet.NodeEdit) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.call("label node " + n.Hostname); err != nil {
@@ -113,13 +113,20 @@ func (f *FakeEngine) SetNodeLabels(_ context.Context, n fleet.Node, set map[stri
 			continue
 		}
 		l := copyLabels(f.NodeSet[i].Labels)
-		for _, k := range remove {
+		for _, k := range edit.Remove {
 			delete(l, k)
 		}
-		for k, v := range set {
+		for k, v := range edit.Set {
 			l[k] = v
 		}
 		f.NodeSet[i].Labels = l
+		if edit.Role != "" {
+			f.NodeSet[i].Role = edit.Role
+			f.NodeSet[i].Reachable = edit.Role == "manager" && f.NodeSet[i].Ready
+		}
+		if edit.Availability != "" {
+			f.NodeSet[i].Availability, f.NodeSet[i].Active = edit.Availability, edit.Availability == "active"
+		}
 	}
 	for i, t := range f.TaskSet {
 		if t.NodeID == n.ID {
@@ -207,6 +214,17 @@ func (f *FakeEngine) placeTaskLocked(t fleet.Task, s *fleet.Service) fleet.Task 
 	return t
 }
 
+// fitLocked is the first ready, active node that meets the service's
+// constraints ("" if none).
+func (f *FakeEngine) fitLocked(s *fleet.Service) string {
+	for _, n := range f.NodeSet {
+		if n.Ready && n.Active && n.Satisfies(s.Constraints) {
+			return n.ID
+		}
+	}
+	return ""
+}
+
 func (f *FakeEngine) nodeLocked(id string) fleet.Node {
 	for _, n := range f.NodeSet {
 		if n.ID == id {
@@ -214,6 +232,27 @@ func (f *FakeEngine) nodeLocked(id string) fleet.Node {
 		}
 	}
 	return fleet.Node{}
+}
+
+// PlaceService sets the app's placement, keeping keep.
+func (f *FakeEngine) PlaceService(_ context.Context, s fleet.Service, p fleet.Placement, keep []string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("place service " + s.Name); err != nil {
+		return err
+	}
+	cur := f.ServiceSet[s.ID]
+	if cur == nil {
+		return fmt.Errorf("no such service %s", s.Name)
+	}
+	cur.Constraints = append(append([]string(nil), keep...), p.Constraints...)
+	cur.Preferences, cur.MaxReplicas = p.Preferences, p.MaxReplicas
+	for i, t := range f.TaskSet {
+		if t.ServiceID == s.ID && (t.NodeID == "" || !f.nodeLocked(t.NodeID).Satisfies(cur.Constraints)) {
+			f.TaskSet[i] = f.placeTaskLocked(t, cur)
+		}
+	}
+	return nil
 }
 
 // CreateService creates a service with its tasks on the first node.
@@ -226,13 +265,10 @@ func (f *FakeEngine) CreateService(_ context.Context, w fleet.ServiceWant) error
 	f.next++
 	labels := copyLabels(w.Labels)
 	labels[fleet.LabelProject], labels[fleet.LabelApp], labels[fleet.LabelHash] = w.Project, w.App, w.Hash
-	s := &fleet.Service{ID: fmt.Sprintf("s%04d", f.next), Name: w.Name, Image: w.Image, Labels: labels, Replicas: w.Replicas, ReserveMemory: w.ReserveB}
+	s := &fleet.Service{ID: fmt.Sprintf("s%04d", f.next), Name: w.Name, Image: w.Image, Labels: labels, Replicas: w.Replicas, ReserveMemory: w.ReserveB,
+		Constraints: append([]string(nil), w.Placement.Constraints...), Preferences: w.Placement.Preferences, MaxReplicas: w.Placement.MaxReplicas}
 	f.ServiceSet[s.ID] = s
-	node := ""
-	if len(f.NodeSet) > 0 {
-		node = f.NodeSet[0].ID
-	}
-	f.placeLocked(s, node)
+	f.placeLocked(s, f.fitLocked(s))
 	return nil
 }
 
@@ -267,11 +303,7 @@ func (f *FakeEngine) ScaleService(_ context.Context, id string, _ int, decide fu
 	}
 	from := s.Replicas
 	s.Replicas = decide(from)
-	node := ""
-	if len(f.NodeSet) > 0 {
-		node = f.NodeSet[0].ID
-	}
-	f.placeLocked(s, node)
+	f.placeLocked(s, f.fitLocked(s))
 	return from, s.Replicas, 0, nil
 }
 
