@@ -29,11 +29,18 @@ type Env struct {
 	// (in-process tests give a fake).
 	Connect func(host string, timeout time.Duration) (Engine, error)
 
-	SpecPath    string
-	StatePath   string
-	DockerHost  string
-	DryRun      bool
-	Output      string // table or json
+	// Getenv reads the environment (DOCKER_HOST, DOCKER_CONTEXT,
+	// DOCKER_CONFIG, HOME, COLUMNS); nil means os.Getenv.
+	Getenv func(string) string
+
+	SpecPath      string
+	StatePath     string
+	DockerHost    string
+	DockerContext string
+	DryRun        bool
+	Output        string // table or json
+	// Wide is -o wide: a table with one row per replica (status).
+	Wide        bool
 	LockTimeout time.Duration
 	// DockerTimeout bounds each Docker API call.
 	DockerTimeout time.Duration
@@ -41,6 +48,17 @@ type Env struct {
 	Verbose       bool
 	LogFormat     string // text or json, for diagnostics on stderr
 	MetricsDir    string // node_exporter textfile directory; empty: no metrics
+
+	// stdout tracks whether anything was written to Stdout (Report prints
+	// a JSON error object only when nothing was).
+	stdout *trackedWriter
+}
+
+func (e *Env) getenv(k string) string {
+	if e.Getenv != nil {
+		return e.Getenv(k)
+	}
+	return os.Getenv(k)
 }
 
 func (e *Env) clock() clock.Clock {
@@ -103,23 +121,15 @@ func NewApp(env *Env) *cli.App {
 		ExitErrHandler:       func(*cli.Context, error) {},
 		Description: "Each subcommand is one pass: lock, load the spec and the state, observe Docker,\n" +
 			"decide (every action with a reason), act, save. A second pass right after changes\n" +
-			"nothing. --dry-run prints exactly what the real pass would do.\n\n" + exitHelp,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "spec", Aliases: []string{"f"}, Value: "baton.yaml", Usage: "the YAML spec `FILE`", EnvVars: []string{"BATON_SPEC"}, Destination: &env.SpecPath},
-			&cli.StringFlag{Name: "state", Value: "/var/lib/baton/state.json", Usage: "the JSON state `FILE` (locked through FILE.lock)", EnvVars: []string{"BATON_STATE"}, Destination: &env.StatePath},
-			&cli.StringFlag{Name: "docker-host", Usage: "Docker daemon `URL` (default: DOCKER_HOST or the local socket)", EnvVars: []string{"BATON_DOCKER_HOST", "DOCKER_HOST"}, Destination: &env.DockerHost},
-			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "print the actions and config diff, change nothing", EnvVars: []string{"BATON_DRY_RUN"}, Destination: &env.DryRun},
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "output `FORMAT`: table or json", EnvVars: []string{"BATON_OUTPUT"}, Destination: &env.Output},
-			&cli.DurationFlag{Name: "docker-timeout", Value: time.Minute, Usage: "bound on each Docker API call (image pulls: ten times it)", EnvVars: []string{"BATON_DOCKER_TIMEOUT"}, Destination: &env.DockerTimeout},
-			&cli.DurationFlag{Name: "lock-timeout", Value: 10 * time.Second, Usage: "how long to wait for the state lock before exiting 75", EnvVars: []string{"BATON_LOCK_TIMEOUT"}, Destination: &env.LockTimeout},
-			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only errors", EnvVars: []string{"BATON_QUIET"}, Destination: &env.Quiet},
-			&cli.BoolFlag{Name: "verbose", Usage: "print progress on stderr", EnvVars: []string{"BATON_VERBOSE"}, Destination: &env.Verbose},
-			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "diagnostics on stderr as `FORMAT`: text or json", EnvVars: []string{"BATON_LOG_FORMAT"}, Destination: &env.LogFormat},
-			&cli.StringFlag{Name: "metrics-dir", Usage: "write Prometheus textfile metrics (baton_COMMAND.prom) into `DIR` after each pass", EnvVars: []string{"BATON_METRICS_DIR"}, Destination: &env.MetricsDir},
-		},
+			"nothing. --dry-run prints exactly what the real pass would do. Global options may\n" +
+			"come before or after the subcommand (baton status -o json).\n\n" + appExits(),
+		Flags: globalFlags(env),
 		Before: func(*cli.Context) error {
+			if env.Output == "wide" {
+				env.Output, env.Wide = "table", true
+			}
 			if env.Output != "table" && env.Output != "json" {
-				return fmt.Errorf("--output must be table or json, got %q", env.Output)
+				return fmt.Errorf("--output must be table, wide or json, got %q", env.Output)
 			}
 			if env.LogFormat != "text" && env.LogFormat != "json" {
 				return fmt.Errorf("--log-format must be text or json, got %q", env.LogFormat)
@@ -145,26 +155,38 @@ func NewApp(env *Env) *cli.App {
 		},
 	}
 	for _, c := range app.Commands {
-		addExitHelp(c)
+		addHelp(c, "")
 	}
 	return app
 }
 
-func addExitHelp(c *cli.Command) {
-	if c.Description == "" {
-		c.Description = c.Usage
-	}
-	c.Description += "\n\n" + exitHelp
-	for _, sub := range c.Subcommands {
-		addExitHelp(sub)
+// globalFlags are the options every command reads, each with a BATON_*
+// variable; they may come before or after the subcommand (args.go).
+func globalFlags(env *Env) []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "spec", Aliases: []string{"f"}, Value: "baton.yaml", Usage: "the YAML spec `FILE`", EnvVars: []string{"BATON_SPEC"}, Destination: &env.SpecPath},
+		&cli.StringFlag{Name: "state", Value: "/var/lib/baton/state.json", Usage: "the JSON state `FILE` (locked through FILE.lock)", EnvVars: []string{"BATON_STATE"}, Destination: &env.StatePath},
+		&cli.StringFlag{Name: "docker-host", Aliases: []string{"H"}, Usage: "Docker daemon `URL`: unix://, tcp:// or ssh://[user@]host (default: DOCKER_HOST, the Docker context, or the local socket)", EnvVars: []string{"BATON_DOCKER_HOST"}, Destination: &env.DockerHost},
+		&cli.StringFlag{Name: "context", Aliases: []string{"c"}, Usage: "the Docker context `NAME` to connect to, as `docker context use` names it (default: DOCKER_CONTEXT, then the docker CLI's current context)", EnvVars: []string{"BATON_CONTEXT"}, Destination: &env.DockerContext},
+		&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "print the actions and config diff, change nothing", EnvVars: []string{"BATON_DRY_RUN"}, Destination: &env.DryRun},
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "output `FORMAT`: table, wide (status: one row per replica) or json (one object, errors too)", EnvVars: []string{"BATON_OUTPUT"}, Destination: &env.Output},
+		&cli.DurationFlag{Name: "docker-timeout", Value: time.Minute, Usage: "bound on each Docker API call (image pulls: ten times it)", EnvVars: []string{"BATON_DOCKER_TIMEOUT"}, Destination: &env.DockerTimeout},
+		&cli.DurationFlag{Name: "lock-timeout", Value: 10 * time.Second, Usage: "how long to wait for the state lock before exiting 75", EnvVars: []string{"BATON_LOCK_TIMEOUT"}, Destination: &env.LockTimeout},
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print only errors", EnvVars: []string{"BATON_QUIET"}, Destination: &env.Quiet},
+		&cli.BoolFlag{Name: "verbose", Usage: "print progress on stderr: what each pass observed, decided and did", EnvVars: []string{"BATON_VERBOSE"}, Destination: &env.Verbose},
+		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "diagnostics on stderr as `FORMAT`: text or json", EnvVars: []string{"BATON_LOG_FORMAT"}, Destination: &env.LogFormat},
+		&cli.StringFlag{Name: "metrics-dir", Usage: "write Prometheus textfile metrics (baton_COMMAND.prom) into `DIR` after each pass", EnvVars: []string{"BATON_METRICS_DIR"}, Destination: &env.MetricsDir},
 	}
 }
 
 // Run runs the app with args and returns the exit code, printing any error
 // to env.Stderr. main and the in-process tests both use it.
 func Run(ctx context.Context, env *Env, args []string) int {
+	out := &trackedWriter{w: env.Stdout}
+	env.Stdout = out
+	env.stdout = out
 	app := NewApp(env)
-	return Report(env, app.RunContext(ctx, args))
+	return Report(env, app.RunContext(ctx, hoistGlobalFlags(app, args)))
 }
 
 func newVersionCommand(env *Env) *cli.Command {

@@ -34,10 +34,12 @@ func TestExternalScalerRunsForReal(t *testing.T) {
 	e.writeSpec(1, "baton-test:v1", "    autoscale: {min: 1, max: 4, external: {command: [./scaler.sh], timeout: 2s}, scale_down: {stabilization: 0s}}\n")
 	scale := func() (string, string) {
 		t.Helper()
+		// --explain is a dry run: the explanation, then the pass.
 		out, errOut, code := e.baton("scale", "--explain", "--metrics", metricsPath)
 		if code != 0 {
-			t.Fatalf("scale: exit %d\n%s%s", code, out, errOut)
+			t.Fatalf("scale --explain: exit %d\n%s%s", code, out, errOut)
 		}
+		e.mustBaton(0, "scale", "--metrics", metricsPath)
 		return out, errOut
 	}
 
@@ -136,7 +138,8 @@ func TestPredictiveAutoscalingKeepsItsHistory(t *testing.T) {
 		if err := os.WriteFile(metricsPath, []byte(fmt.Sprintf(`{"apps": {"web": {"rps": %.1f}}}`, rps)), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		last = e.mustBaton(0, "scale", "--explain", "--metrics", metricsPath)
+		last = e.mustBaton(0, "scale", "--explain", "--metrics", metricsPath) // a dry run
+		e.mustBaton(0, "scale", "--metrics", metricsPath)
 		if strings.Contains(last, "(rps_forecast)") {
 			ahead = last
 		}

@@ -100,7 +100,7 @@ type liveRun struct {
 	upAt, downAt int // passes
 }
 
-// scaleUnderLoad runs pass (a `scale --explain`, returning its output
+// scaleUnderLoad runs pass (a `scale --explain` and a `scale`, returning the explanation
 // and the replica count after it) every 2 s while the load runs, until the
 // app has at least want replicas (at most upPasses passes), stops the
 // load, and runs passes until it is back at 1 replica (at most
@@ -151,7 +151,8 @@ func scaleUnderLoad(t *testing.T, l *loader, pass func() (string, int), want, up
 func (e *e2e) scaleUnderLoad(l *loader, want, upPasses, downPasses int) liveRun {
 	e.t.Helper()
 	return scaleUnderLoad(e.t, l, func() (string, int) {
-		out := e.mustBaton(0, "scale", "--explain")
+		out := e.mustBaton(0, "scale", "--explain") // a dry run: the explanation
+		e.mustBaton(0, "scale")
 		return out, len(e.running())
 	}, want, upPasses, downPasses)
 }

@@ -72,9 +72,12 @@ apps:
 		return n
 	}
 	pass := func() (string, int) {
-		out, errOut, code := swarmBaton(t, s, specPath, statePath, "scale", "--explain")
+		out, errOut, code := swarmBaton(t, s, specPath, statePath, "scale", "--explain") // a dry run
 		if code != 0 {
-			t.Fatalf("scale: exit %d\n%s%s", code, out, errOut)
+			t.Fatalf("scale --explain: exit %d\n%s%s", code, out, errOut)
+		}
+		if o, e, c := swarmBaton(t, s, specPath, statePath, "scale"); c != 0 {
+			t.Fatalf("scale: exit %d\n%s%s", c, o, e)
 		}
 		if strings.Contains(errOut, "usage unreadable") || strings.Contains(errOut, "no docker endpoint") {
 			t.Errorf("a node's usage was not read:\n%s", errOut)

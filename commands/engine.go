@@ -60,13 +60,20 @@ type Engine interface {
 	UnpinService(ctx context.Context, s fleet.Service) error
 }
 
-// connect opens the engine at host (empty: DOCKER_HOST or the default
-// socket) through env.Connect, or the real Docker client.
+// connect opens the engine at host through env.Connect, or the real
+// Docker client: the pass's own daemon (host is --docker-host, maybe
+// empty) is chosen the docker CLI's way, with --context, DOCKER_HOST,
+// DOCKER_CONTEXT and the current context (internal/docker endpoint.go);
+// any other host (a swarm node's endpoint) is used as given.
 func (e *Env) connect(host string) (Engine, error) {
 	if e.Connect != nil {
 		return e.Connect(host, e.DockerTimeout)
 	}
-	eng, err := docker.New(host, e.DockerTimeout)
+	o := docker.Options{Host: host, Context: e.DockerContext, Getenv: e.getenv, Timeout: e.DockerTimeout}
+	if host != e.DockerHost {
+		o.Context = ""
+	}
+	eng, err := docker.Connect(o)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"text/template"
 
 	"github.com/baton-orchestrator/baton/internal/clock"
@@ -64,6 +65,11 @@ func loadSpec(env *Env) (*spec.Spec, error) {
 		var se *spec.Error
 		if errors.As(err, &se) {
 			return nil, withCode(ExitError, err, "nothing was changed; `baton validate` checks a spec without touching Docker")
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, withCode(ExitError, fmt.Errorf("no spec at %q", env.SpecPath),
+				"baton reads ./baton.yaml unless told otherwise: give the spec with --spec FILE (or BATON_SPEC=FILE); `baton validate` checks it",
+				"`baton import compose compose.yaml > baton.yaml` writes a first spec from a compose file")
 		}
 		return nil, fmt.Errorf("load spec %q: %w", env.SpecPath, err)
 	}

@@ -21,6 +21,10 @@ type report struct {
 	outcomes []plan.Outcome
 	info     any // the plan's Info
 	extra    map[string]any
+	// pending is the JSON object print made, written by flush once the
+	// exit status is known (so a failing pass's one object carries its
+	// error).
+	pending object
 }
 
 // view is how a pass prints.
@@ -111,7 +115,8 @@ func (r *report) hasContainerSteps() bool {
 func (r *report) print(env *Env) error {
 	findings, actions, syncs := r.split()
 	if env.Output == "json" {
-		return writeJSON(env.Stdout, r.json(findings, actions, syncs))
+		r.pending = r.json(findings, actions, syncs)
+		return nil
 	}
 	if r.view.preface != nil && !env.Quiet {
 		r.view.preface(env, r)
@@ -170,6 +175,20 @@ func (r *report) print(env *Env) error {
 		}
 	}
 	return nil
+}
+
+// flush writes the pending JSON object, with the error fields of err
+// (exit.go) when the pass did not exit 0.
+func (r *report) flush(env *Env, err error) error {
+	if r.pending == nil {
+		return nil
+	}
+	obj := r.pending
+	r.pending = nil
+	if err != nil {
+		obj = append(obj, errorFields(env, err)...)
+	}
+	return writeJSON(env.Stdout, obj)
 }
 
 func (r *report) json(findings, actions, syncs []plan.Outcome) object {

@@ -69,6 +69,9 @@ func run[O any](ctx context.Context, env *Env, d passDef[O]) error {
 		x.close()
 	}
 	err = exitStatus(rep, x, err)
+	if ferr := rep.flush(env, err); ferr != nil && err == nil {
+		err = ferr
+	}
 	finish(ctx, env, x, rep, start, Code(err))
 	return err
 }

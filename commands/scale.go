@@ -21,10 +21,15 @@ func newScaleCommand(env *Env) *cli.Command {
 			"for gc; their replica is started anew. Apps with an autoscale policy first get their\n"+
 			"count from the autoscaler (see --explain).",
 		[]cli.Flag{
-			&cli.BoolFlag{Name: "explain", Usage: "show, per autoscaled app, each metric's value, target, ratio and recommendation, and the reason for the count", Destination: &explain},
+			&cli.BoolFlag{Name: "explain", Usage: "show, per autoscaled app, each metric's value, target, ratio and recommendation, and the reason for the count; a dry run (like kubectl explain, it changes nothing)", Destination: &explain},
 			&cli.StringFlag{Name: "metrics", Usage: "read the autoscaler's metrics from a JSON `FILE` instead of observing them (what-if runs, tests)", Destination: &metricsPath},
 		},
-		func(c *cli.Context) error { return run(c.Context, env, scalePass(explain, metricsPath)) })
+		func(c *cli.Context) error {
+			if explain {
+				env.DryRun = true // --explain only explains (issue #18)
+			}
+			return run(c.Context, env, scalePass(explain, metricsPath))
+		})
 }
 
 // scaleSeen is what a scale pass observed besides the fleet.

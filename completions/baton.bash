@@ -7,7 +7,7 @@ _baton() {
         w="${COMP_WORDS[i]}"
         if ((skip)); then skip=0; continue; fi
         case "$w" in
-            --app|--bin|--docker-host|--docker-timeout|--every|--for|--lock-timeout|--log-format|--metrics|--metrics-dir|--out|--output|--project|--since|--spec|--state|--type|-f|-o) skip=1 ;;
+            --app|--bin|--context|--docker-host|--docker-timeout|--every|--for|--lock-timeout|--log-format|--metrics|--metrics-dir|--out|--output|--project|--since|--spec|--state|--type|-H|-c|-f|-o) skip=1 ;;
             -*) ;;
             *) cmd="${cmd:+$cmd }$w" ;;
         esac
@@ -18,7 +18,7 @@ _baton() {
         --log-format) COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
     esac
     case "$cmd" in
-        "") COMPREPLY=($(compgen -W "scale heal lb gc mods labels rebalance events status validate import schedule completion version --spec -f --state --docker-host --dry-run -n --output -o --docker-timeout --lock-timeout --quiet -q --verbose --log-format --metrics-dir --help -h --version -v" -- "$cur")) ;;
+        "") COMPREPLY=($(compgen -W "scale heal lb gc mods labels rebalance events status validate import schedule completion version --spec -f --state --docker-host -H --context -c --dry-run -n --output -o --docker-timeout --lock-timeout --quiet -q --verbose --log-format --metrics-dir --help -h --version -v" -- "$cur")) ;;
         "scale") COMPREPLY=($(compgen -W "--explain --metrics" -- "$cur")) ;;
         "heal") COMPREPLY=($(compgen -W "--for --every" -- "$cur")) ;;
         "lb") COMPREPLY=($(compgen -W "render" -- "$cur")) ;;

@@ -3,9 +3,13 @@
 # and systemd-analyze available on a fresh Debian machine, as root. Installs
 # docker.io, nginx, wrk, haproxy (the HAProxy template is run for real),
 # openssl and curl (the TLS tests make their CA and certificates and check
-# HTTPS with HTTP/2) and systemd (to verify the shipped units) with apt when
-# they are missing, and starts a private dockerd when none answers on DOCKER_HOST
-# (default unix:///var/run/docker.sock). Idempotent.
+# HTTPS with HTTP/2), systemd (to verify the shipped units), zsh and fish (the
+# completion tests run real shells), openssh-server (the ssh:// endpoint test
+# runs a loopback-only sshd of its own), jq (the JSON-output tests parse with
+# it) and man-db (the man page test renders it) with apt when they are
+# missing, and starts a private dockerd when none answers on DOCKER_HOST
+# (default unix:///var/run/docker.sock). Idempotent. No sshd is started here:
+# the tests start their own on 127.0.0.1.
 set -euo pipefail
 
 need=()
@@ -16,11 +20,26 @@ command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v curl    >/dev/null 2>&1 || need+=(curl)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v zsh     >/dev/null 2>&1 || need+=(zsh)
+command -v fish    >/dev/null 2>&1 || need+=(fish)
+command -v jq      >/dev/null 2>&1 || need+=(jq)
+command -v man     >/dev/null 2>&1 || need+=(man-db)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh     >/dev/null 2>&1 || need+=(openssh-client)
 if [ ${#need[@]} -gt 0 ]; then
   echo "ensure-engine: installing ${need[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
+  # No package may start its service here (openssh-server would listen on
+  # every address): a policy-rc.d that denies it, unless one exists.
+  policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod 0755 "$policy"
+  fi
   apt-get update -qq
   apt-get install -y -qq "${need[@]}" >/dev/null
+  if [ -n "$policy" ]; then rm -f "$policy"; fi
 fi
 
 sock=${DOCKER_HOST:-unix:///var/run/docker.sock}

@@ -33,26 +33,19 @@ import (
 type Engine struct {
 	cli     *client.Client
 	timeout time.Duration
+	// host and context name the daemon in messages (an ssh:// daemon's
+	// client talks to a dummy HTTP host).
+	host, context string
 }
 
-// New connects to host (a DOCKER_HOST-style URL; empty means the
-// environment's DOCKER_HOST or the default socket), negotiating the API
-// version down to what the daemon speaks (dockerd 20.10 speaks 1.41).
-// Every API call is bounded by timeout (pulls by ten times it), so a daemon
-// that stops answering fails the pass instead of hanging it; 0 means 60s.
+// New connects to host (a DOCKER_HOST-style URL: unix://, tcp:// or
+// ssh://; empty means the endpoint Resolve chooses: DOCKER_HOST, a Docker
+// context or the default socket), negotiating the API version down to what
+// the daemon speaks (dockerd 20.10 speaks 1.41). Every API call is bounded
+// by timeout (pulls by ten times it), so a daemon that stops answering
+// fails the pass instead of hanging it; 0 means 60s.
 func New(host string, timeout time.Duration) (*Engine, error) {
-	opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
-	if host != "" {
-		opts = append(opts, client.WithHost(host))
-	}
-	cli, err := client.NewClientWithOpts(opts...)
-	if err != nil {
-		return nil, fmt.Errorf("docker client: %w", err)
-	}
-	if timeout <= 0 {
-		timeout = time.Minute
-	}
-	return &Engine{cli: cli, timeout: timeout}, nil
+	return Connect(Options{Host: host, Timeout: timeout})
 }
 
 // bound limits one API call to factor times the engine's timeout.
@@ -61,7 +54,12 @@ func (e *Engine) bound(ctx context.Context, factor int) (context.Context, contex
 }
 
 // Host is the daemon address, for messages.
-func (e *Engine) Host() string { return e.cli.DaemonHost() }
+func (e *Engine) Host() string {
+	if e.host != "" {
+		return e.host
+	}
+	return e.cli.DaemonHost()
+}
 
 // Close releases the client's connections.
 func (e *Engine) Close() error { return e.cli.Close() }
@@ -74,7 +72,7 @@ func (e *Engine) wrap(op string, err error) error {
 		return fmt.Errorf("%s: the Docker daemon at %s did not answer within --docker-timeout (%s): %w", op, e.Host(), e.timeout, err)
 	}
 	if client.IsErrConnectionFailed(err) {
-		return fmt.Errorf("%s: cannot reach the Docker daemon at %s: %w", op, e.Host(), err)
+		return fmt.Errorf("%s: %w", op, &UnreachableError{Host: e.Host(), Context: e.context, Err: err})
 	}
 	return fmt.Errorf("%s (Docker daemon at %s): %w", op, e.Host(), err)
 }

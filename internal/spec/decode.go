@@ -350,7 +350,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		}
 		idx, ok := fields[k.Value]
 		if !ok {
-			d.add(k, join(path, k.Value), "unknown field (known: %s)", strings.Join(names, ", "))
+			d.add(k, join(path, k.Value), "%s", unknownField(k.Value, names))
 			continue
 		}
 		d.decode(val, v.Field(idx), join(path, k.Value))
@@ -396,4 +396,50 @@ func kindName(n *yaml.Node) string {
 		}
 	}
 	return "something else"
+}
+
+// unknownField says a field is unknown and names the closest known one
+// (a typo), or lists the known ones when none is close.
+func unknownField(name string, known []string) string {
+	best, bestD := "", 0
+	for _, k := range known {
+		if d := editDistance(strings.ToLower(name), k); best == "" || d < bestD {
+			best, bestD = k, d
+		}
+	}
+	// Close: at most one edit in four letters (and at most 3), or the
+	// field spelled with '-' where the spec has '_'.
+	limit := min(3, max(1, len(best)/4))
+	if best != "" && (bestD <= limit || strings.ReplaceAll(name, "-", "_") == best) {
+		return fmt.Sprintf("unknown field; did you mean %q?", best)
+	}
+	return fmt.Sprintf("unknown field (known: %s)", strings.Join(known, ", "))
+}
+
+// editDistance is the Damerau–Levenshtein distance (optimal string
+// alignment) between a and b: insertions, deletions, substitutions and
+// swaps of two neighbours each count one.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev2 := make([]int, len(rb)+1)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(rb)]
 }

@@ -224,8 +224,9 @@ func (r *Rebalance) applyDefaults(written func(string) bool) {
 
 // RebalanceOrReport is swarm.rebalance, or — without one — the defaults,
 // with report true: rebalance then only reports pressure.
+// A nil Swarm (a spec without the section) reports too.
 func (sw *Swarm) RebalanceOrReport() (r *Rebalance, report bool) {
-	if sw.Rebalance != nil {
+	if sw != nil && sw.Rebalance != nil {
 		return sw.Rebalance, false
 	}
 	r = &Rebalance{}
