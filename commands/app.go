@@ -146,6 +146,8 @@ func NewApp(env *Env) *cli.App {
 			newRebalanceCommand(env),
 			newEventsCommand(env),
 			newStatusCommand(env),
+			newLogsCommand(env),
+			newDoctorCommand(env),
 			newValidateCommand(env),
 			newImportCommand(env),
 			newScheduleCommand(env),

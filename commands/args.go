@@ -9,7 +9,9 @@ package commands
 // Rules: nothing after a `--` moves (it ends the flags); a flag the
 // subcommand defines itself (`logs -f` is follow) stays the subcommand's;
 // the value of a subcommand flag that takes one is never read as a flag;
-// `--name=value` and `-name value` both move whole.
+// `--name=value` and `-name value` both move whole. The subcommand's own
+// flags may follow its arguments (`logs web --tail 5`): they are put in
+// front of the arguments, as cobra parses them interspersed.
 
 import (
 	"strings"
@@ -100,11 +102,14 @@ func hoistGlobalFlags(app *cli.App, args []string) []string {
 	}
 	local := flagsOf(cmd.Flags)
 	local["help"], local["h"] = false, false
-	var rest []string
+	// rest are the subcommand's flags, then its arguments (flags may
+	// follow arguments too, as with cobra: `logs web -f`), then -- and
+	// what follows it.
+	var rest, positional, dashed []string
 	for i < len(args) {
 		w := args[i]
 		if w == "--" {
-			rest = append(rest, args[i:]...)
+			dashed = args[i:]
 			break
 		}
 		name, inline, ok := splitFlag(w)
@@ -112,7 +117,7 @@ func hoistGlobalFlags(app *cli.App, args []string) []string {
 		takesGlobal, isGlobal := global[name]
 		switch {
 		case !ok:
-			rest = append(rest, w)
+			positional = append(positional, w)
 			i++
 		case isLocal:
 			rest = append(rest, w)
@@ -134,5 +139,7 @@ func hoistGlobalFlags(app *cli.App, args []string) []string {
 		}
 	}
 	out = append(out, path...)
-	return append(out, rest...)
+	out = append(out, rest...)
+	out = append(out, positional...)
+	return append(out, dashed...)
 }

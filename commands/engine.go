@@ -14,6 +14,8 @@ import (
 type Engine interface {
 	Host() string
 	Close() error
+	// Info says what the daemon is (doctor).
+	Info(ctx context.Context) (fleet.Daemon, error)
 
 	// Containers.
 	List(ctx context.Context, project, network string) ([]fleet.Container, error)
@@ -21,6 +23,9 @@ type Engine interface {
 	Inspect(ctx context.Context, id string) (fleet.Exit, error)
 	Exec(ctx context.Context, id string, argv []string) error
 	Stats(ctx context.Context, id string) (fleet.Usage, error)
+	// Logs calls each for every line a container printed (with Follow:
+	// until it stops or ctx ends).
+	Logs(ctx context.Context, id string, o fleet.LogOptions, each func(fleet.LogLine)) error
 	EnsureImage(ctx context.Context, ref, policy string) error
 	Start(ctx context.Context, w fleet.Want) (fleet.Container, error)
 	Stop(ctx context.Context, id string, grace time.Duration) error

@@ -33,6 +33,13 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the generated files checked into the repository")
 
+// The specs the scheduling examples are rendered from: a single host (the
+// demo), and one where every pass has something to do.
+var (
+	demoSpec       = filepath.Join(testenv.Root(), "testdata", "demo", "baton.yaml")
+	everythingSpec = filepath.Join(testenv.Root(), "testdata", "specs", "good", "everything.yaml")
+)
+
 // runApp runs the whole app in-process and returns stdout, stderr and the
 // exit code.
 func runApp(t *testing.T, args ...string) (string, string, int) {
@@ -47,13 +54,14 @@ func runApp(t *testing.T, args ...string) (string, string, int) {
 // arguments that print it.
 func generated(t *testing.T) map[string][]string {
 	files := map[string][]string{
-		"completions/baton.bash":  {"completion", "bash"},
-		"completions/_baton":      {"completion", "zsh"},
-		"completions/baton.fish":  {"completion", "fish"},
-		"docs/man/baton.1":        {"man"},
-		"docs/baton.schema.json":  {"validate", "--schema"},
-		"docs/examples/crontab":   {"--spec", "/etc/baton/baton.yaml", "--state", "/var/lib/baton/state.json", "schedule", "crontab"},
-		"docs/examples/systemd/*": {"--spec", "/etc/baton/baton.yaml", "--state", "/var/lib/baton/state.json", "schedule", "systemd", "--out"},
+		"completions/baton.bash":           {"completion", "bash"},
+		"completions/_baton":               {"completion", "zsh"},
+		"completions/baton.fish":           {"completion", "fish"},
+		"docs/man/baton.1":                 {"man"},
+		"docs/baton.schema.json":           {"validate", "--schema"},
+		"docs/examples/crontab":            {"--spec", demoSpec, "--state", "/var/lib/baton/state.json", "schedule", "crontab", "--spec-path", "/etc/baton/baton.yaml"},
+		"docs/examples/crontab-everything": {"--spec", everythingSpec, "--state", "/var/lib/baton/state.json", "schedule", "crontab", "--spec-path", "/etc/baton/baton.yaml"},
+		"docs/examples/systemd/*":          {"--spec", demoSpec, "--state", "/var/lib/baton/state.json", "schedule", "systemd", "--spec-path", "/etc/baton/baton.yaml", "--out"},
 	}
 	return files
 }
@@ -134,8 +142,8 @@ func TestSystemdUnitsVerify(t *testing.T) {
 	analyze := testenv.Tool(t, "systemd-analyze")
 	bin := testenv.Baton(t)
 	dir := t.TempDir()
-	if _, errOut, code := runApp(t, "--spec", "/etc/baton/baton.yaml", "--state", "/var/lib/baton/state.json",
-		"schedule", "systemd", "--bin", bin, "--out", dir); code != 0 {
+	if _, errOut, code := runApp(t, "--spec", everythingSpec, "--state", "/var/lib/baton/state.json",
+		"schedule", "systemd", "--bin", bin, "--out", dir, "--spec-path", "/etc/baton/baton.yaml"); code != 0 {
 		t.Fatal(errOut)
 	}
 	units, _ := filepath.Glob(filepath.Join(dir, "*"))
@@ -168,7 +176,7 @@ func TestSystemdUnitsVerify(t *testing.T) {
 // TestCrontabRenders renders the crontab and checks every job line: five
 // time fields, a user, and a baton command line that the app parses.
 func TestCrontabRenders(t *testing.T) {
-	out, errOut, code := runApp(t, "--spec", "/etc/baton/baton.yaml", "--state", "/var/lib/baton/state.json", "schedule", "crontab")
+	out, errOut, code := runApp(t, "--spec", everythingSpec, "--state", "/var/lib/baton/state.json", "schedule", "crontab")
 	if code != 0 {
 		t.Fatal(errOut)
 	}
@@ -444,10 +452,10 @@ func TestEveryCommandHasItsPage(t *testing.T) {
 	walk("", app.Commands)
 }
 
-// TestScheduleCoversEveryPass: every pass subcommand is in the rendered
-// crontab, so the shipped scheduling examples never miss one.
+// TestScheduleCoversEveryPass: every pass subcommand is in the crontab
+// of a spec that configures everything, so scheduling never misses one.
 func TestScheduleCoversEveryPass(t *testing.T) {
-	out, errOut, code := runApp(t, "schedule", "crontab")
+	out, errOut, code := runApp(t, "--spec", everythingSpec, "schedule", "crontab")
 	if code != 0 {
 		t.Fatal(errOut)
 	}

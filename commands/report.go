@@ -21,6 +21,9 @@ type report struct {
 	outcomes []plan.Outcome
 	info     any // the plan's Info
 	extra    map[string]any
+	// kinds are the kinds of action the pass's executors apply (for the
+	// metrics' zero series).
+	kinds []plan.Kind
 	// pending is the JSON object print made, written by flush once the
 	// exit status is known (so a failing pass's one object carries its
 	// error).

@@ -62,7 +62,7 @@ func run[O any](ctx context.Context, env *Env, d passDef[O]) error {
 	start := clk.Now()
 	// The one dry-run decision: the report knows, and runOpen stops after
 	// printing the plan.
-	rep := &report{command: d.name, dryRun: env.DryRun, view: d.view}
+	rep := &report{command: d.name, dryRun: env.DryRun, view: d.view, kinds: kindsOf(d.exec)}
 	x, err := openPass(ctx, env, d.name, true)
 	if err == nil {
 		err = runOpen(ctx, x, d, rep)
@@ -81,8 +81,10 @@ func runOpen[O any](ctx context.Context, x *pass, d passDef[O], rep *report) err
 	if err != nil {
 		return err
 	}
+	x.logObserved()
 	p := d.decide(x, seen, x.clock.Now())
 	p.Steps = x.withDownNodes(p.Steps)
+	x.logPlan(p.Steps)
 	if p.Want != nil {
 		x.want = p.Want
 	}
@@ -101,6 +103,7 @@ func runOpen[O any](ctx context.Context, x *pass, d passDef[O], rep *report) err
 	}
 	rep.extra = x.info
 	recErr := x.record(rep.outcomes)
+	x.countPass(rep.outcomes)
 	saveErr := x.save()
 	if err := rep.print(x.env); err != nil {
 		return err
@@ -257,8 +260,14 @@ func finish(ctx context.Context, env *Env, x *pass, rep *report, start time.Time
 				}
 			}
 		}
+		m.kinds = rep.kinds
 		if x != nil {
 			m.apps = x.apps
+		}
+		if x != nil && x.state != nil {
+			m.counters = x.state.Counters
+		} else if st, err := state.Read(env.StatePath); err == nil {
+			m.counters = st.Counters // the pass stopped before the state: the last counts stand
 		}
 		if err := m.write(env.MetricsDir); err != nil {
 			env.warnf("metrics: %v", err)

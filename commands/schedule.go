@@ -3,18 +3,20 @@ package commands
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"text/template"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/baton-orchestrator/baton/internal/atomicfile"
+	"github.com/baton-orchestrator/baton/internal/spec"
 	"github.com/baton-orchestrator/baton/templates"
 )
 
-// scheduled is one pass to run on a schedule, with the cadence the
-// shipped examples use.
+// scheduled is one pass to run on a schedule.
 type scheduled struct {
 	Command    string // subcommand path, e.g. "lb render"
 	Args       string // the arguments after the global flags
@@ -23,22 +25,127 @@ type scheduled struct {
 	Every      string // words for the timer's description
 	Delay      string // RandomizedDelaySec
 	TimeoutSec string // TimeoutStartSec
+	interval   time.Duration
 }
 
 // passCategory marks the subcommands that are reconciliation passes (in
 // help and for TestScheduleCoversEveryPass).
 const passCategory = "passes"
 
-// schedule lists every pass subcommand. TestScheduleCoversEveryPass keeps
-// it in step with the app.
-var schedule = []scheduled{
-	{"scale", "scale", "* * * * *", "minutely", "every minute", "5s", "10min"},
-	{"heal", "heal --for 55s --every 5s", "* * * * *", "minutely", "every minute, probing every 5s", "0", "5min"},
-	{"lb render", "lb render", "*/5 * * * *", "*:0/5", "every 5 minutes (a safety net: scale and heal render too)", "30s", "5min"},
-	{"gc", "gc", "17 * * * *", "*-*-* *:17:00", "every hour", "5min", "30min"},
-	{"labels sync", "labels sync", "* * * * *", "minutely", "every minute (on a Swarm manager)", "10s", "5min"},
-	{"rebalance", "rebalance", "*/5 * * * *", "*:0/5", "every 5 minutes (on a Swarm manager; the cooldowns bound how often anything moves)", "30s", "10min"},
-	{"mods refresh", "mods refresh", "*/10 * * * *", "*:0/10", "every 10 minutes (each entry is fetched only when its interval is due)", "1min", "1h"},
+// defaultMetricsDir is node_exporter's textfile directory, where the
+// rendered schedule writes its metrics unless --metrics-dir says.
+const defaultMetricsDir = "/var/lib/node_exporter/textfile_collector"
+
+// scheduleFor derives the passes a spec needs, with intervals from the
+// spec: only what it configures runs (no labels sync or rebalance without
+// a swarm section that asks for them, no lb render without a balancer, no
+// mods refresh without mods). TestScheduleCoversEveryPass keeps it in
+// step with the app's passes.
+func scheduleFor(s *spec.Spec) []scheduled {
+	var out []scheduled
+	add := func(cmd, args string, every time.Duration, why, delay, timeout string) {
+		e := cronEvery(every)
+		d, _ := time.ParseDuration(delay)
+		if maxD := e.interval / 4; d > maxD {
+			d = maxD
+		}
+		out = append(out, scheduled{Command: cmd, Args: args, Cron: e.cron, OnCalendar: e.calendar,
+			Every: e.words + why, Delay: durationSec(d), TimeoutSec: timeout, interval: e.interval})
+	}
+	docker, swarmApps := false, false
+	for _, a := range s.Apps {
+		docker = docker || !a.OnSwarm()
+		swarmApps = swarmApps || a.OnSwarm()
+	}
+	if len(s.Apps) > 0 {
+		add("scale", "scale", time.Minute, "", "5s", "10min")
+	}
+	if docker {
+		add("heal", "heal --for 55s --every 5s", time.Minute, ", probing every 5s", "0", "5min")
+	}
+	if s.Nginx != nil {
+		add("lb render", "lb render", 5*time.Minute, " (a safety net: scale and heal render too)", "30s", "5min")
+	}
+	if docker {
+		every := time.Hour
+		if g := s.GC.Grace.D; g > 0 && g < every {
+			every = max(g, 5*time.Minute)
+		}
+		add("gc", "gc", every, "", "5min", "30min")
+	}
+	if sw := s.Swarm; sw != nil {
+		labels := len(sw.Anchors) > 0 || sw.PruneUnknownLabels
+		for _, n := range sw.Nodes {
+			labels = labels || len(n.Labels) > 0
+		}
+		if labels {
+			add("labels sync", "labels sync", time.Minute, " (on a Swarm manager)", "10s", "5min")
+		}
+		if r := sw.Rebalance; r != nil {
+			every := 5 * time.Minute
+			if c := r.Cooldown.D; c > 0 && c < every {
+				every = max(c, time.Minute)
+			}
+			add("rebalance", "rebalance", every, " (on a Swarm manager; the cooldowns bound how often anything moves)", "30s", "10min")
+		}
+	}
+	if m := s.Mods; m != nil && len(m.Files) > 0 {
+		every := time.Hour
+		for _, f := range m.Files {
+			if f.Interval.D > 0 && f.Interval.D < every {
+				every = max(f.Interval.D, time.Minute)
+			}
+		}
+		add("mods refresh", "mods refresh", every, " (each entry is fetched only when its interval is due)", "1min", "1h")
+	}
+	_ = swarmApps
+	return out
+}
+
+// cadence is an interval cron and systemd can both say.
+type cadence struct {
+	interval       time.Duration
+	cron, calendar string
+	words          string
+}
+
+// cronEvery is the longest cadence cron can express that is not longer
+// than d (at least a minute, at most a day). Hourly and longer cadences
+// run at minute 17, off the top of the hour everyone else uses.
+func cronEvery(d time.Duration) cadence {
+	mins := []int{1, 2, 5, 10, 15, 30, 60, 120, 180, 240, 360, 720, 1440}
+	m := mins[0]
+	for _, c := range mins {
+		if time.Duration(c)*time.Minute <= d {
+			m = c
+		}
+	}
+	c := cadence{interval: time.Duration(m) * time.Minute}
+	switch {
+	case m == 1:
+		c.cron, c.calendar, c.words = "* * * * *", "minutely", "every minute"
+	case m < 60:
+		c.cron, c.calendar, c.words = fmt.Sprintf("*/%d * * * *", m), fmt.Sprintf("*:0/%d", m), fmt.Sprintf("every %d minutes", m)
+	case m == 60:
+		c.cron, c.calendar, c.words = "17 * * * *", "*-*-* *:17:00", "every hour"
+	case m < 1440:
+		h := m / 60
+		c.cron, c.calendar, c.words = fmt.Sprintf("17 */%d * * *", h), fmt.Sprintf("*-*-* 0/%d:17:00", h), fmt.Sprintf("every %d hours", h)
+	default:
+		c.cron, c.calendar, c.words = "17 3 * * *", "*-*-* 03:17:00", "every day"
+	}
+	return c
+}
+
+// durationSec writes d as systemd reads it: 0, 5s, 2min.
+func durationSec(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "0"
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dmin", d/time.Minute)
+	}
+	return fmt.Sprintf("%ds", d/time.Second)
 }
 
 // scheduleData is what the scheduling templates render.
@@ -54,39 +161,63 @@ type scheduleData struct {
 }
 
 func newScheduleCommand(env *Env) *cli.Command {
-	var bin, out string
+	var bin, out, specPath string
 	render := func(c *cli.Context, kind string) error {
-		files, err := ScheduleFiles(c.App, kind, bin, env.SpecPath, env.StatePath, env.MetricsDir)
+		s, err := loadSpec(env)
 		if err != nil {
 			return err
 		}
-		if out == "" {
-			for _, f := range files {
-				if len(files) > 1 {
-					fmt.Fprintf(env.Stdout, "### %s\n", f.Name)
-				}
-				fmt.Fprint(env.Stdout, f.Text)
+		if specPath == "" {
+			specPath = env.SpecPath
+		}
+		files, err := ScheduleFiles(c.App, kind, s, bin, specPath, env.StatePath, env.MetricsDir)
+		if err != nil {
+			return err
+		}
+		if out != "" {
+			if err := os.MkdirAll(out, 0o755); err != nil {
+				return fmt.Errorf("schedule: %w", err)
 			}
+			for _, f := range files {
+				// The atomic writer: never through a symlink, owner and
+				// mode of a unit being replaced kept.
+				if err := atomicfile.WriteFile(filepath.Join(out, f.Name), []byte(f.Text), 0o644); err != nil {
+					return fmt.Errorf("write %s: %w", f.Name, err)
+				}
+			}
+		}
+		if env.Output == "json" {
+			rows := make([]object, 0, len(files))
+			for _, f := range files {
+				rows = append(rows, object{{"name", f.Name}, {"text", f.Text}})
+			}
+			return writeJSON(env.Stdout, object{{"kind", kind}, {"dir", out}, {"files", rows}})
+		}
+		if out != "" {
 			return nil
 		}
 		for _, f := range files {
-			// The atomic writer: never through a symlink, owner and mode
-			// of a unit being replaced kept.
-			if err := atomicfile.WriteFile(filepath.Join(out, f.Name), []byte(f.Text), 0o644); err != nil {
-				return fmt.Errorf("write %s: %w", f.Name, err)
+			if len(files) > 1 {
+				fmt.Fprintf(env.Stdout, "### %s\n", f.Name)
 			}
+			fmt.Fprint(env.Stdout, f.Text)
 		}
 		return nil
 	}
 	flags := []cli.Flag{
 		&cli.StringFlag{Name: "bin", Value: "/usr/local/bin/baton", Usage: "the baton binary's `PATH` in the rendered files", Destination: &bin},
-		&cli.StringFlag{Name: "out", Usage: "write the files into `DIR` instead of printing them", Destination: &out},
+		&cli.StringFlag{Name: "out", Usage: "write the files into `DIR` (created when missing) instead of printing them", Destination: &out},
+		&cli.StringFlag{Name: "spec-path", Usage: "the spec's `PATH` in the rendered files (default: --spec, made absolute); for rendering elsewhere than where it runs", Destination: &specPath},
 	}
 	return &cli.Command{
 		Name:  "schedule",
-		Usage: "render a crontab or systemd units that run every pass subcommand",
-		Description: "Uses the global --spec, --state and --metrics-dir (default\n" +
-			"/var/lib/node_exporter/textfile_collector) in the rendered commands.",
+		Usage: "render a crontab or systemd units that run the passes the spec needs",
+		Description: "Reads the spec and schedules only the passes it configures, at intervals from it:\n" +
+			"scale (apps), heal (local apps), lb render (nginx), gc (local apps; at most its grace),\n" +
+			"labels sync (swarm node labels or anchors), rebalance (swarm.rebalance; at most its\n" +
+			"cooldown), mods refresh (mods files; at most the shortest interval). Uses the global\n" +
+			"--state and --metrics-dir (default " + defaultMetricsDir + ")\n" +
+			"in the rendered commands.",
 		Subcommands: []*cli.Command{
 			{Name: "crontab", Usage: "render an /etc/cron.d file", Flags: flags, Action: func(c *cli.Context) error { return render(c, "crontab") }},
 			{Name: "systemd", Usage: "render a oneshot service and a timer per pass", Flags: flags, Action: func(c *cli.Context) error { return render(c, "systemd") }},
@@ -101,10 +232,10 @@ type ScheduleFile struct {
 }
 
 // ScheduleFiles renders the crontab ("crontab") or the systemd units
-// ("systemd") for app's passes.
-func ScheduleFiles(app *cli.App, kind, bin, spec, state, metricsDir string) ([]ScheduleFile, error) {
+// ("systemd") that run the passes s needs.
+func ScheduleFiles(app *cli.App, kind string, s *spec.Spec, bin, specPath, state, metricsDir string) ([]ScheduleFile, error) {
 	if metricsDir == "" {
-		metricsDir = "/var/lib/node_exporter/textfile_collector"
+		metricsDir = defaultMetricsDir
 	}
 	abs := func(p string) string {
 		if a, err := filepath.Abs(p); err == nil {
@@ -113,15 +244,15 @@ func ScheduleFiles(app *cli.App, kind, bin, spec, state, metricsDir string) ([]S
 		return p
 	}
 	var data []scheduleData
-	for _, s := range schedule {
-		cmd := findCommand(app, s.Command)
+	for _, p := range scheduleFor(s) {
+		cmd := findCommand(app, p.Command)
 		if cmd == nil {
-			return nil, fmt.Errorf("schedule: no command %q", s.Command)
+			return nil, fmt.Errorf("schedule: no command %q", p.Command)
 		}
-		data = append(data, scheduleData{scheduled: s, Usage: cmd.Usage, Bin: bin, Spec: abs(spec), State: abs(state),
-			MetricsDir: metricsDir, LockTimeout: "50s", RandomizedDelaySec: s.Delay})
+		data = append(data, scheduleData{scheduled: p, Usage: cmd.Usage, Bin: bin, Spec: abs(specPath), State: abs(state),
+			MetricsDir: metricsDir, LockTimeout: "50s", RandomizedDelaySec: p.Delay})
 	}
-	for _, p := range []struct{ what, v string }{{"--bin", bin}, {"--spec", spec}, {"--state", state}, {"--metrics-dir", metricsDir}} {
+	for _, p := range []struct{ what, v string }{{"--bin", bin}, {"--spec", specPath}, {"--state", state}, {"--metrics-dir", metricsDir}} {
 		if err := schedulable(p.v); err != nil {
 			return nil, fmt.Errorf("schedule: %s %q: %w", p.what, p.v, err)
 		}

@@ -7,7 +7,7 @@ _baton() {
         w="${COMP_WORDS[i]}"
         if ((skip)); then skip=0; continue; fi
         case "$w" in
-            --app|--bin|--context|--docker-host|--docker-timeout|--every|--for|--lock-timeout|--log-format|--metrics|--metrics-dir|--out|--output|--project|--since|--spec|--state|--type|-H|-c|-f|-o) skip=1 ;;
+            --app|--bin|--context|--cron|--docker-host|--docker-timeout|--every|--for|--lock-timeout|--log-format|--metrics|--metrics-dir|--out|--output|--project|--since|--spec|--spec-path|--state|--systemd|--tail|--type|-H|-c|-f|-o) skip=1 ;;
             -*) ;;
             *) cmd="${cmd:+$cmd }$w" ;;
         esac
@@ -18,7 +18,7 @@ _baton() {
         --log-format) COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
     esac
     case "$cmd" in
-        "") COMPREPLY=($(compgen -W "scale heal lb gc mods labels rebalance events status validate import schedule completion version --spec -f --state --docker-host -H --context -c --dry-run -n --output -o --docker-timeout --lock-timeout --quiet -q --verbose --log-format --metrics-dir --help -h --version -v" -- "$cur")) ;;
+        "") COMPREPLY=($(compgen -W "scale heal lb gc mods labels rebalance events status logs doctor validate import schedule completion version --spec -f --state --docker-host -H --context -c --dry-run -n --output -o --docker-timeout --lock-timeout --quiet -q --verbose --log-format --metrics-dir --help -h --version -v" -- "$cur")) ;;
         "scale") COMPREPLY=($(compgen -W "--explain --metrics" -- "$cur")) ;;
         "heal") COMPREPLY=($(compgen -W "--for --every" -- "$cur")) ;;
         "lb") COMPREPLY=($(compgen -W "render" -- "$cur")) ;;
@@ -31,12 +31,14 @@ _baton() {
         "rebalance") COMPREPLY=($(compgen -W "" -- "$cur")) ;;
         "events") COMPREPLY=($(compgen -W "--app --type --since" -- "$cur")) ;;
         "status") COMPREPLY=($(compgen -W "" -- "$cur")) ;;
+        "logs") COMPREPLY=($(compgen -W "--follow -f --since --tail --timestamps -t" -- "$cur")) ;;
+        "doctor") COMPREPLY=($(compgen -W "--cron --systemd" -- "$cur")) ;;
         "validate") COMPREPLY=($(compgen -W "--schema" -- "$cur")) ;;
         "import") COMPREPLY=($(compgen -W "compose" -- "$cur")) ;;
         "import compose") COMPREPLY=($(compgen -W "--project" -- "$cur")) ;;
         "schedule") COMPREPLY=($(compgen -W "crontab systemd" -- "$cur")) ;;
-        "schedule crontab") COMPREPLY=($(compgen -W "--bin --out" -- "$cur")) ;;
-        "schedule systemd") COMPREPLY=($(compgen -W "--bin --out" -- "$cur")) ;;
+        "schedule crontab") COMPREPLY=($(compgen -W "--bin --out --spec-path" -- "$cur")) ;;
+        "schedule systemd") COMPREPLY=($(compgen -W "--bin --out --spec-path" -- "$cur")) ;;
         "completion") COMPREPLY=($(compgen -W "--help -h bash zsh fish" -- "$cur")) ;;
         "version") COMPREPLY=($(compgen -W "" -- "$cur")) ;;
     esac

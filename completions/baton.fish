@@ -2,7 +2,7 @@
 
 function __fish_baton_no_subcommand --description 'Test if there has been any subcommand yet'
     for i in (commandline -opc)
-        if contains -- $i scale heal lb render gc mods refresh labels sync rebalance events status validate import compose schedule crontab systemd completion help h version
+        if contains -- $i scale heal lb render gc mods refresh labels sync rebalance events status logs doctor validate import compose schedule crontab systemd completion help h version
             return 1
         end
     end
@@ -55,7 +55,17 @@ complete -c baton -n '__fish_seen_subcommand_from events' -f -l app -r -d 'only 
 complete -c baton -n '__fish_seen_subcommand_from events' -f -l type -r -d 'only events of these types, comma-separated (start, replace, remove, unhealthy, recovered, hold, crashloop)'
 complete -c baton -n '__fish_seen_subcommand_from events' -f -l since -r -d 'only events after a duration ago (1h) or a time (RFC 3339)'
 complete -c baton -n '__fish_seen_subcommand_from status' -f -l help -s h -d 'show help'
-complete -r -c baton -n '__fish_baton_no_subcommand' -a 'status' -d 'show apps: replicas wanted, running, ready and current; addresses; last action'
+complete -r -c baton -n '__fish_baton_no_subcommand' -a 'status' -d 'show apps: replicas wanted, running and ready, why an app is not as wanted; APP: one row per replica'
+complete -c baton -n '__fish_seen_subcommand_from logs' -f -l help -s h -d 'show help'
+complete -r -c baton -n '__fish_baton_no_subcommand' -a 'logs' -d 'print an app\'s replica logs, interleaved, each line prefixed with its replica'
+complete -c baton -n '__fish_seen_subcommand_from logs' -f -l follow -s f -d 'keep printing new lines'
+complete -c baton -n '__fish_seen_subcommand_from logs' -f -l since -r -d 'only lines after a duration ago (10m) or a time (RFC 3339)'
+complete -c baton -n '__fish_seen_subcommand_from logs' -f -l tail -r -d 'only the last `N` lines of each replica (or all)'
+complete -c baton -n '__fish_seen_subcommand_from logs' -f -l timestamps -s t -d 'show the daemon\'s timestamp of each line'
+complete -c baton -n '__fish_seen_subcommand_from doctor' -f -l help -s h -d 'show help'
+complete -r -c baton -n '__fish_baton_no_subcommand' -a 'doctor' -d 'check this machine against the spec: Docker, the balancer\'s test, the state, the schedule, the clock'
+complete -c baton -n '__fish_seen_subcommand_from doctor' -f -l cron -r -d 'the crontab `FILE` `baton schedule crontab` was installed as'
+complete -c baton -n '__fish_seen_subcommand_from doctor' -f -l systemd -r -d 'the `DIR` `baton schedule systemd --out` wrote the units into'
 complete -c baton -n '__fish_seen_subcommand_from validate' -f -l help -s h -d 'show help'
 complete -r -c baton -n '__fish_baton_no_subcommand' -a 'validate' -d 'check the spec without touching Docker; print every problem with file:line:column'
 complete -c baton -n '__fish_seen_subcommand_from validate' -f -l schema -d 'print the spec\'s JSON Schema instead (for editors)'
@@ -65,15 +75,17 @@ complete -c baton -n '__fish_seen_subcommand_from compose' -f -l help -s h -d 's
 complete -r -c baton -n '__fish_seen_subcommand_from import' -a 'compose' -d 'print a baton spec equivalent to a docker compose file; name every feature left out'
 complete -c baton -n '__fish_seen_subcommand_from compose' -f -l project -r -d 'the spec\'s project `NAME` (default: the compose project\'s name)'
 complete -c baton -n '__fish_seen_subcommand_from schedule' -f -l help -s h -d 'show help'
-complete -r -c baton -n '__fish_baton_no_subcommand' -a 'schedule' -d 'render a crontab or systemd units that run every pass subcommand'
+complete -r -c baton -n '__fish_baton_no_subcommand' -a 'schedule' -d 'render a crontab or systemd units that run the passes the spec needs'
 complete -c baton -n '__fish_seen_subcommand_from crontab' -f -l help -s h -d 'show help'
 complete -r -c baton -n '__fish_seen_subcommand_from schedule' -a 'crontab' -d 'render an /etc/cron.d file'
 complete -c baton -n '__fish_seen_subcommand_from crontab' -f -l bin -r -d 'the baton binary\'s `PATH` in the rendered files'
-complete -c baton -n '__fish_seen_subcommand_from crontab' -f -l out -r -d 'write the files into `DIR` instead of printing them'
+complete -c baton -n '__fish_seen_subcommand_from crontab' -f -l out -r -d 'write the files into `DIR` (created when missing) instead of printing them'
+complete -c baton -n '__fish_seen_subcommand_from crontab' -f -l spec-path -r -d 'the spec\'s `PATH` in the rendered files (default: --spec, made absolute); for rendering elsewhere than where it runs'
 complete -c baton -n '__fish_seen_subcommand_from systemd' -f -l help -s h -d 'show help'
 complete -r -c baton -n '__fish_seen_subcommand_from schedule' -a 'systemd' -d 'render a oneshot service and a timer per pass'
 complete -c baton -n '__fish_seen_subcommand_from systemd' -f -l bin -r -d 'the baton binary\'s `PATH` in the rendered files'
-complete -c baton -n '__fish_seen_subcommand_from systemd' -f -l out -r -d 'write the files into `DIR` instead of printing them'
+complete -c baton -n '__fish_seen_subcommand_from systemd' -f -l out -r -d 'write the files into `DIR` (created when missing) instead of printing them'
+complete -c baton -n '__fish_seen_subcommand_from systemd' -f -l spec-path -r -d 'the spec\'s `PATH` in the rendered files (default: --spec, made absolute); for rendering elsewhere than where it runs'
 complete -c baton -n '__fish_seen_subcommand_from completion' -f -l help -s h -d 'show help'
 complete -r -c baton -n '__fish_baton_no_subcommand' -a 'completion' -d 'print the shell completion script for bash, zsh or fish'
 complete -c baton -n '__fish_seen_subcommand_from completion' -f -l help -s h -d 'show help'

@@ -81,6 +81,25 @@ type State struct {
 	// CPU is each container's CPU counter at the last pass, so CPU is a
 	// rate between passes, not a two-second sample per container.
 	CPU map[string]CPUSample `json:"cpu,omitempty"`
+	// Counters are the Prometheus counters the textfile metrics carry
+	// (baton_actions_total, ...): metric name → label set (as written in
+	// the textfile, e.g. `command="scale",app="web"`) → count. Only ever
+	// incremented, so a scrape between two passes misses nothing.
+	Counters map[string]map[string]uint64 `json:"counters,omitempty"`
+}
+
+// Count adds n to the counter metric{labels}.
+func (s *State) Count(metric, labels string, n uint64) {
+	if n == 0 {
+		return
+	}
+	if s.Counters == nil {
+		s.Counters = map[string]map[string]uint64{}
+	}
+	if s.Counters[metric] == nil {
+		s.Counters[metric] = map[string]uint64{}
+	}
+	s.Counters[metric][labels] += n
 }
 
 // LogPos is a read position in a file that may be rotated.

@@ -19,7 +19,6 @@ package docker
 // The context named "default" is the environment's endpoint (4 or 7).
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -199,18 +198,6 @@ func Connect(o Options) (*Engine, error) {
 		timeout = time.Minute
 	}
 	return &Engine{cli: cli, timeout: timeout, host: ep.Host, context: ep.Context}, nil
-}
-
-// Ping asks the daemon for its API version (doctor's first check).
-func (e *Engine) Ping(ctx context.Context) (string, error) {
-	ctx, cancel := e.bound(ctx, 1)
-	defer cancel()
-	p, err := e.cli.Ping(ctx)
-	if err != nil {
-		return "", e.wrap("ping", err)
-	}
-	e.cli.NegotiateAPIVersionPing(p)
-	return p.APIVersion, nil
 }
 
 // UnreachableError is a daemon that could not be reached: its address is

@@ -42,15 +42,20 @@ type FakeEngine struct {
 	// there (a node going down in the middle of a pass).
 	Hook func(call string)
 	// Fail makes calls fail: keys are "start <app>", "image <ref>",
-	// "stop <id>", "remove image <ref>", "nodes", "list", ...
+	// "stop <id>", "remove image <ref>", "nodes", "list", "info", ...
 	Fail map[string]error
+	// LogLines are what each container printed, by container ID.
+	LogLines map[string][]fleet.LogLine
+	// Daemon is what Info answers.
+	Daemon fleet.Daemon
 }
 
 // NewFakeEngine returns an empty engine; addr gives each started container
 // with a port its address (e.g. a new httptest server on 127.0.0.1), now
 // stamps creation times.
 func NewFakeEngine(addr func() string, now func() time.Time) *FakeEngine {
-	return &FakeEngine{now: now, addr: addr, Containers: map[string]*fleet.Container{}, ServiceSet: map[string]*fleet.Service{}, Fail: map[string]error{}}
+	return &FakeEngine{now: now, addr: addr, Containers: map[string]*fleet.Container{}, ServiceSet: map[string]*fleet.Service{}, Fail: map[string]error{},
+		LogLines: map[string][]fleet.LogLine{}, Daemon: fleet.Daemon{Name: "fake", ServerVersion: "20.10.24", APIVersion: "1.41"}}
 }
 
 // Calls returns the calls made so far ("list", "start web-0-…", ...).
@@ -150,6 +155,41 @@ func (f *FakeEngine) Inspect(_ context.Context, id string) (fleet.Exit, error) {
 		x.ExitCode, x.FinishedAt = 1, c.Created
 	}
 	return x, nil
+}
+
+// Info answers Daemon, with its clock at now when it has none.
+func (f *FakeEngine) Info(context.Context) (fleet.Daemon, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d := f.Daemon
+	if d.SystemTime.IsZero() {
+		d.SystemTime = f.now()
+	}
+	return d, f.call("info")
+}
+
+// Logs replays LogLines[id]: those at or after o.Since, the last o.Tail
+// (Follow changes nothing: the fake's containers print no more).
+func (f *FakeEngine) Logs(_ context.Context, id string, o fleet.LogOptions, each func(fleet.LogLine)) error {
+	f.mu.Lock()
+	if err := f.call("logs " + id); err != nil {
+		f.mu.Unlock()
+		return err
+	}
+	var lines []fleet.LogLine
+	for _, l := range f.LogLines[id] {
+		if o.Since.IsZero() || !l.Time.Before(o.Since) {
+			lines = append(lines, l)
+		}
+	}
+	f.mu.Unlock()
+	if o.Tail >= 0 && len(lines) > o.Tail {
+		lines = lines[len(lines)-o.Tail:]
+	}
+	for _, l := range lines {
+		each(l)
+	}
+	return nil
 }
 
 // Exec passes.
