@@ -52,10 +52,9 @@ func scheduleFor(s *spec.Spec) []scheduled {
 		out = append(out, scheduled{Command: cmd, Args: args, Cron: e.cron, OnCalendar: e.calendar,
 			Every: e.words + why, Delay: durationSec(d), TimeoutSec: timeout, interval: e.interval})
 	}
-	docker, swarmApps := false, false
+	docker := false
 	for _, a := range s.Apps {
 		docker = docker || !a.OnSwarm()
-		swarmApps = swarmApps || a.OnSwarm()
 	}
 	if len(s.Apps) > 0 {
 		add("scale", "scale", time.Minute, "", "5s", "10min")
@@ -76,7 +75,7 @@ func scheduleFor(s *spec.Spec) []scheduled {
 	if sw := s.Swarm; sw != nil {
 		labels := len(sw.Anchors) > 0 || sw.PruneUnknownLabels
 		for _, n := range sw.Nodes {
-			labels = labels || len(n.Labels) > 0
+			labels = labels || len(n.Labels) > 0 || n.Role != "" || n.Availability != ""
 		}
 		if labels {
 			add("labels sync", "labels sync", time.Minute, " (on a Swarm manager)", "10s", "5min")
@@ -98,7 +97,6 @@ func scheduleFor(s *spec.Spec) []scheduled {
 		}
 		add("mods refresh", "mods refresh", every, " (each entry is fetched only when its interval is due)", "1min", "1h")
 	}
-	_ = swarmApps
 	return out
 }
 

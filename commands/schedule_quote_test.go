@@ -28,6 +28,20 @@ func argvRecorder(t *testing.T, path, out string) {
 	}
 }
 
+// scheduleSpec writes, at path, a spec whose schedule has four passes
+// (scale, heal, lb render, gc): schedule reads the spec it schedules.
+func scheduleSpec(t *testing.T, path string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	spec := "nginx: {config: /etc/nginx/conf.d/baton.conf, test: [nginx, -t], reload: [nginx, -s, reload], listen: \"127.0.0.1:8080\"}\n" +
+		"apps:\n  - {name: web, image: \"web:1\", port: 8080, lb: {}}\n"
+	if err := os.WriteFile(path, []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func recorded(t *testing.T, out string) []string {
 	t.Helper()
 	b, err := os.ReadFile(out)
@@ -76,6 +90,7 @@ func TestCrontabQuotesPaths(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "argv")
 	argvRecorder(t, bin, out)
 	spec, st, metrics := filepath.Join(root, "baton.yaml"), filepath.Join(root, "state.json"), filepath.Join(root, "metrics")
+	scheduleSpec(t, spec)
 	text, errOut, code := runApp(t, "--spec", spec, "--state", st, "--metrics-dir", metrics, "schedule", "crontab", "--bin", bin)
 	if code != 0 {
 		t.Fatal(errOut)
@@ -148,6 +163,7 @@ func TestSystemdUnitsQuotePaths(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "my bin 50% $HOME `id`", "baton")
 	argvRecorder(t, bin, filepath.Join(t.TempDir(), "argv"))
 	spec, st, metrics := filepath.Join(root, "baton.yaml"), filepath.Join(root, "state.json"), filepath.Join(root, "metrics")
+	scheduleSpec(t, spec)
 	dir := t.TempDir()
 	if _, errOut, code := runApp(t, "--spec", spec, "--state", st, "--metrics-dir", metrics, "schedule", "systemd", "--bin", bin, "--out", dir); code != 0 {
 		t.Fatal(errOut)
@@ -192,16 +208,16 @@ func TestSystemdUnitsQuotePaths(t *testing.T) {
 // quote or backslash in the executable's path.
 func TestScheduleRefusesWhatALineCannotCarry(t *testing.T) {
 	for _, kind := range []string{"crontab", "systemd"} {
-		_, errOut, code := runApp(t, "--spec", "/etc/baton/a\nb.yaml", "schedule", kind)
+		_, errOut, code := runApp(t, "--spec", demoSpec, "schedule", kind, "--spec-path", "/etc/baton/a\nb.yaml")
 		if code != 1 || !strings.Contains(errOut, "control character") {
 			t.Errorf("%s: exit %d: %s", kind, code, errOut)
 		}
 	}
-	_, errOut, code := runApp(t, "schedule", "systemd", "--bin", "/opt/it's/baton")
+	_, errOut, code := runApp(t, "--spec", demoSpec, "schedule", "systemd", "--bin", "/opt/it's/baton")
 	if code != 1 || !strings.Contains(errOut, "systemd refuses an executable path with a quote") {
 		t.Errorf("exit %d: %s", code, errOut)
 	}
-	if _, errOut, code := runApp(t, "schedule", "crontab", "--bin", "/opt/it's/baton"); code != 0 {
+	if _, errOut, code := runApp(t, "--spec", demoSpec, "schedule", "crontab", "--bin", "/opt/it's/baton"); code != 0 {
 		t.Errorf("cron takes any path: exit %d: %s", code, errOut)
 	}
 }
