@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# swarm.sh up [N] | down | kill K | status: a Docker Swarm of N nodes (default 3) on
+# swarm.sh up [N] | down | kill K | isolate K | rejoin K | status: a Docker Swarm of N nodes (default 3) on
 # this machine, for baton's tests. Each node is its own dockerd in its own
 # network, mount, UTS and PID namespaces; the nodes hang off a bridge that
 # lives in a namespace of its own, on a private /24 used only inside these
@@ -135,6 +135,24 @@ kill_node() {
   done
 }
 
+# isolate K: node K's network drops every packet in and out (a partition:
+# connections to it time out, its tasks stay up, Swarm marks it Down after
+# a few heartbeats); rejoin K undoes it. The rules sit in the raw table of
+# the node's own namespace, which its dockerd never touches.
+isolate() {
+  local ns
+  ns=$(node_ns "$1")
+  ip netns exec "$ns" iptables -t raw -I PREROUTING -i eth0 -j DROP
+  ip netns exec "$ns" iptables -t raw -I OUTPUT -o eth0 -j DROP
+}
+
+rejoin() {
+  local ns
+  ns=$(node_ns "$1")
+  while ip netns exec "$ns" iptables -t raw -D PREROUTING -i eth0 -j DROP 2>/dev/null; do :; done
+  while ip netns exec "$ns" iptables -t raw -D OUTPUT -o eth0 -j DROP 2>/dev/null; do :; done
+}
+
 status() {
   dk 1 node ls 2>/dev/null || echo "no swarm"
 }
@@ -143,6 +161,8 @@ case "${1:-}" in
   up) up "${2:-3}" ;;
   down) down ;;
   kill) kill_node "$2" ;;
+  isolate) isolate "$2" ;;
+  rejoin) rejoin "$2" ;;
   status) status ;;
-  *) echo "usage: $0 up [N] | down | kill K | status" >&2; exit 2 ;;
+  *) echo "usage: $0 up [N] | down | kill K | isolate K | rejoin K | status" >&2; exit 2 ;;
 esac

@@ -564,18 +564,21 @@ func TestSyncLabelsRolesAvailabilityAndTheQuorumGuard(t *testing.T) {
 	}{
 		{name: "a drain and a promotion are planned, promotions first",
 			nodes: "    node3: {availability: drain}\n    node2: {role: manager}\n",
-			set:   func(w *labelWorld) { w.nodes[1].Role, w.nodes[1].Reachable = "worker", false; w.nodes[2].Role = "worker" },
+			set: func(w *labelWorld) {
+				w.nodes[1].Role, w.nodes[1].Reachable = "worker", false
+				w.nodes[2].Role = "worker"
+			},
 			changes: "node2 role=manager; node3 availability=drain"},
 		{name: "demoting one of three reachable managers keeps a quorum",
 			nodes: "    node3: {role: worker}\n", changes: "node3 role=worker"},
 		{name: "demoting two of three leaves one of one: still a quorum",
 			nodes: "    node2: {role: worker}\n    node3: {role: worker}\n", changes: "node2 role=worker; node3 role=worker"},
 		{name: "with one manager unreachable, a demotion that leaves 1 of 2 reachable is refused",
-			nodes: "    node2: {role: worker}\n",
-			set:   func(w *labelWorld) { w.nodes[2].Reachable = false },
+			nodes:   "    node2: {role: worker}\n",
+			set:     func(w *labelWorld) { w.nodes[2].Reachable = false },
 			refused: "refusing to demote node2: 1 of the 2 manager(s) left would be reachable, a quorum needs 2"},
 		{name: "the last manager is never demoted",
-			nodes: "    node1: {role: worker}\n    node2: {role: worker}\n    node3: {role: worker}\n",
+			nodes:   "    node1: {role: worker}\n    node2: {role: worker}\n    node3: {role: worker}\n",
 			changes: "node1 role=worker; node2 role=worker", refused: "refusing to demote node3: 0 of the 0 manager(s) left"},
 		{name: "a down node keeps its role", nodes: "    node3: {role: worker}\n",
 			set: func(w *labelWorld) { w.nodes[2].Ready, w.nodes[2].Reachable = false, false }, changes: ""},

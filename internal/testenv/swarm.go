@@ -125,3 +125,47 @@ func (s *Swarm) KillNode(t testing.TB, k int) {
 	}
 	t.Fatalf("node%d was not reported down within 30s", k)
 }
+
+// Isolate cuts node k off the network (every packet in and out of its
+// namespace dropped: connections to it time out, its tasks keep running)
+// and waits until the manager reports it down (bounded: 30s). Rejoin
+// undoes it.
+func (s *Swarm) Isolate(t testing.TB, k int) {
+	t.Helper()
+	s.script(t, "isolate", k)
+	s.waitState(t, k, "down")
+}
+
+// IsolateNoWait cuts node k off without waiting for Swarm to notice.
+func (s *Swarm) IsolateNoWait(t testing.TB, k int) { t.Helper(); s.script(t, "isolate", k) }
+
+// Rejoin lets node k's traffic through again and waits until it is ready
+// (bounded: 60s).
+func (s *Swarm) Rejoin(t testing.TB, k int) {
+	t.Helper()
+	s.script(t, "rejoin", k)
+	s.waitState(t, k, "ready")
+}
+
+func (s *Swarm) script(t testing.TB, verb string, k int) {
+	t.Helper()
+	cmd := exec.Command(swarmScript(), verb, fmt.Sprint(k))
+	cmd.Env = append(os.Environ(), "BATON_SWARM_DIR="+s.Dir, "BATON_SWARM_NET="+s.Net)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("swarm %s node%d: %v\n%s", verb, k, err, out)
+	}
+}
+
+func (s *Swarm) waitState(t testing.TB, k int, want string) {
+	t.Helper()
+	wall := clock.Real{}
+	deadline := wall.Now().Add(60 * time.Second)
+	for wall.Now().Before(deadline) {
+		out, _ := exec.Command("docker", "-H", s.Host(1), "node", "inspect", fmt.Sprintf("node%d", k), "--format", "{{.Status.State}}").Output()
+		if strings.TrimSpace(string(out)) == want {
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("node%d was not reported %s within 60s", k, want)
+}
