@@ -8,6 +8,7 @@ package commands_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -95,28 +96,49 @@ func (l *loader) stop() {
 
 // liveRun is what one live autoscaling run saw.
 type liveRun struct {
-	up, down     string // --explain of the first pass that scaled up, and of the one that scaled back to 1
-	peak         int
-	upAt, downAt int // passes
+	// up and down are the --explain output (a dry run) just before the
+	// pass that scaled up first and the one that scaled back to 1;
+	// upReason and downReason those passes' own reasons.
+	up, down, upReason, downReason string
+	peak                           int
+	upAt, downAt                   int // passes
 }
 
-// scaleUnderLoad runs pass (a `scale --explain` and a `scale`, returning the explanation
-// and the replica count after it) every 2 s while the load runs, until the
-// app has at least want replicas (at most upPasses passes), stops the
-// load, and runs passes until it is back at 1 replica (at most
-// downPasses). The test fails if either does not happen.
-func scaleUnderLoad(t *testing.T, l *loader, pass func() (string, int), want, upPasses, downPasses int) liveRun {
+// livePass is one round: `scale --explain` (a dry run: the explanation),
+// then the pass itself with -o json; it returns the explanation, the
+// pass's autoscale reason and the replica count after it.
+type livePass func() (explain, reason string, n int)
+
+// autoscaleReason is the reason of the first autoscale decision in a
+// scale pass's JSON report.
+func autoscaleReason(t *testing.T, out string) string {
+	t.Helper()
+	var rep struct{ Autoscale []struct{ Reason string } }
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.Autoscale) == 0 {
+		t.Fatalf("scale -o json has no autoscale decision (%v):\n%s", err, out)
+	}
+	return rep.Autoscale[0].Reason
+}
+
+// scaleUnderLoad runs pass every 2 s while the load runs, until the app
+// has at least want replicas (at most upPasses rounds), stops the load,
+// and runs rounds until it is back at 1 replica (at most downPasses). The
+// test fails if either does not happen. The explanation checked is the
+// one just before the pass that changed the count: the metrics, and the
+// highest recommendation, are the same in both; whether a stabilization
+// window just ended may not be, so the direction is the pass's own.
+func scaleUnderLoad(t *testing.T, l *loader, pass livePass, want, upPasses, downPasses int) liveRun {
 	t.Helper()
 	defer l.stop()
 	var r liveRun
 	var log []string
 	for i := 1; i <= upPasses && r.upAt == 0; i++ {
 		time.Sleep(2 * time.Second)
-		out, n := pass()
+		out, reason, n := pass()
 		r.peak = max(r.peak, n)
-		log = append(log, out)
-		if r.up == "" && strings.Contains(out, "scale up 1 → ") {
-			r.up = out
+		log = append(log, out, "the pass: "+reason)
+		if r.up == "" && strings.Contains(reason, "scale up 1 → ") {
+			r.up, r.upReason = out, reason
 		}
 		if n >= want {
 			r.upAt = i
@@ -133,10 +155,10 @@ func scaleUnderLoad(t *testing.T, l *loader, pass func() (string, int), want, up
 	log = nil
 	for i := 1; i <= downPasses && r.downAt == 0; i++ {
 		time.Sleep(2 * time.Second)
-		out, n := pass()
-		log = append(log, out)
+		out, reason, n := pass()
+		log = append(log, out, "the pass: "+reason)
 		if n == 1 {
-			r.down, r.downAt = out, i
+			r.down, r.downReason, r.downAt = out, reason, i
 		}
 	}
 	if r.downAt == 0 {
@@ -147,13 +169,24 @@ func scaleUnderLoad(t *testing.T, l *loader, pass func() (string, int), want, up
 	return r
 }
 
+// check matches the explanations and the passes' reasons: metric is the
+// metric that drove the scale-up, up and down the patterns the
+// explanations must match.
+func (r liveRun) check(t *testing.T, metric string, up, down []string) {
+	t.Helper()
+	mustExplain(t, metric+" scale-up", r.up, append(up, `highest recommendation [2-9] \(`+metric+`\)`)...)
+	mustExplain(t, metric+" scale-up pass", r.upReason, `highest recommendation [2-9] \(`+metric+`\)`, `scale up 1 → [23]`)
+	mustExplain(t, metric+" scale-down", r.down, down...)
+	mustExplain(t, metric+" scale-down pass", r.downReason, `scale down [23] → 1`)
+}
+
 // scaleUnderLoad with local replicas.
 func (e *e2e) scaleUnderLoad(l *loader, want, upPasses, downPasses int) liveRun {
 	e.t.Helper()
-	return scaleUnderLoad(e.t, l, func() (string, int) {
+	return scaleUnderLoad(e.t, l, func() (string, string, int) {
 		out := e.mustBaton(0, "scale", "--explain") // a dry run: the explanation
-		e.mustBaton(0, "scale")
-		return out, len(e.running())
+		reason := autoscaleReason(e.t, e.mustBaton(0, "-o", "json", "scale"))
+		return out, reason, len(e.running())
 	}, want, upPasses, downPasses)
 }
 
@@ -179,8 +212,7 @@ func TestAutoscaleOnCPUUnderLiveLoad(t *testing.T) {
 	e.mustBaton(0, "scale") // the first CPU counters
 	l := startLoader("http://"+e.nginx.Listen+"/load/cpu?ms=300", 4, 0, 40*time.Second, 2000)
 	r := e.scaleUnderLoad(l, 2, 8, 10)
-	mustExplain(t, "scale-up", r.up, `(?m)^\s+cpu\s+[0-9.]+\s+0\.5\s+[0-9.]+\s+[2-9]`, `highest recommendation [2-9] \(cpu\)`, `scale up 1 → [23]`)
-	mustExplain(t, "scale-down", r.down, `(?m)^\s+cpu\s+0(\.0[0-9]*)?\s+0\.5\s`, `scale down [23] → 1`)
+	r.check(t, "cpu", []string{`(?m)^\s+cpu\s+[0-9.]+\s+0\.5\s+[0-9.]+\s+[2-9]`}, []string{`(?m)^\s+cpu\s+0(\.0[0-9]*)?\s+0\.5\s`})
 }
 
 // TestAutoscaleOnMemoryUnderLiveLoad: requests that make each replica
@@ -197,8 +229,8 @@ func TestAutoscaleOnMemoryUnderLiveLoad(t *testing.T) {
 	e.mustBaton(0, "scale")
 	l := startLoader("http://"+e.nginx.Listen+"/load/memory?mb=24&for=3s", 1, 100*time.Millisecond, 40*time.Second, 400)
 	r := e.scaleUnderLoad(l, 2, 8, 10)
-	mustExplain(t, "scale-up", r.up, `(?m)^\s+memory\s+0\.[3-9][0-9]*\s+0\.3\s`, `highest recommendation [2-9] \(memory\)`, `scale up 1 → [23]`)
-	mustExplain(t, "scale-down", r.down, `(?m)^\s+memory\s+0\.[0-2][0-9]*\s+0\.3\s.*below target; memory does not fall`, `(?m)^\s+cpu\s`, `scale down [23] → 1`)
+	r.check(t, "memory", []string{`(?m)^\s+memory\s+0\.[3-9][0-9]*\s+0\.3\s`},
+		[]string{`(?m)^\s+memory\s+0\.[0-2][0-9]*\s+0\.3\s.*below target; memory does not fall`, `highest recommendation [01] \(cpu\)`})
 }
 
 // TestAutoscaleOnLatencyUnderLiveLoad: requests that take 300 ms put the
@@ -214,8 +246,8 @@ func TestAutoscaleOnLatencyUnderLiveLoad(t *testing.T) {
 	e.mustBaton(0, "scale") // records where the access log ends
 	l := startLoader("http://"+e.nginx.Listen+"/load/slow?ms=300", 4, 0, 40*time.Second, 2000)
 	r := e.scaleUnderLoad(l, 2, 8, 10)
-	mustExplain(t, "scale-up", r.up, `(?m)^\s+latency_p95_ms\s+(2[89][0-9]|3[0-9][0-9])(\.[0-9]+)?\s+100\s`, `highest recommendation [2-9] \(latency_p95_ms\)`, `scale up 1 → [23]`)
-	mustExplain(t, "scale-down", r.down, `(?m)^\s+latency_p95_ms\s+-\s+100\s.*missing`, `(?m)^\s+rps\s+0\s+1000\s`, `scale down [23] → 1`)
+	r.check(t, "latency_p95_ms", []string{`(?m)^\s+latency_p95_ms\s+(2[89][0-9]|3[0-9][0-9])(\.[0-9]+)?\s+100\s`},
+		[]string{`(?m)^\s+latency_p95_ms\s+-\s+100\s.*missing`, `(?m)^\s+rps\s+0\s+1000\s`, `highest recommendation 0 \(rps\)`})
 }
 
 // TestAutoscaleOnInflightUnderLiveLoad: six clients each holding a 500 ms
@@ -230,6 +262,5 @@ func TestAutoscaleOnInflightUnderLiveLoad(t *testing.T) {
 	e.mustBaton(0, "scale")
 	l := startLoader("http://"+e.nginx.Listen+"/load/slow?ms=500", 6, 0, 40*time.Second, 1000)
 	r := e.scaleUnderLoad(l, 2, 8, 10)
-	mustExplain(t, "scale-up", r.up, `(?m)^\s+inflight\s+[3-9](\.[0-9]+)?\s+2\s`, `highest recommendation [2-9] \(inflight\)`, `scale up 1 → [23]`)
-	mustExplain(t, "scale-down", r.down, `(?m)^\s+inflight\s+0\s+2\s`, `scale down [23] → 1`)
+	r.check(t, "inflight", []string{`(?m)^\s+inflight\s+[3-9](\.[0-9]+)?\s+2\s`}, []string{`(?m)^\s+inflight\s+0\s+2\s`, `highest recommendation 0 \(inflight\)`})
 }
