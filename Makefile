@@ -16,13 +16,14 @@ all: build
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/baton .
 
-## install: the binary, shell completions and the man page in the standard places
+## install: the binary, shell completions, the man page and the spec's JSON Schema in the standard places
 install: build
 	install -D -m 0755 bin/baton $(DESTDIR)$(PREFIX)/bin/baton
 	install -D -m 0644 completions/baton.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/baton
 	install -D -m 0644 completions/_baton $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_baton
 	install -D -m 0644 completions/baton.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/baton.fish
 	install -D -m 0644 docs/man/baton.1 $(DESTDIR)$(PREFIX)/share/man/man1/baton.1
+	install -D -m 0644 docs/baton.schema.json $(DESTDIR)$(PREFIX)/share/baton/baton.schema.json
 
 ## demo: run baton on the demo spec against a real dockerd and nginx
 demo:

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -227,9 +228,10 @@ func TestValidateEveryFixture(t *testing.T) {
 	}
 }
 
-// TestSchemaAcceptsGoodSpecsAndRejectsUnknownFields checks the generated
-// JSON Schema with a JSON Schema validator, as an editor would use it.
-func TestSchemaAcceptsGoodSpecsAndRejectsUnknownFields(t *testing.T) {
+// compiledSchema compiles the spec's JSON Schema with an independent
+// validator, as an editor would use it.
+func compiledSchema(t *testing.T) (*jsonschema.Schema, map[string]any) {
+	t.Helper()
 	raw, err := spec.Schema()
 	if err != nil {
 		t.Fatal(err)
@@ -246,33 +248,156 @@ func TestSchemaAcceptsGoodSpecsAndRejectsUnknownFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	asJSON := func(t *testing.T, path string) any {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var v any
-		if err := yaml.Unmarshal(b, &v); err != nil {
-			t.Fatal(err)
-		}
-		j, _ := json.Marshal(v)
-		out, err := jsonschema.UnmarshalJSON(bytes.NewReader(j))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out
+	var tree map[string]any
+	if err := json.Unmarshal(raw, &tree); err != nil {
+		t.Fatal(err)
 	}
+	return sch, tree
+}
+
+// asJSON reads a YAML file as the JSON an editor validates; ok is false
+// when it is no JSON document at all (a YAML syntax error, a duplicate
+// key, a value JSON cannot carry).
+func asJSON(t *testing.T, path string) (any, bool) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v any
+	if err := yaml.Unmarshal(b, &v); err != nil {
+		return nil, false
+	}
+	j, err := json.Marshal(v)
+	if err != nil {
+		return nil, false
+	}
+	out, err := jsonschema.UnmarshalJSON(bytes.NewReader(j))
+	if err != nil {
+		return nil, false
+	}
+	return out, true
+}
+
+// beyondSchema are the bad fixtures docs/spec.md lists as beyond what a
+// JSON Schema can check: the `NAME.yaml` items of its "Beyond the JSON
+// Schema" section.
+func beyondSchema(t *testing.T) map[string]bool {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(testenv.Root(), "docs", "spec.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "### Beyond the JSON Schema\n")
+	if !ok {
+		t.Fatal(`docs/spec.md has no "### Beyond the JSON Schema" section`)
+	}
+	section, _, _ = strings.Cut(section, "\n#")
+	out := map[string]bool{}
+	for _, m := range regexp.MustCompile("(?m)^- `([a-z0-9-]+\\.yaml)`").FindAllStringSubmatch(section, -1) {
+		out[m[1]] = true
+	}
+	if len(out) == 0 {
+		t.Fatal("the Beyond the JSON Schema section lists no fixture")
+	}
+	return out
+}
+
+// TestSchemaAgreesWithValidate (issue #18, acceptance 3): every good spec
+// passes the schema; every bad-spec fixture is refused by validate and by
+// the schema (with an independent validator), or docs/spec.md lists it as
+// beyond JSON Schema; a listed one must really pass the schema (the list
+// stays honest); and every property of the schema has a description.
+func TestSchemaAgreesWithValidate(t *testing.T) {
+	sch, tree := compiledSchema(t)
 	root := testenv.Root()
 	good, _ := filepath.Glob(filepath.Join(root, "testdata", "specs", "good", "*.yaml"))
 	demo, _ := filepath.Glob(filepath.Join(root, "testdata", "demo", "*.yaml"))
-	for _, f := range append(good, demo...) {
-		if err := sch.Validate(asJSON(t, f)); err != nil {
-			t.Errorf("%s: %v", f, err)
+	golden, _ := filepath.Glob(filepath.Join(root, "testdata", "compose", "golden", "*.yaml"))
+	for _, f := range append(append(good, demo...), golden...) {
+		v, ok := asJSON(t, f)
+		if !ok {
+			t.Errorf("%s: not JSON", f)
+			continue
+		}
+		if err := sch.Validate(v); err != nil {
+			t.Errorf("the schema refuses the good spec %s: %v", f, err)
 		}
 	}
-	for _, name := range []string{"unknown-field.yaml", "bad-method.yaml", "bad-pull.yaml", "name-semicolon.yaml"} {
-		if err := sch.Validate(asJSON(t, filepath.Join(root, "testdata", "specs", "bad", name))); err == nil {
-			t.Errorf("the schema accepts %s", name)
+	beyond := beyondSchema(t)
+	bad, _ := filepath.Glob(filepath.Join(root, "testdata", "specs", "bad", "*.yaml"))
+	if len(bad) < 20 {
+		t.Fatalf("only %d bad fixtures", len(bad))
+	}
+	seen := map[string]bool{}
+	for _, f := range bad {
+		name := filepath.Base(f)
+		seen[name] = true
+		if _, errOut, code := runApp(t, "--spec", f, "validate"); code != 1 {
+			t.Errorf("validate accepts %s: exit %d %s", name, code, errOut)
+		}
+		v, ok := asJSON(t, f)
+		rejected := !ok || sch.Validate(v) != nil
+		switch {
+		case !rejected && !beyond[name]:
+			t.Errorf("the schema accepts the bad spec %s, and docs/spec.md does not list it as beyond JSON Schema", name)
+		case rejected && beyond[name]:
+			t.Errorf("docs/spec.md lists %s as beyond JSON Schema, but the schema refuses it: take it off the list", name)
+		}
+	}
+	for name := range beyond {
+		if !seen[name] {
+			t.Errorf("docs/spec.md lists %s, which is no bad fixture", name)
+		}
+	}
+	// Every property is described: every type's schema (an object with
+	// its properties and additionalProperties false; the partial schemas
+	// of the if/then rules are not types).
+	var walk func(path string, v any)
+	described := 0
+	walk = func(path string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if ps, ok := x["properties"].(map[string]any); ok && x["additionalProperties"] == false {
+				for name, p := range ps {
+					if d, _ := p.(map[string]any)["description"].(string); d == "" {
+						t.Errorf("schema property %s/%s has no description", path, name)
+					} else {
+						described++
+					}
+				}
+			}
+			for k, c := range x {
+				walk(path+"/"+k, c)
+			}
+		case []any:
+			for i, c := range x {
+				walk(fmt.Sprintf("%s/%d", path, i), c)
+			}
+		}
+	}
+	walk("", tree)
+	if described < 150 {
+		t.Errorf("only %d described properties", described)
+	}
+	// The cases of issue #18 by name, each refused.
+	for _, y := range []string{
+		"apps: [{name: web, image: \"x:1\", replicas: -1}]",
+		"apps: [{name: web}]",
+		"nginx: {config: c, test: [t], reload: [r], listen: \"localhost:80; evil\"}",
+		"mods: {dir: /m, files: [{url: \"http://127.0.0.1/x\", dest: a/../../x}]}",
+		"apps: [{name: web, image: \"x:1\", env: {BATON_APP: x}}]",
+		"apps: [{name: web, image: \"x:1\", labels: {baton.app: x}}]",
+		"projcet: x",
+	} {
+		var v any
+		if err := yaml.Unmarshal([]byte(y), &v); err != nil {
+			t.Fatal(err)
+		}
+		j, _ := json.Marshal(v)
+		inst, _ := jsonschema.UnmarshalJSON(bytes.NewReader(j))
+		if err := sch.Validate(inst); err == nil {
+			t.Errorf("the schema accepts %s", y)
 		}
 	}
 }

@@ -55,14 +55,20 @@ type Nginx struct {
 type LB struct {
 	// Host is one virtual host or a list of them; "*.example.com" is a
 	// wildcard. None: the default server.
-	Host Hosts  `yaml:"host"`
+	Host Hosts `yaml:"host"`
+	// Path is the location prefix routed to the app (default /):
+	// [A-Za-z0-9._~/%+-] only, no .. or //.
 	Path string `yaml:"path"`
 	// Default makes the app's first host the default server: requests for
 	// a host no server names are served as if they were for it.
-	Default   bool   `yaml:"default"`
-	Method    string `yaml:"method"`
-	Keepalive int    `yaml:"keepalive"`
-	TLS       *TLS   `yaml:"tls"`
+	Default bool `yaml:"default"`
+	// Method is the balancing method: round_robin (default), least_conn or
+	// ip_hash.
+	Method string `yaml:"method"`
+	// Keepalive is how many idle upstream connections nginx keeps per worker
+	// (0-4096, default 0).
+	Keepalive int  `yaml:"keepalive"`
+	TLS       *TLS `yaml:"tls"`
 	// ConnectTimeout bounds connecting to a replica (default 2s): a lost
 	// node costs at most this per request before the next replica is tried.
 	ConnectTimeout Duration `yaml:"connect_timeout"`

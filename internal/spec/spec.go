@@ -54,19 +54,27 @@ type Docker struct {
 
 // Autoscale is an app's scaling policy, modelled on the Kubernetes HPA.
 type Autoscale struct {
-	Min     int     `yaml:"min"`
+	// Min is the lowest count (default 0).
+	Min int `yaml:"min"`
+	// Max is the highest count, 1 to 500; required.
 	Max     int     `yaml:"max"`
 	Targets Targets `yaml:"targets"`
 	// Tolerance: a metric within this fraction of its target recommends no
 	// change. Default 0.1.
-	Tolerance *float64  `yaml:"tolerance"`
-	ScaleUp   RateLimit `yaml:"scale_up"`
+	Tolerance *float64 `yaml:"tolerance"`
+	// ScaleUp bounds scaling up: max_step and max_percent per change (default
+	// 4 and 100%), a period between changes and a stabilization window
+	// (default 0).
+	ScaleUp RateLimit `yaml:"scale_up"`
+	// ScaleDown bounds scaling down the same way (default max_percent 100,
+	// stabilization 5m).
 	ScaleDown RateLimit `yaml:"scale_down"`
 	// Cooldown: no change within this long after the last one. Default 0.
 	Cooldown  Duration   `yaml:"cooldown"`
 	Schedules []Schedule `yaml:"schedules"`
-	Timezone  string     `yaml:"timezone"`
-	External  *External  `yaml:"external"`
+	// Timezone is the IANA time zone of the schedules (default UTC).
+	Timezone string    `yaml:"timezone"`
+	External *External `yaml:"external"`
 	// Predict, when set, makes the policy scale for the larger of the
 	// request rate now and its forecast Horizon ahead.
 	Predict *Predict `yaml:"predict"`
@@ -118,13 +126,18 @@ type Schedule struct {
 	Days []string `yaml:"days"` // mon..sun, the day a window starts; empty means every day
 	From string   `yaml:"from"` // HH:MM
 	To   string   `yaml:"to"`   // HH:MM, exclusive; may wrap past midnight
-	Min  int      `yaml:"min"`
+	// Min is the replica floor in force during the window.
+	Min int `yaml:"min"`
 }
 
 // External is a scaler command: it gets the metrics as JSON on stdin and
 // prints a replica count.
 type External struct {
+	// Command is the scaler's argv, run without a shell in the spec's
+	// directory with the metrics as JSON on stdin; it prints a replica count.
 	Command []string `yaml:"command"`
+	// Timeout bounds one run of the scaler; its process group is killed then
+	// (default 5s).
 	Timeout Duration `yaml:"timeout"`
 }
 
@@ -160,6 +173,8 @@ type GC struct {
 
 // Mods is the file cache `baton mods refresh` keeps fresh.
 type Mods struct {
+	// Dir is the cache directory (relative: against the spec's directory);
+	// required with files.
 	Dir      string     `yaml:"dir"`
 	Interval Duration   `yaml:"interval"` // default 12h
 	MaxSize  Size       `yaml:"max_size"` // per file; default 1g
@@ -171,8 +186,11 @@ type Mods struct {
 
 // ModFile is one file of the cache.
 type ModFile struct {
-	URL      string   `yaml:"url"`
-	Dest     string   `yaml:"dest"` // relative to Mods.Dir; never leaves it
+	// URL is where the file comes from: http or https.
+	URL  string `yaml:"url"`
+	Dest string `yaml:"dest"` // relative to Mods.Dir; never leaves it
+	// SHA256, when set, is the body's digest in 64 lowercase hex digits: a
+	// body that does not match is refused and the old file stays.
 	SHA256   string   `yaml:"sha256"`
 	Interval Duration `yaml:"interval"` // default Mods.Interval
 }
@@ -181,8 +199,11 @@ type ModFile struct {
 // Slack-compatible {"text": ...} payload), or a command run with each
 // event as JSON on stdin. A failing or slow hook never fails a pass.
 type Hook struct {
-	URL     string   `yaml:"url"`
-	Format  string   `yaml:"format"` // json (default) or slack; for url
+	// URL gets an HTTP POST of each event (http or https); a hook has a url or
+	// a command, not both.
+	URL    string `yaml:"url"`
+	Format string `yaml:"format"` // json (default) or slack; for url
+	// Command is run once per event with the event's JSON on stdin, no shell.
 	Command []string `yaml:"command"`
 	// Events filters by event type (see EventTypes); empty means all.
 	Events  []string `yaml:"events"`
@@ -191,24 +212,44 @@ type Hook struct {
 
 // App is one application: a set of identical replicas.
 type App struct {
+	// Name is the app's unique name ([a-z0-9][a-z0-9-]*, at most 40);
+	// containers are named <project>-<name>-<replica>-<random>. Required.
 	Name string `yaml:"name"`
 	// Engine is docker (default: containers on the local engine) or swarm
 	// (a Swarm service created and scaled through the manager at
 	// --docker-host, its port published in host mode on each node).
-	Engine    string            `yaml:"engine"`
-	Image     string            `yaml:"image"`
-	Pull      string            `yaml:"pull"`
-	Command   []string          `yaml:"command"`
-	Args      []string          `yaml:"args"`
-	Env       map[string]string `yaml:"env"`
-	Port      int               `yaml:"port"`
-	Resources Resources         `yaml:"resources"`
-	Labels    map[string]string `yaml:"labels"`
-	Replicas  *int              `yaml:"replicas"`
-	StopGrace Duration          `yaml:"stop_grace"`
-	Drain     Duration          `yaml:"drain"`
-	LB        *LB               `yaml:"lb"`
-	Health    Health            `yaml:"health"`
+	Engine string `yaml:"engine"`
+	// Image is the image reference, as Docker parses it; changing it rolls the
+	// app, one replica at a time, start-first. Required.
+	Image string `yaml:"image"`
+	// Pull is when to pull the image before starting a container: never,
+	// missing (default) or always.
+	Pull string `yaml:"pull"`
+	// Command is the container's entrypoint argv (default: the image's).
+	Command []string `yaml:"command"`
+	// Args is the container's command argv (default: the image's).
+	Args []string `yaml:"args"`
+	// Env is the container's environment; baton adds BATON_APP and
+	// BATON_REPLICA, and names starting with BATON_ are reserved.
+	Env map[string]string `yaml:"env"`
+	// Port is the container port the balancer and the probes use (1-65535);
+	// required with lb or an http or tcp check.
+	Port      int       `yaml:"port"`
+	Resources Resources `yaml:"resources"`
+	// Labels are more container labels; keys starting with baton. are
+	// reserved.
+	Labels map[string]string `yaml:"labels"`
+	// Replicas is how many replicas run, 0 to 500 (default 1); with autoscale,
+	// only the starting count.
+	Replicas *int `yaml:"replicas"`
+	// StopGrace is the time between SIGTERM and SIGKILL when a replica stops
+	// (default 10s).
+	StopGrace Duration `yaml:"stop_grace"`
+	// Drain is the time between taking a replica out of the balancer (tested
+	// and reloaded) and stopping it (default 2s).
+	Drain  Duration `yaml:"drain"`
+	LB     *LB      `yaml:"lb"`
+	Health Health   `yaml:"health"`
 	// Autoscale, when set, makes scale choose the replica count between
 	// Min and Max from metrics; Replicas is then only the starting count.
 	Autoscale *Autoscale `yaml:"autoscale"`
@@ -219,23 +260,55 @@ type App struct {
 
 	// The stack fields (stack.go): mounts, fixed ports, networks, logs,
 	// start and update order, and compose's container options.
-	Volumes    []string               `yaml:"volumes"`
-	Tmpfs      []string               `yaml:"tmpfs"`
-	Ports      []string               `yaml:"ports"`
-	Networks   []string               `yaml:"networks"`
-	Logging    *Logging               `yaml:"logging"`
-	DependsOn  map[string]*Dependency `yaml:"depends_on"`
-	Update     Update                 `yaml:"update"`
-	EnvFile    []string               `yaml:"env_file"`
-	User       string                 `yaml:"user"`
-	WorkingDir string                 `yaml:"working_dir"`
-	StopSignal string                 `yaml:"stop_signal"`
-	ReadOnly   bool                   `yaml:"read_only"`
-	CapAdd     []string               `yaml:"cap_add"`
-	CapDrop    []string               `yaml:"cap_drop"`
-	ExtraHosts []string               `yaml:"extra_hosts"`
-	Restart    string                 `yaml:"restart"`
-	stack      *stack
+
+	// Volumes are compose short syntax mounts: KEY:/path (a named volume of
+	// the top-level volumes), ./dir:/path or /abs:/path (a bind mount, a
+	// relative one inside the spec's directory), /path (an anonymous volume);
+	// :ro or :rw may follow.
+	Volumes []string `yaml:"volumes"`
+	// Tmpfs are in-memory mounts: /path or /path:size=64m,mode=1777.
+	Tmpfs []string `yaml:"tmpfs"`
+	// Ports are fixed host ports, [IP:]HOST:CONTAINER[/tcp|udp] (IPv6 in
+	// brackets), besides the balancer's port; an app with one runs one
+	// container at a time and updates stop-first.
+	Ports []string `yaml:"ports"`
+	// Networks are the keys of the top-level networks the app joins, with the
+	// alias <app> on each (default: the project network, when declared).
+	Networks []string `yaml:"networks"`
+	Logging  *Logging `yaml:"logging"`
+	// DependsOn are the apps that must be ready (or started) before this app's
+	// replicas start, by name, with a condition.
+	DependsOn map[string]*Dependency `yaml:"depends_on"`
+	Update    Update                 `yaml:"update"`
+	// EnvFile are files of KEY=value lines read when the spec is loaded
+	// (relative to the spec's directory); later files override earlier ones
+	// and env overrides them all.
+	EnvFile []string `yaml:"env_file"`
+	// User is the user the process runs as: name, uid or uid:gid (default: the
+	// image's).
+	User string `yaml:"user"`
+	// WorkingDir is the process's absolute working directory (default: the
+	// image's).
+	WorkingDir string `yaml:"working_dir"`
+	// StopSignal asks the process to stop (default: the image's, SIGTERM);
+	// stop_grace later it is killed.
+	StopSignal string `yaml:"stop_signal"`
+	// ReadOnly makes the root filesystem read-only (use tmpfs and volumes for
+	// what it writes).
+	ReadOnly bool `yaml:"read_only"`
+	// CapAdd are Linux capabilities added to the container (NET_ADMIN, ALL,
+	// ...).
+	CapAdd []string `yaml:"cap_add"`
+	// CapDrop are Linux capabilities dropped from the container.
+	CapDrop []string `yaml:"cap_drop"`
+	// ExtraHosts are HOST:IP (or HOST=IP) entries for the container's
+	// /etc/hosts; IP may be host-gateway.
+	ExtraHosts []string `yaml:"extra_hosts"`
+	// Restart is Docker's restart policy, for a host reboot before the next
+	// pass: no (default), always, unless-stopped or on-failure[:N]; baton
+	// stays the restarter between passes.
+	Restart string `yaml:"restart"`
+	stack   *stack
 
 	// Placement is where Swarm may run a swarm app's tasks (swarm.go).
 	Placement *Placement `yaml:"placement"`
@@ -243,6 +316,8 @@ type App struct {
 
 // Resources limits a container, in the units of the Orchestry seed.
 type Resources struct {
+	// Memory is the container's memory limit (64m, 1g, bytes; binary units, at
+	// least 6m).
 	Memory Size     `yaml:"memory"`
 	CPU    MilliCPU `yaml:"cpu"`
 	// ReserveMemory is a swarm app's memory reservation per task: Swarm
@@ -258,21 +333,35 @@ type Resources struct {
 type Health struct {
 	// Type is http, tcp, exec, docker or none. Default: http when Path is
 	// set, tcp when the app has a port, none otherwise.
-	Type     string            `yaml:"type"`
-	Path     string            `yaml:"path"`
-	Statuses []int             `yaml:"statuses"`
-	Headers  map[string]string `yaml:"headers"`
+	Type string `yaml:"type"`
+	// Path is the path an http check GETs on the container port (default /).
+	Path string `yaml:"path"`
+	// Statuses are the HTTP codes an http check accepts (default 200-399).
+	Statuses []int `yaml:"statuses"`
+	// Headers are extra request headers of an http check; Host sets the
+	// virtual host it asks for.
+	Headers map[string]string `yaml:"headers"`
 	// Command is the argv run inside the container for type exec; exit 0
 	// passes.
-	Command          []string `yaml:"command"`
-	Timeout          Duration `yaml:"timeout"`
-	StartPeriod      Duration `yaml:"start_period"`
-	ReadyTimeout     Duration `yaml:"ready_timeout"`
-	FailureThreshold int      `yaml:"failure_threshold"`
-	SuccessThreshold int      `yaml:"success_threshold"`
+	Command []string `yaml:"command"`
+	// Timeout is one probe's limit (default 1s).
+	Timeout Duration `yaml:"timeout"`
+	// StartPeriod: heal gives no verdict while a fresh container warms up this
+	// long (default 0s).
+	StartPeriod Duration `yaml:"start_period"`
+	// ReadyTimeout is how long a new replica may take to answer before it is
+	// given up on and removed; the old replica keeps serving (default 30s).
+	ReadyTimeout Duration `yaml:"ready_timeout"`
+	// FailureThreshold is how many heal passes in a row a replica must fail
+	// before it is replaced (1-100, default 3).
+	FailureThreshold int `yaml:"failure_threshold"`
+	// SuccessThreshold is how many passing probes in a row clear a replica's
+	// failure count (1-100, default 1).
+	SuccessThreshold int `yaml:"success_threshold"`
 	// Backoff is the delay after heal's first replacement of the app,
 	// doubled for each further one within CrashloopWindow, up to BackoffMax.
-	Backoff    Duration `yaml:"backoff"`
+	Backoff Duration `yaml:"backoff"`
+	// BackoffMax caps the backoff delay (default 5m).
 	BackoffMax Duration `yaml:"backoff_max"`
 	// CrashloopAttempts replacements within CrashloopWindow mark the app
 	// crash-looping (exit 3, an event); heal keeps backing off.

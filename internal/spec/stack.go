@@ -35,10 +35,15 @@ type Volume struct {
 	// volume: <key>).
 	Name string `yaml:"name"`
 	// External volumes must exist; baton neither creates nor labels them.
-	External   bool              `yaml:"external"`
-	Driver     string            `yaml:"driver"`
+	External bool `yaml:"external"`
+	// Driver is the volume driver of a volume baton creates (default: Docker's
+	// local).
+	Driver string `yaml:"driver"`
+	// DriverOpts are the driver's options.
 	DriverOpts map[string]string `yaml:"driver_opts"`
-	Labels     map[string]string `yaml:"labels"`
+	// Labels are more labels on the volume; keys starting with baton. are
+	// reserved.
+	Labels map[string]string `yaml:"labels"`
 	// Shared allows several containers to write to the volume at once
 	// (replicas > 1, start-first, several apps). By default a volume
 	// mounted read-write is exclusive: one writer at a time.
@@ -52,16 +57,25 @@ type Volume struct {
 type Network struct {
 	// Name is the Docker network name; default <project>_<key> (an
 	// external network: <key>).
-	Name     string            `yaml:"name"`
-	External bool              `yaml:"external"`
-	Driver   string            `yaml:"driver"`
-	Internal bool              `yaml:"internal"`
-	Labels   map[string]string `yaml:"labels"`
+	Name string `yaml:"name"`
+	// External networks must exist; baton neither creates nor removes them.
+	External bool `yaml:"external"`
+	// Driver is the network driver of a network baton creates (default:
+	// Docker's bridge).
+	Driver string `yaml:"driver"`
+	// Internal networks have no route out and publish no port: an app with a
+	// port needs a network that is not internal.
+	Internal bool `yaml:"internal"`
+	// Labels are more labels on the network.
+	Labels map[string]string `yaml:"labels"`
 }
 
 // Logging is a container's log driver and its options.
 type Logging struct {
-	Driver  string            `yaml:"driver"`
+	// Driver is the log driver, as docker run --log-driver (default json-file,
+	// capped at 10m x 3).
+	Driver string `yaml:"driver"`
+	// Options are the driver's options, as docker run --log-opt.
 	Options map[string]string `yaml:"options"`
 }
 

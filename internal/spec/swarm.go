@@ -47,6 +47,8 @@ func (sw *Swarm) AnchorOf(anchor string) *Anchor {
 // SwarmNode is one node as the spec wants it: its static labels, its role
 // and availability, and where its own engine answers.
 type SwarmNode struct {
+	// Labels are the node's static labels; keys starting with baton. are
+	// reserved.
 	Labels map[string]string `yaml:"labels"`
 	// Docker is the node's own engine (unix:// or tcp://); with
 	// rebalance.usage: docker its containers' memory is read there, and
@@ -74,6 +76,8 @@ type Placement struct {
 
 // Preference is one placement preference.
 type Preference struct {
+	// Spread is a node label (node.labels.<key>) Swarm spreads the tasks over,
+	// as compose's placement.preferences.spread.
 	Spread string `yaml:"spread"`
 }
 
@@ -171,8 +175,10 @@ type Rebalance struct {
 
 // Anchor: Service follows Anchor (e.g. an app follows its database).
 type Anchor struct {
+	// Service is the dependent service that runs where its anchor runs.
 	Service string `yaml:"service"`
-	Anchor  string `yaml:"anchor"`
+	// Anchor is the service whose nodes the dependent follows.
+	Anchor string `yaml:"anchor"`
 }
 
 // HasNodeEndpoints reports whether any node of swarm.nodes names its own
