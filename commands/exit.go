@@ -13,6 +13,7 @@ import (
 	"io"
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -35,6 +36,9 @@ type CodedError struct {
 	Code  int
 	Err   error
 	Hints []string
+	// Quiet: the exit code says it, but nothing new happened to print
+	// (incidents an earlier pass reported); printed with --verbose.
+	Quiet bool
 }
 
 func (e *CodedError) Error() string { return e.Err.Error() }
@@ -45,6 +49,12 @@ func withCode(code int, err error, hints ...string) error {
 		return nil
 	}
 	return &CodedError{Code: code, Err: err, Hints: hints}
+}
+
+// quiet reports whether err is a quiet partial result (CodedError.Quiet).
+func quiet(err error) bool {
+	var ee *CodedError
+	return errors.As(err, &ee) && ee.Quiet
 }
 
 // Code maps an error returned by the app to an exit code.
@@ -92,7 +102,7 @@ func errorFields(env *Env, err error) object {
 func hintsFor(env *Env, err error) []string {
 	hints := []string{}
 	add := func(h string) {
-		if !contains(hints, h) {
+		if !slices.Contains(hints, h) {
 			hints = append(hints, h)
 		}
 	}
@@ -144,6 +154,9 @@ func Report(env *Env, err error) int {
 	}
 	if env.Output == "json" && (env.stdout == nil || !env.stdout.wrote) {
 		_ = writeJSON(env.Stdout, errorFields(env, err))
+	}
+	if quiet(err) && !env.Verbose {
+		return code // incidents an earlier pass reported: the code says it
 	}
 	logError(env, env.Stderr, err)
 	return code

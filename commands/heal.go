@@ -54,17 +54,20 @@ func healPass() passDef[map[string]fleet.Exit] {
 		},
 		decide: func(x *pass, exits map[string]fleet.Exit, now time.Time) plan.Plan {
 			in := plan.HealInput{Spec: x.spec, Want: x.want, Containers: x.fleet.containers, Probes: map[string]error{},
-				Exits: exits, Counters: x.state.Probes, Replacements: x.state.Attempts(), Counts: x.fleet.counts()}
+				Exits: exits, Counters: x.state.Probes, Attempts: plan.SlotsOf(x.state), Counts: x.fleet.counts()}
 			for id := range x.fleet.ready {
 				in.Probes[id] = nil
 			}
 			for id, err := range x.fleet.probeErr {
 				in.Probes[id] = err
 			}
-			return plan.HealPass(in, now)
+			p := plan.HealPass(in, now)
+			p.Steps = append(x.fleetSteps(false), p.Steps...)
+			return p
 		},
-		exec: []executor{execRollout},
-		view: actionsView(),
+		exec:      []executor{execRollout},
+		view:      actionsView(),
+		incidents: []string{"hold", "crashloop", "panic"},
 	}
 }
 
@@ -86,7 +89,9 @@ func repeat(ctx context.Context, clk clock.Clock, d, every time.Duration, pass f
 	}
 	for {
 		start := clk.Now()
-		if err := pass(); rank(err) > rank(worst) || (err != nil && rank(err) == rank(worst)) {
+		// Of equal rank the latest wins, but a quiet one (incidents an
+		// earlier pass reported) never hides one that has news.
+		if err := pass(); rank(err) > rank(worst) || (err != nil && rank(err) == rank(worst) && (!quiet(err) || quiet(worst))) {
 			worst = err
 		}
 		next := start.Add(every)

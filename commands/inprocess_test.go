@@ -177,7 +177,10 @@ func TestInProcessHeal(t *testing.T) {
 func TestInProcessLBRender(t *testing.T) {
 	a := newInproc(t)
 	a.write(`"true"`, fmt.Sprintf(webApp, 1))
-	a.fake.Add(fleet.Container{Name: "ip-web-0-aaaaaa", App: "web", Replica: 0, State: "running", Addr: "127.0.0.1:1",
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	a.fake.Add(fleet.Container{Name: "ip-web-0-aaaaaa", App: "web", Replica: 0, State: "running", Addr: addr,
 		Labels: map[string]string{fleet.LabelProject: "ip"}})
 	out := a.must(0, "-n", "lb", "render")
 	if !strings.Contains(out, "would rewrite and reload") || !strings.Contains(out, "+++ "+a.conf+" (new)") {
@@ -188,6 +191,9 @@ func TestInProcessLBRender(t *testing.T) {
 	}
 	if out := a.must(0, "lb", "render"); !strings.Contains(out, "rewritten, tested, reloaded") {
 		t.Errorf("real pass:\n%s", out)
+	}
+	if conf, _ := os.ReadFile(a.conf); !strings.Contains(string(conf), "server "+addr) {
+		t.Errorf("the ready replica is not routed to:\n%s", conf)
 	}
 	if out := a.must(0, "lb", "render"); out != "" {
 		t.Errorf("second pass printed:\n%s", out)

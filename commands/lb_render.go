@@ -34,8 +34,11 @@ func lbRenderPass() passDef[[]plan.Step] {
 			}
 			return []plan.Step{s}, err
 		},
-		decide: func(_ *pass, sync []plan.Step, _ time.Time) plan.Plan { return plan.Plan{Steps: sync} },
-		exec:   []executor{execSync},
-		view:   actionsView(),
+		decide: func(x *pass, sync []plan.Step, _ time.Time) plan.Plan {
+			return plan.Plan{Steps: append(x.fleetSteps(true), sync...), Commit: x.rememberProbes}
+		},
+		exec:      []executor{execSync},
+		view:      actionsView(),
+		incidents: []string{"panic"},
 	}
 }

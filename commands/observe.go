@@ -14,6 +14,7 @@ import (
 	"github.com/baton-orchestrator/baton/internal/probe"
 	"github.com/baton-orchestrator/baton/internal/rollout"
 	"github.com/baton-orchestrator/baton/internal/spec"
+	"github.com/baton-orchestrator/baton/state"
 )
 
 // probeParallel bounds concurrent readiness probes in one pass.
@@ -76,10 +77,42 @@ func (x *pass) observeFleet(ctx context.Context) error {
 	if err := x.observeSwarmApps(ctx); err != nil {
 		return err
 	}
-	x.members = plan.InRotation(x.spec, cs, f.ready)
+	// What the probes change and whom the balancer routes to: pure
+	// decisions on what was observed, that every pass needs to render.
+	x.probed = plan.UpdateProbes(x.spec, cs, f.probes(), x.state.Probes, x.clock.Now())
+	x.members, x.panics = plan.Members(x.spec, cs, x.probed.Counters)
 	x.apps = plan.Status(x.spec, x.want, x.fleet.replicasOf, x.fleet.ready, x.state)
 	return nil
 }
+
+// probes are this pass's probe results of local containers: nil for a
+// pass, the error for a failure; a container not probed is missing.
+func (f fleetView) probes() map[string]error {
+	out := make(map[string]error, len(f.ready)+len(f.probeErr))
+	for id := range f.ready {
+		out[id] = nil
+	}
+	for id, err := range f.probeErr {
+		out[id] = err
+	}
+	return out
+}
+
+// fleetSteps are what observeFleet found for every pass that probes:
+// replicas that started failing or recovered (unless the pass's decider
+// reports them itself) and apps under panic routing.
+func (x *pass) fleetSteps(health bool) []plan.Step {
+	var out []plan.Step
+	if health {
+		for _, f := range x.probed.Findings {
+			out = append(out, plan.NewFinding(f.Type, f.App, f.Container, f.Reason))
+		}
+	}
+	return append(out, x.panics...)
+}
+
+// rememberProbes is the commit of this pass's probe counters.
+func (x *pass) rememberProbes(st *state.State, _ []plan.Outcome) { st.Probes = x.probed.Counters }
 
 // observeSwarmApps lists services and tasks (two calls) and probes the
 // running tasks of swarm apps at their node's address.

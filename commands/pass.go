@@ -43,6 +43,10 @@ type pass struct {
 	// the executors change them.
 	fleet   fleetView
 	members []fleet.Container
+	// probed are this pass's probe counters and health changes, panics
+	// the apps the balancer fails open for (observeFleet).
+	probed plan.Probed
+	panics []plan.Step
 	// syncErr is the pass's failed balancer sync, if any.
 	syncErr error
 	// apps are the replica counts per app, for the metrics.

@@ -88,9 +88,11 @@ func okNote(o plan.Outcome) string {
 	return "ok"
 }
 
-func (r *report) split() (findings, actions, syncs []plan.Outcome) {
+func (r *report) split(verbose bool) (findings, actions, syncs []plan.Outcome) {
 	for _, o := range r.outcomes {
 		switch {
+		case o.Quiet && verbose && o.Step.Kind == plan.Report:
+			findings = append(findings, o) // a known incident, shown when asked
 		case o.Quiet:
 		case o.Step.Kind == plan.Report:
 			findings = append(findings, o)
@@ -116,11 +118,12 @@ func (r *report) hasContainerSteps() bool {
 }
 
 func (r *report) print(env *Env) error {
-	findings, actions, syncs := r.split()
 	if env.Output == "json" {
-		r.pending = r.json(findings, actions, syncs)
+		// Scripts get every current finding, known incidents too.
+		r.pending = r.json(r.split(true))
 		return nil
 	}
+	findings, actions, syncs := r.split(env.Verbose)
 	if r.view.preface != nil && !env.Quiet {
 		r.view.preface(env, r)
 	}

@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,6 +36,10 @@ type passDef[O any] struct {
 	// its kinds (in plan order).
 	exec []executor
 	view view
+	// incidents are the types of incident the pass evaluates (besides a
+	// node down, which every pass does): one it knew and no longer finds
+	// is over.
+	incidents []string
 }
 
 // executor applies the steps of some kinds. It returns one outcome per
@@ -68,7 +73,7 @@ func run[O any](ctx context.Context, env *Env, d passDef[O]) error {
 		err = runOpen(ctx, x, d, rep)
 		x.close()
 	}
-	err = exitStatus(rep, x, err)
+	err = exitStatus(rep, err)
 	if ferr := rep.flush(env, err); ferr != nil && err == nil {
 		err = ferr
 	}
@@ -94,13 +99,13 @@ func runOpen[O any](ctx context.Context, x *pass, d passDef[O], rep *report) err
 		for i, s := range p.Steps {
 			rep.outcomes[i] = plan.Outcome{Step: s, Data: planned(s)}
 		}
+		rep.outcomes, _ = plan.TrackIncidents(rep.outcomes, x.state.Incidents, append(d.incidents, "down"), x.clock.Now())
 		return rep.print(x.env)
 	}
-	rep.outcomes = x.execute(ctx, d.exec, p.Steps)
-	rep.outcomes = append(rep.outcomes, x.nodesAfter(ctx)...) // swarm.go
-	if p.Commit != nil {
-		p.Commit(x.state, rep.outcomes)
-	}
+	var incidents func(*state.State, []plan.Outcome)
+	outs := append(x.execute(ctx, d.exec, p.Steps), x.nodesAfter(ctx)...) // swarm.go
+	rep.outcomes, incidents = plan.TrackIncidents(outs, x.state.Incidents, append(d.incidents, "down"), x.clock.Now())
+	plan.Commits(p.Commit, incidents)(x.state, rep.outcomes)
 	rep.extra = x.info
 	recErr := x.record(rep.outcomes)
 	x.countPass(rep.outcomes)
@@ -146,18 +151,28 @@ func (x *pass) execute(ctx context.Context, execs []executor, steps []plan.Step)
 }
 
 // withDownNodes makes every node that is down a finding of the pass (the
-// decider may have reported it already).
+// decider may have reported it already): an incident that makes the pass
+// partly done.
 func (x *pass) withDownNodes(steps []plan.Step) []plan.Step {
 	for _, d := range x.down {
-		found := false
-		for _, s := range steps {
-			found = found || (s.Kind == plan.Report && s.Reason == d)
-		}
-		if !found {
-			steps = append(steps, plan.NewFinding("down", "", "", d))
+		f := downFinding(d, d)
+		i := slices.IndexFunc(steps, func(s plan.Step) bool { return s.Kind == plan.Report && s.Reason == d })
+		if i < 0 {
+			steps = append(steps, f)
+		} else {
+			steps[i] = f
 		}
 	}
 	return steps
+}
+
+// downFinding is the incident of a node that is down (d: "node X is down:
+// skipped", as plan.DownNodes says it), with the reason to print.
+func downFinding(d, reason string) plan.Step {
+	f := plan.NewFinding("down", "", "", reason)
+	f.Key = "down " + d
+	f.Partial = "swarm: " + reason + "; the rest of the pass was done"
+	return f
 }
 
 // isAction reports whether an outcome is an action (not a finding, not a
@@ -168,14 +183,14 @@ func isAction(o plan.Outcome) bool {
 
 // record notes the outcomes: each app's last action in the state and, in
 // the event log, every step of the plan that acted (a balancer sync a
-// rollout made inside its steps is part of those) and every finding about
-// an app.
+// rollout made inside its steps is part of those), every finding about an
+// app, and the beginning and end of every incident.
 func (x *pass) record(outs []plan.Outcome) error {
 	now := x.clock.Now().UTC()
 	var events []state.Event
 	for _, o := range outs {
 		s := o.Step
-		if o.Quiet || (s.Kind == plan.Report && s.App == "") {
+		if o.Quiet || (s.Kind == plan.Report && s.App == "" && s.Key == "" && s.Type != "resolved") {
 			continue
 		}
 		if r, ok := o.Data.(*lbResult); ok && (r.during || (o.Err == nil && !r.Changed && !r.Reloaded)) {
@@ -209,12 +224,16 @@ func (x *pass) save() error {
 
 // exitStatus is the one place outcomes become an exit code: 1 when the
 // pass could not run or the balancer could not be synced; 3 when actions
-// failed, an app crash-loops or a node is down (the rest was done); else 0.
-func exitStatus(rep *report, x *pass, err error) error {
+// failed, an app crash-loops, a rollout is paused or a node is down (the
+// rest was done); else 0. When the only reasons for a 3 are incidents
+// already reported by an earlier pass, the error is quiet: the exit code
+// still says it, but nothing is printed (cron mails once per incident).
+func exitStatus(rep *report, err error) error {
 	if err != nil {
 		return err
 	}
 	actions, failed := 0, 0
+	loud := false
 	var partial, hints []string
 	for _, o := range rep.outcomes {
 		switch {
@@ -225,7 +244,8 @@ func exitStatus(rep *report, x *pass, err error) error {
 			return o.Err
 		case o.Step.Kind == plan.Report && o.Step.Partial != "":
 			partial = append(partial, o.Step.Partial)
-			if o.Step.Hint != "" && !contains(hints, o.Step.Hint) {
+			loud = loud || !o.Quiet
+			if o.Step.Hint != "" && !slices.Contains(hints, o.Step.Hint) {
 				hints = append(hints, o.Step.Hint)
 			}
 		case isAction(o):
@@ -236,15 +256,14 @@ func exitStatus(rep *report, x *pass, err error) error {
 		}
 	}
 	if failed > 0 {
+		loud = true
 		partial = append(partial, fmt.Sprintf("%d of %d actions failed; the others were applied and the next pass retries", failed, actions))
-	}
-	if x != nil && len(x.down) > 0 {
-		partial = append(partial, fmt.Sprintf("swarm: %s; the rest of the pass was done", strings.Join(x.down, "; ")))
 	}
 	if len(partial) == 0 {
 		return nil
 	}
-	return withCode(ExitPartial, errors.New(strings.Join(partial, "\n")), hints...)
+	ce := &CodedError{Code: ExitPartial, Err: errors.New(strings.Join(partial, "\n")), Hints: hints, Quiet: !loud}
+	return ce
 }
 
 // finish writes the textfile metrics and fires the hooks, after the lock
@@ -278,13 +297,4 @@ func finish(ctx context.Context, env *Env, x *pass, rep *report, start time.Time
 			env.warnf("hook: %v", err)
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, l := range list {
-		if l == s {
-			return true
-		}
-	}
-	return false
 }

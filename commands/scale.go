@@ -12,7 +12,7 @@ import (
 )
 
 func newScaleCommand(env *Env) *cli.Command {
-	var explain bool
+	var explain, retry bool
 	var metricsPath string
 	return passCommand("scale", "converge every app to its replica count and current spec (start-first, drain before stop)",
 		"One pass: start missing replicas, roll outdated ones one at a time (the new one must\n"+
@@ -23,12 +23,13 @@ func newScaleCommand(env *Env) *cli.Command {
 		[]cli.Flag{
 			&cli.BoolFlag{Name: "explain", Usage: "show, per autoscaled app, each metric's value, target, ratio and recommendation, and the reason for the count; a dry run (like kubectl explain, it changes nothing)", Destination: &explain},
 			&cli.StringFlag{Name: "metrics", Usage: "read the autoscaler's metrics from a JSON `FILE` instead of observing them (what-if runs, tests)", Destination: &metricsPath},
+			&cli.BoolFlag{Name: "retry", Usage: "forget every replica slot's backoff and every paused rollout, and try again now", Destination: &retry},
 		},
 		func(c *cli.Context) error {
 			if explain {
 				env.DryRun = true // --explain only explains (issue #18)
 			}
-			return run(c.Context, env, scalePass(explain, metricsPath))
+			return run(c.Context, env, scalePass(explain, metricsPath, retry))
 		})
 }
 
@@ -46,7 +47,7 @@ type scaleSeen struct {
 
 // scalePass: autoscale, then converge containers and swarm services to
 // the counts and the spec; the rollout syncs the balancer at each step.
-func scalePass(explain bool, metricsPath string) passDef[scaleSeen] {
+func scalePass(explain bool, metricsPath string, retry bool) passDef[scaleSeen] {
 	v := actionsView()
 	if explain {
 		v.preface = func(env *Env, r *report) {
@@ -77,17 +78,19 @@ func scalePass(explain bool, metricsPath string) passDef[scaleSeen] {
 		decide: func(x *pass, seen scaleSeen, now time.Time) plan.Plan {
 			decisions, counts, remember := plan.AutoscaleApps(seen.autoscale.inputs, now)
 			p := plan.ScalePass(plan.ScaleInput{Spec: x.spec, Want: plan.Desired(x.spec, x.state, counts),
-				Containers: x.fleet.containers, Ready: x.fleet.ready, Attempts: x.state.Attempts(), Services: x.fleet.services,
-				Counts: x.fleet.counts()}, now)
+				Containers: x.fleet.containers, Ready: x.fleet.ready, Attempts: plan.SlotsOf(x.state), Paused: plan.PausesOf(x.state),
+				Retry: retry, Services: x.fleet.services, Counts: x.fleet.counts()}, now)
+			p.Steps = append(x.fleetSteps(true), p.Steps...)
 			if seen.syncOK && !plan.Acts(p.Steps) {
 				p.Steps = append(p.Steps, seen.sync)
 			}
 			p.Steps = append(p.Steps, plan.NetworkSteps(x.spec, seen.networks)...)
 			p.Info = decisions
-			p.Commit = plan.Commits(p.Commit, remember, seen.autoscale.remember)
+			p.Commit = plan.Commits(x.rememberProbes, p.Commit, remember, seen.autoscale.remember)
 			return p
 		},
-		exec: []executor{execRollout, execServices, execNetworks, execSync},
-		view: v,
+		exec:      []executor{execRollout, execServices, execNetworks, execSync},
+		view:      v,
+		incidents: []string{"hold", "crashloop", "paused", "panic"},
 	}
 }

@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -66,7 +67,7 @@ func runStatus(ctx context.Context, env *Env, apps []string) error {
 	replicas := plan.Replicas(in, apps, now)
 	out := make([]appRow, 0, len(x.apps))
 	for _, a := range x.apps {
-		if len(apps) == 0 || contains(apps, a.App) {
+		if len(apps) == 0 || slices.Contains(apps, a.App) {
 			out = append(out, appRow{a, why[a.App]})
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -281,9 +282,9 @@ func (x *pass) nodesAfter(ctx context.Context) []plan.Outcome {
 	}
 	var outs []plan.Outcome
 	for _, d := range plan.DownNodes(nodes) {
-		if !contains(x.down, d) {
+		if !slices.Contains(x.down, d) {
 			x.down = append(x.down, d)
-			outs = append(outs, plan.Outcome{Step: plan.NewFinding("down", "", "", strings.TrimSuffix(d, ": skipped")+" (it went down during the pass)")})
+			outs = append(outs, plan.Outcome{Step: downFinding(d, strings.TrimSuffix(d, ": skipped")+" (it went down during the pass)")})
 		}
 	}
 	return outs

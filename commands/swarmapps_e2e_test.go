@@ -275,7 +275,9 @@ nginx:
 	// A node dies. Every subcommand still completes, names it and exits 3.
 	s.KillNode(t, 3)
 	for _, cmd := range [][]string{{"scale"}, {"heal"}, {"rebalance"}, {"labels", "sync"}, {"lb", "render"}, {"gc"}, {"mods", "refresh"}} {
-		out, errOut, code := swarmBaton(t, s, specA, stateA, cmd...)
+		// The first pass reports the incident; the others only exit 3
+		// unless asked (--verbose).
+		out, errOut, code := swarmBaton(t, s, specA, stateA, append([]string{"--verbose"}, cmd...)...)
 		if code != 3 || !strings.Contains(out+errOut, "node node3 is down") {
 			t.Errorf("%v with node3 down: exit %d, want 3 naming node3\n%s%s", cmd, code, out, errOut)
 		}

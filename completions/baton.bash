@@ -19,7 +19,7 @@ _baton() {
     esac
     case "$cmd" in
         "") COMPREPLY=($(compgen -W "scale heal lb gc mods labels rebalance events status logs doctor validate import schedule completion version --spec -f --state --docker-host -H --context -c --dry-run -n --output -o --docker-timeout --lock-timeout --quiet -q --verbose --log-format --metrics-dir --help -h --version -v" -- "$cur")) ;;
-        "scale") COMPREPLY=($(compgen -W "--explain --metrics" -- "$cur")) ;;
+        "scale") COMPREPLY=($(compgen -W "--explain --metrics --retry" -- "$cur")) ;;
         "heal") COMPREPLY=($(compgen -W "--for --every" -- "$cur")) ;;
         "lb") COMPREPLY=($(compgen -W "render" -- "$cur")) ;;
         "lb render") COMPREPLY=($(compgen -W "" -- "$cur")) ;;

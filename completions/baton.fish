@@ -29,6 +29,7 @@ complete -c baton -n '__fish_seen_subcommand_from scale' -f -l help -s h -d 'sho
 complete -r -c baton -n '__fish_baton_no_subcommand' -a 'scale' -d 'converge every app to its replica count and current spec (start-first, drain before stop)'
 complete -c baton -n '__fish_seen_subcommand_from scale' -f -l explain -d 'show, per autoscaled app, each metric\'s value, target, ratio and recommendation, and the reason for the count; a dry run (like kubectl explain, it changes nothing)'
 complete -c baton -n '__fish_seen_subcommand_from scale' -f -l metrics -r -d 'read the autoscaler\'s metrics from a JSON `FILE` instead of observing them (what-if runs, tests)'
+complete -c baton -n '__fish_seen_subcommand_from scale' -f -l retry -d 'forget every replica slot\'s backoff and every paused rollout, and try again now'
 complete -c baton -n '__fish_seen_subcommand_from heal' -f -l help -s h -d 'show help'
 complete -r -c baton -n '__fish_baton_no_subcommand' -a 'heal' -d 'probe replicas; replace unhealthy, exited, dead or OOM-killed ones start-first, with backoff'
 complete -c baton -n '__fish_seen_subcommand_from heal' -f -l for -r -d 'keep running passes for this long (e.g. 55s under a 1-minute cron)'

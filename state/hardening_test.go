@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -192,10 +193,21 @@ func exercise(t *testing.T, s *State) {
 			t.Fatalf("a state method panicked on a decoded state: %v", r)
 		}
 	}()
-	for name := range s.Attempts() {
-		s.AddAttempt(name, at, time.Hour)
+	for name, a := range s.Apps {
+		for k := range a.Slots {
+			if r, err := strconv.Atoi(k); err == nil {
+				s.AddSlotAttempt(name, r, at, time.Hour)
+				_ = s.SlotAttempts(name, r)
+			}
+		}
+		s.ResetSlot(name, 0)
 	}
-	s.AddAttempt("new", at, time.Hour)
+	s.AddSlotAttempt("new", 0, at, time.Hour)
+	for k, inc := range s.Incidents {
+		if inc == nil {
+			t.Fatalf("incidents[%q] is nil", k)
+		}
+	}
 	s.AppState("web").LastAction = "x"
 	s.BalancerState("/etc/nginx/conf.d/baton.conf").Tested = "h"
 	for id, p := range s.Probes {

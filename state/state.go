@@ -55,6 +55,10 @@ type State struct {
 	// so a failure threshold of 3 means 3 failing heal passes in a row
 	// whatever runs them.
 	Probes map[string]*Probe `json:"probes,omitempty"`
+	// Incidents are the conditions passes reported and that still hold
+	// (a crash loop, a paused rollout, panic routing, a node down), so
+	// each is one event when it begins and one when it ends.
+	Incidents map[string]*Incident `json:"incidents,omitempty"`
 	// ImagesLastUsed is when gc last saw each image (by ID) in use: keep-N
 	// counts from last use, not from build time (moby #28497). It is the
 	// memory of gc.scope host: every image on the host.
@@ -133,13 +137,18 @@ type Mod struct {
 type App struct {
 	LastAction   string    `json:"last_action,omitempty"`
 	LastActionAt time.Time `json:"last_action_at,omitempty"`
-	// Attempts are the times of the app's recent restart attempts (heal
-	// passes that replaced something, scale passes whose starts failed),
-	// within the crash-loop window; they drive backoff and crash-loop
-	// detection.
+	// Attempts was the app-wide attempt history of state files written
+	// before backoff counted per replica slot (Slots); it is read and
+	// ignored.
 	Attempts []time.Time `json:"attempts,omitempty"`
 	// Autoscale is the autoscaler's memory for the app.
 	Autoscale *Autoscale `json:"autoscale,omitempty"`
+	// Slots are the times of recent crash-loop attempts per replica slot
+	// (its index), within the crash-loop window (health.go).
+	Slots map[string][]time.Time `json:"slots,omitempty"`
+	// Paused is the app's rollout that stopped because its new version
+	// did not get ready or crash-looped.
+	Paused *Pause `json:"paused,omitempty"`
 }
 
 // Autoscale is what the autoscaler keeps between passes.
@@ -188,6 +197,12 @@ type Probe struct {
 	Successes int       `json:"successes"`
 	LastError string    `json:"last_error,omitempty"`
 	LastAt    time.Time `json:"last_at"`
+	// FailingSince is when the current run of failures began.
+	FailingSince time.Time `json:"failing_since,omitzero"`
+	// InRotation says the balancer routes to the container; Ever that it
+	// ever did (only those are routed to under panic).
+	InRotation bool `json:"in_rotation,omitempty"`
+	Ever       bool `json:"ever,omitempty"`
 }
 
 // Balancer remembers which config bytes were tested and which reloaded.
@@ -229,28 +244,6 @@ func (s *State) AppState(app string) *App {
 		s.Apps[app] = a
 	}
 	return a
-}
-
-// Attempts returns every app's attempt times.
-func (s *State) Attempts() map[string][]time.Time {
-	out := make(map[string][]time.Time, len(s.Apps))
-	for name, a := range s.Apps {
-		out[name] = a.Attempts
-	}
-	return out
-}
-
-// AddAttempt records an attempt of app at now, forgetting attempts older
-// than window.
-func (s *State) AddAttempt(app string, now time.Time, window time.Duration) {
-	a := s.AppState(app)
-	kept := a.Attempts[:0]
-	for _, t := range a.Attempts {
-		if now.Sub(t) < window {
-			kept = append(kept, t)
-		}
-	}
-	a.Attempts = append(kept, now.UTC())
 }
 
 // GCMemory is gc's last-use memory for a gc.scope ("host" or "project").

@@ -23,6 +23,12 @@ func (s *State) normalize() error {
 	dropNil(s.Balancer)
 	dropNil(s.Probes)
 	dropNil(s.Mods)
+	dropNil(s.Incidents)
+	for _, a := range s.Apps {
+		if a.Paused != nil && a.Paused.Hash == "" {
+			a.Paused = nil
+		}
+	}
 	if s.Apps == nil {
 		s.Apps = map[string]*App{}
 	}

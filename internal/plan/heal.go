@@ -26,20 +26,37 @@ type HealInput struct {
 	Exits map[string]fleet.Exit
 	// Counters are the probe counters from the state file, by container ID.
 	Counters map[string]*state.Probe
-	// Replacements are the times of each app's recent restart attempts
-	// (state.App.Attempts), by app.
-	Replacements map[string][]time.Time
+	// Attempts are the times of each replica slot's recent crash-loop
+	// attempts (state.App.Slots).
+	Attempts map[Slot][]time.Time
 	// Counts are the running and ready replicas per app, containers and
 	// swarm tasks, for depends_on; nil: counted from Containers and Probes.
 	Counts map[string]Counts
 }
 
-// Hold is an app whose replacements wait, with the reason.
+// Slot is one replica index of an app: backoff and crash loops are
+// counted per slot, so one replica's crash loop never holds another's
+// replacement, a scale-up or a rollout.
+type Slot struct {
+	App     string
+	Replica int
+}
+
+// Hold is a replica slot whose start waits, with the reason.
 type Hold struct {
 	App       string
+	Replica   int
 	Reason    string
 	Until     time.Time
 	Crashloop bool
+}
+
+// SlotAttempt is what a plan's action means for its slot's backoff: an
+// attempt to count (its replica failed within stable_after of starting)
+// or a reset (it served longer).
+type SlotAttempt struct {
+	Slot
+	Reset bool
 }
 
 // Finding is a health change worth an event: a container started failing
@@ -57,10 +74,18 @@ type HealPlan struct {
 	Holds   []Hold
 	// Counters are the new probe counters, for the containers that exist.
 	Counters map[string]*state.Probe
-	// Replaced lists the apps whose own containers this plan replaces (not
-	// their dependents): each gets one entry in its replacement history.
-	Replaced []string
+	// Attempts are the slots whose own replicas this plan replaces (not
+	// their dependents'): an attempt each, or a reset.
+	Attempts []SlotAttempt
 	Findings []Finding
+	// Pauses are the apps whose rollout stops: a replica of the spec they
+	// roll to crash-looped while older replicas still serve.
+	Pauses []Pause
+}
+
+// Pause stops an app's rollout to Hash.
+type Pause struct {
+	App, Hash, Reason string
 }
 
 // Crashlooping returns the holds that are crash loops.
@@ -145,55 +170,30 @@ func newestStopped(group []fleet.Container) *fleet.Container {
 //   - a replica index whose newest container exited, died or never started
 //     (and has no running one) is started anew; the reason names the exit
 //     code and an OOM kill;
-//   - an app's replacements wait while it backs off (HoldFor); each heal
-//     pass that replaces something of the app is one attempt;
+//   - a replica that failed (exited, or started failing its check) within
+//     health.stable_after of starting is an attempt against its replica
+//     slot, whose start waits while the slot backs off (HoldFor); one that
+//     served longer resets its slot and is replaced at once; other slots
+//     are never held;
+//   - a crash-loop attempt of a replica of the current spec while older
+//     replicas of the app still run pauses the app's rollout;
 //   - apps that restart_with a replaced app get every running replica
 //     replaced too (one level, no cascade).
 func Heal(in HealInput, now time.Time) HealPlan {
 	s := in.Spec
-	p := HealPlan{Counters: map[string]*state.Probe{}}
+	pr := UpdateProbes(s, in.Containers, in.Probes, in.Counters, now)
+	p := HealPlan{Counters: pr.Counters, Findings: pr.Findings}
 	unhealthy := map[string]*fleet.Container{}
 	for i := range in.Containers {
 		c := &in.Containers[i]
-		a := s.App(c.App)
-		if a == nil || !c.Running() || c.Retiring() {
-			continue
-		}
-		cnt := state.Probe{}
-		if prev := in.Counters[c.ID]; prev != nil {
-			cnt = *prev
-		}
-		err, probed := in.Probes[c.ID]
-		switch {
-		case !probed:
-		case err == nil:
-			cnt.Successes++
-			cnt.LastAt = now
-			if cnt.Successes >= a.Health.SuccessThreshold && cnt.Failures > 0 {
-				p.Findings = append(p.Findings, Finding{App: c.App, Container: c.Name, Type: "recovered",
-					Reason: fmt.Sprintf("probe passed after %d failures", cnt.Failures)})
-				cnt.Failures, cnt.LastError = 0, ""
-			}
-		case now.Sub(c.Created) < a.Health.StartPeriod.D || (a.Health.Type == "docker" && c.Health == "starting"):
-			// No verdict while the container warms up.
-		default:
-			cnt.Successes = 0
-			cnt.Failures++
-			cnt.LastError = err.Error()
-			cnt.LastAt = now
-			if cnt.Failures == 1 {
-				p.Findings = append(p.Findings, Finding{App: c.App, Container: c.Name, Type: "unhealthy",
-					Reason: fmt.Sprintf("probe failed (1 of %d): %s", a.Health.FailureThreshold, err)})
-			}
-		}
-		p.Counters[c.ID] = &cnt
-		if cnt.Failures >= a.Health.FailureThreshold {
+		if a, cnt := s.App(c.App), pr.Counters[c.ID]; a != nil && cnt != nil && cnt.Failures >= a.Health.FailureThreshold {
 			unhealthy[c.ID] = c
 		}
 	}
 
-	// Candidates per app.
-	cands := map[string][]Action{}
+	// Candidates per slot, in app then replica order; a replica that
+	// failed soon after it started is an attempt against its slot, which
+	// backs off (HoldFor); one that served longer resets its slot.
 	groups := byIndex(s, in.Want, in.Containers)
 	keys := make([]appIndex, 0, len(groups))
 	for k := range groups {
@@ -205,45 +205,59 @@ func Heal(in HealInput, now time.Time) HealPlan {
 		}
 		return keys[i].replica < keys[j].replica
 	})
+	replaced := map[string]bool{}
+	outdated := outdatedApps(s, in.Containers)
 	for _, k := range keys {
+		a := s.App(k.app)
 		group := groups[k]
 		run := running(group)
+		var cand *Action
+		var failed *fleet.Container
+		var failedAt time.Time
 		for _, c := range run {
 			if u := unhealthy[c.ID]; u != nil {
 				cnt := p.Counters[c.ID]
-				cands[k.app] = append(cands[k.app], Action{Kind: Replace, App: k.app, Replica: k.replica, Old: u,
-					Reason: fmt.Sprintf("failed its health check %d times in a row: %s", cnt.Failures, cnt.LastError)})
+				cand = &Action{Kind: Replace, App: k.app, Replica: k.replica, Old: u,
+					Reason: fmt.Sprintf("failed its health check %d times in a row: %s", cnt.Failures, cnt.LastError)}
+				failed, failedAt = u, cnt.FailingSince
+				break
 			}
 		}
-		if len(run) > 0 {
-			continue
-		}
-		if c := newestStopped(group); c != nil {
-			how := c.State
-			if x, ok := in.Exits[c.ID]; ok {
-				how = x.String()
-				if !x.FinishedAt.IsZero() {
-					how += " at " + x.FinishedAt.Format(time.RFC3339)
+		if len(run) == 0 {
+			if c := newestStopped(group); c != nil {
+				how := c.State
+				x, ok := in.Exits[c.ID]
+				if ok {
+					how = x.String()
+					if !x.FinishedAt.IsZero() {
+						how += " at " + x.FinishedAt.Format(time.RFC3339)
+					}
 				}
+				cand = &Action{Kind: Start, App: k.app, Replica: k.replica, Reason: fmt.Sprintf("replica %d %s (%s)", k.replica, how, c.Name)}
+				failed, failedAt = c, x.FinishedAt
 			}
-			cands[k.app] = append(cands[k.app], Action{Kind: Start, App: k.app, Replica: k.replica,
-				Reason: fmt.Sprintf("replica %d %s (%s)", k.replica, how, c.Name)})
 		}
-	}
-
-	replaced := map[string]bool{}
-	for _, a := range s.Apps {
-		acts := cands[a.Name]
-		if len(acts) == 0 {
+		if cand == nil {
 			continue
 		}
-		if h, held := HoldFor(a, in.Replacements[a.Name], now); held {
-			p.Holds = append(p.Holds, h)
-			continue
+		slot := Slot{k.app, k.replica}
+		if !failedAt.IsZero() && failedAt.Sub(failed.Created) >= a.Health.StableAfter.D {
+			cand.Reason += fmt.Sprintf("; it served %s, so its slot starts afresh", failedAt.Sub(failed.Created).Round(time.Second))
+			p.Attempts = append(p.Attempts, SlotAttempt{Slot: slot, Reset: true})
+		} else {
+			if h, held := HoldFor(a, in.Attempts[slot], now); held {
+				h.Replica = k.replica
+				p.Holds = append(p.Holds, h)
+				continue
+			}
+			p.Attempts = append(p.Attempts, SlotAttempt{Slot: slot})
+			if failed.Hash == s.HashOf(a) && outdated[k.app] {
+				p.Pauses = append(p.Pauses, Pause{App: k.app, Hash: failed.Hash,
+					Reason: fmt.Sprintf("replica %d of the new spec failed within stable_after (%s) of starting", k.replica, a.Health.StableAfter.D)})
+			}
 		}
-		p.Actions = append(p.Actions, acts...)
-		p.Replaced = append(p.Replaced, a.Name)
-		replaced[a.Name] = true
+		p.Actions = append(p.Actions, *cand)
+		replaced[k.app] = true
 	}
 
 	// Dependents restart with what they depend on.
@@ -276,87 +290,14 @@ func Heal(in HealInput, now time.Time) HealPlan {
 	return p
 }
 
-// HoldFor decides whether an app's starts and replacements must wait,
-// given the times of its earlier attempts (heal passes that replaced
-// something, scale passes whose starts failed). After the k-th attempt in
-// crashloop_window the next waits backoff·2^(k-1), at most backoff_max;
-// with crashloop_attempts in the window the app is crash-looping and waits
-// until the oldest of them leaves the window, so there are never more than
-// crashloop_attempts attempts in any window.
-func HoldFor(a *spec.App, attempts []time.Time, now time.Time) (Hold, bool) {
-	h := a.Health
-	recent := Recent(attempts, now, h.CrashloopWindow.D)
-	if len(recent) == 0 {
-		return Hold{}, false
-	}
-	until := recent[len(recent)-1].Add(Backoff(len(recent), h.Backoff.D, h.BackoffMax.D))
-	crash := len(recent) >= h.CrashloopAttempts
-	if crash {
-		if slide := recent[len(recent)-h.CrashloopAttempts].Add(h.CrashloopWindow.D); slide.After(until) {
-			until = slide
+// outdatedApps are the apps with a running replica of an older spec: a
+// rollout is in progress.
+func outdatedApps(s *spec.Spec, observed []fleet.Container) map[string]bool {
+	out := map[string]bool{}
+	for _, c := range observed {
+		if a := s.App(c.App); a != nil && c.Running() && !c.Retiring() && c.Hash != s.HashOf(a) {
+			out[c.App] = true
 		}
 	}
-	if !now.Before(until) {
-		return Hold{}, false
-	}
-	reason := fmt.Sprintf("backing off: %d attempts in the last %s; next attempt after %s",
-		len(recent), h.CrashloopWindow.D, until.Format(time.RFC3339))
-	if crash {
-		reason = fmt.Sprintf("crash-looping: %d attempts in the last %s (limit %d); next attempt after %s",
-			len(recent), h.CrashloopWindow.D, h.CrashloopAttempts, until.Format(time.RFC3339))
-	}
-	return Hold{App: a.Name, Reason: reason, Until: until, Crashloop: crash}, true
-}
-
-// ApplyHolds drops the starts and replacements of apps that must wait
-// (HoldFor) and returns what remains with the holds. Removals are kept:
-// scaling in never waits.
-func ApplyHolds(s *spec.Spec, actions []Action, attempts map[string][]time.Time, now time.Time) ([]Action, []Hold) {
-	var kept []Action
-	var holds []Hold
-	held := map[string]bool{}
-	for _, a := range actions {
-		if a.Kind == Remove {
-			kept = append(kept, a)
-			continue
-		}
-		app := s.App(a.App)
-		if h, hold := HoldFor(app, attempts[a.App], now); hold {
-			if !held[a.App] {
-				held[a.App] = true
-				holds = append(holds, h)
-			}
-			continue
-		}
-		kept = append(kept, a)
-	}
-	return kept, holds
-}
-
-// Recent returns the times within window before now, oldest first.
-func Recent(times []time.Time, now time.Time, window time.Duration) []time.Time {
-	var out []time.Time
-	for _, t := range times {
-		if now.Sub(t) < window {
-			out = append(out, t)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Before(out[j]) })
 	return out
-}
-
-// Backoff is the wait after the k-th recent replacement: base·2^(k-1),
-// capped at limit.
-func Backoff(k int, base, limit time.Duration) time.Duration {
-	if k <= 0 || base <= 0 {
-		return 0
-	}
-	d := base
-	for i := 1; i < k; i++ {
-		d *= 2
-		if d >= limit {
-			return limit
-		}
-	}
-	return min(d, limit)
 }

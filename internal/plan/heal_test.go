@@ -118,8 +118,8 @@ func TestHealDependentsRestartWithTheirAnchor(t *testing.T) {
 	if !strings.Contains(p.Actions[1].Reason, "restarts with db") {
 		t.Errorf("reason %q", p.Actions[1].Reason)
 	}
-	if len(p.Replaced) != 1 || p.Replaced[0] != "db" {
-		t.Errorf("only db's own replacement counts for backoff, got %v", p.Replaced)
+	if len(p.Attempts) != 1 || p.Attempts[0].App != "db" || p.Attempts[0].Replica != 0 {
+		t.Errorf("only db's own replacement counts for backoff, got %v", p.Attempts)
 	}
 }
 
@@ -148,7 +148,7 @@ func TestHealBacksOffAndReportsCrashLoops(t *testing.T) {
 			for _, age := range c.history {
 				hist = append(hist, t0.Add(-age))
 			}
-			p := Heal(HealInput{Spec: s, Want: Desired(s, nil, nil), Containers: dead, Replacements: map[string][]time.Time{"db": hist}}, t0)
+			p := Heal(HealInput{Spec: s, Want: Desired(s, nil, nil), Containers: dead, Attempts: map[Slot][]time.Time{{"db", 0}: hist}}, t0)
 			started := len(p.Actions) > 0 && p.Actions[0].Kind == Start
 			if started != c.wantStart || (len(p.Holds) > 0) != c.wantHold || (len(p.Crashlooping()) > 0) != c.wantCrash {
 				t.Errorf("start=%v holds=%+v", started, p.Holds)

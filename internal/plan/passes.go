@@ -7,8 +7,7 @@ package plan
 
 import (
 	"fmt"
-	"maps"
-	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,15 +24,19 @@ func ActionStep(a Action) Step {
 	return Step{Kind: a.Kind, App: a.App, Target: a.Target(), Reason: a.Reason, Do: &a}
 }
 
-// HoldSteps are findings for apps whose starts wait; a crash loop makes
-// the pass partly done.
+// HoldSteps are findings for replica slots whose starts wait; a crash
+// loop makes the pass partly done. Each is an incident: one event when it
+// begins, one when it ends.
 func HoldSteps(holds []Hold) []Step {
 	out := make([]Step, 0, len(holds))
 	for _, h := range holds {
-		s := NewFinding("hold", h.App, h.App, h.Reason)
+		target := fmt.Sprintf("%s replica %d", h.App, h.Replica)
+		s := NewFinding("hold", h.App, target, h.Reason)
 		if h.Crashloop {
-			s.Type, s.Partial, s.Hint = "crashloop", fmt.Sprintf("app %q is %s", h.App, h.Reason), CrashloopHint
+			s.Type, s.Hint = "crashloop", CrashloopHint
+			s.Partial = fmt.Sprintf("app %q is %s (replica %d)", h.App, h.Reason, h.Replica)
 		}
+		s.Key = s.Type + " " + target
 		out = append(out, s)
 	}
 	return out
@@ -57,8 +60,12 @@ type ScaleInput struct {
 	Want       Wanted
 	Containers []fleet.Container
 	Ready      map[string]bool
-	// Attempts are each app's recent restart attempts (state).
-	Attempts map[string][]time.Time
+	// Attempts are each replica slot's recent crash-loop attempts and
+	// Paused each app's paused rollout (state).
+	Attempts map[Slot][]time.Time
+	Paused   map[string]*state.Pause
+	// Retry forgets the backoffs and pauses (scale --retry).
+	Retry bool
 	// Services are the Swarm's services, when the spec has swarm apps.
 	Services []fleet.Service
 	// Counts are the running and ready replicas per app, containers and
@@ -66,17 +73,24 @@ type ScaleInput struct {
 	Counts map[string]Counts
 }
 
-// ScalePass decides a scale pass: the holds of apps that back off, the
-// container actions that remain (Scale, ApplyHolds) and the swarm apps'
-// service changes. A failed start or replacement counts as an attempt of
-// its app.
+// ScalePass decides a scale pass: the holds of slots that back off and
+// the paused rollouts, the container actions that remain (Scale,
+// ApplyHolds, ApplyPauses) and the swarm apps' service changes.
+// Afterwards a failed start or replacement is an attempt against its
+// slot, and a failed replacement of an outdated replica pauses the app's
+// rollout to its current spec.
 func ScalePass(in ScaleInput, now time.Time) Plan {
-	actions, holds := ApplyHolds(in.Spec, Scale(in.Spec, in.Want, in.Containers, in.Ready), in.Attempts, now)
+	attempts, paused := in.Attempts, in.Paused
+	if in.Retry {
+		attempts, paused = nil, nil
+	}
+	actions, holds := ApplyHolds(in.Spec, Scale(in.Spec, in.Want, in.Containers, in.Ready), attempts, now)
+	actions, pauses := ApplyPauses(in.Spec, actions, paused)
 	if in.Counts == nil {
 		in.Counts = CountReplicas(in.Containers, in.Ready)
 	}
 	actions, waiting := GateDependencies(in.Spec, actions, in.Counts)
-	steps := append(HoldSteps(holds), waiting...)
+	steps := append(append(HoldSteps(holds), pauses...), waiting...)
 	for _, a := range actions {
 		steps = append(steps, ActionStep(a))
 	}
@@ -86,21 +100,55 @@ func ScalePass(in ScaleInput, now time.Time) Plan {
 		}
 	}
 	return Plan{Steps: steps, Want: in.Want, Commit: func(st *state.State, outs []Outcome) {
-		failed := map[string]bool{}
-		for _, o := range outs {
-			if a, ok := o.Step.Do.(*Action); ok && o.Err != nil && a.CountsAsAttempt() {
-				failed[a.App] = true
+		for _, a := range in.Spec.Apps {
+			if rec := st.App(a.Name); rec != nil && (in.Retry || (rec.Paused != nil && rec.Paused.Hash != in.Spec.HashOf(a))) {
+				rec.Paused = nil // the spec moved on, or asked to retry
+				if in.Retry {
+					rec.Slots = nil
+				}
 			}
 		}
-		for _, app := range slices.Sorted(maps.Keys(failed)) {
-			st.AddAttempt(app, now, in.Spec.App(app).Health.CrashloopWindow.D)
+		for _, o := range outs {
+			a, ok := o.Step.Do.(*Action)
+			if !ok || o.Err == nil || !a.CountsAsAttempt() {
+				continue
+			}
+			app := in.Spec.App(a.App)
+			st.AddSlotAttempt(a.App, a.Replica, now, app.Health.CrashloopWindow.D)
+			if a.Kind == Replace && a.Old.Hash != in.Spec.HashOf(app) {
+				st.AppState(a.App).Paused = &state.Pause{Hash: in.Spec.HashOf(app), Since: now.UTC(), Reason: o.Err.Error()}
+			}
 		}
 	}}
 }
 
+// SlotsOf are the replica slots' attempts the state remembers, and
+// PausesOf the apps' paused rollouts.
+func SlotsOf(st *state.State) map[Slot][]time.Time {
+	out := map[Slot][]time.Time{}
+	for name, a := range st.Apps {
+		for k, ts := range a.Slots {
+			if r, err := strconv.Atoi(k); err == nil {
+				out[Slot{name, r}] = ts
+			}
+		}
+	}
+	return out
+}
+
+func PausesOf(st *state.State) map[string]*state.Pause {
+	out := map[string]*state.Pause{}
+	for name, a := range st.Apps {
+		if a.Paused != nil {
+			out[name] = a.Paused
+		}
+	}
+	return out
+}
+
 // HealPass decides a heal pass (Heal): its findings, holds and actions;
-// afterwards the probe counters and one attempt per replaced app are
-// remembered.
+// afterwards the probe counters, each slot's attempt (or reset) and the
+// rollouts it paused are remembered.
 func HealPass(in HealInput, now time.Time) Plan {
 	hp := Heal(in, now)
 	var steps []Step
@@ -119,24 +167,31 @@ func HealPass(in HealInput, now time.Time) Plan {
 	var waiting []Step
 	hp.Actions, waiting = GateDependencies(in.Spec, hp.Actions, counts)
 	steps = append(steps, waiting...)
-	acting := map[string]bool{}
+	acting := map[Slot]bool{}
 	for _, a := range hp.Actions {
-		acting[a.App] = true
+		acting[Slot{a.App, a.Replica}] = true
 	}
-	replaced := hp.Replaced[:0:0]
-	for _, app := range hp.Replaced {
-		if acting[app] {
-			replaced = append(replaced, app) // an app waiting for its dependencies was not replaced
+	attempts := hp.Attempts[:0:0]
+	for _, at := range hp.Attempts {
+		if acting[at.Slot] {
+			attempts = append(attempts, at) // a slot waiting for its app's dependencies was not replaced
 		}
 	}
-	hp.Replaced = replaced
+	hp.Attempts = attempts
 	for _, a := range hp.Actions {
 		steps = append(steps, ActionStep(a))
 	}
 	return Plan{Steps: steps, Commit: func(st *state.State, _ []Outcome) {
 		st.Probes = hp.Counters
-		for _, app := range hp.Replaced {
-			st.AddAttempt(app, now, in.Spec.App(app).Health.CrashloopWindow.D)
+		for _, at := range hp.Attempts {
+			if at.Reset {
+				st.ResetSlot(at.App, at.Replica)
+			} else {
+				st.AddSlotAttempt(at.App, at.Replica, now, in.Spec.App(at.App).Health.CrashloopWindow.D)
+			}
+		}
+		for _, pz := range hp.Pauses {
+			st.AppState(pz.App).Paused = &state.Pause{Hash: pz.Hash, Since: now.UTC(), Reason: pz.Reason}
 		}
 	}}
 }

@@ -70,10 +70,10 @@ func TestScalePassCommit(t *testing.T) {
 	}
 	st := state.New()
 	p.Commit(st, outs)
-	if n := len(st.App("web").Attempts); n != 1 {
-		t.Errorf("a failed start counts as one attempt of its app: %d", n)
+	if n := len(st.SlotAttempts("web", 0)); n != 1 {
+		t.Errorf("a failed start counts as one attempt of its slot: %d", n)
 	}
-	if st.App("db") != nil && len(st.App("db").Attempts) > 0 {
+	if st.App("db") != nil && len(st.App("db").Slots) > 0 {
 		t.Error("a failed removal counted as an attempt")
 	}
 }

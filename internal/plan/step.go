@@ -54,6 +54,11 @@ type Step struct {
 	Partial string
 	// Hint is printed with Partial when the pass exits 3.
 	Hint string
+	// Key names the incident a finding is part of (a slot backing off or
+	// crash-looping, a paused rollout, panic routing, a node down): the
+	// runner prints and records it when it begins and when it ends, not
+	// on every pass it lasts. Empty: a one-off finding.
+	Key string
 	// Do is what the step's executor needs.
 	Do any
 }

@@ -71,13 +71,12 @@ func Why(in StatusInput, now time.Time) map[string]string {
 }
 
 func whyApp(in StatusInput, a *spec.App, as AppStatus, now time.Time) string {
-	var attempts []time.Time
-	if rec := in.State.App(a.Name); rec != nil {
-		attempts = rec.Attempts
-	}
-	hold, held := HoldFor(a, attempts, now)
+	hold, held := worstHold(a, in.State.App(a.Name), now)
 	if held && hold.Crashloop {
-		return hold.Reason // "crash-looping: ..."
+		return fmt.Sprintf("%s (replica %d)", hold.Reason, hold.Replica) // "crash-looping: ..."
+	}
+	if rec := in.State.App(a.Name); rec != nil && rec.Paused != nil && rec.Paused.Hash == in.Spec.HashOf(a) {
+		return "rollout paused: " + rec.Paused.Reason + " (`baton scale --retry` resumes it)"
 	}
 	if as.Running < as.Want && in.Images != nil && !a.OnSwarm() && !hasImage(in.Images, a.Image) {
 		if a.Pull == "never" {
@@ -90,9 +89,9 @@ func whyApp(in StatusInput, a *spec.App, as AppStatus, now time.Time) string {
 	}
 	if held && as.Running < as.Want {
 		if failed := lastFailure(in.Events, a.Name); failed != "" {
-			return hold.Reason + "; " + failed // "backing off: ...; the last start failed: ..."
+			return fmt.Sprintf("%s (replica %d); %s", hold.Reason, hold.Replica, failed) // "backing off: ...; the last start failed: ..."
 		}
-		return hold.Reason
+		return fmt.Sprintf("%s (replica %d)", hold.Reason, hold.Replica)
 	}
 	if as.Running < as.Want {
 		if failed := lastFailure(in.Events, a.Name); failed != "" {
@@ -118,6 +117,31 @@ func whyApp(in StatusInput, a *spec.App, as AppStatus, now time.Time) string {
 		return fmt.Sprintf("%d running, want %d (scale removes the rest)", as.Running, as.Want)
 	}
 	return ""
+}
+
+// worstHold is the hold of the app's slots that matters most: a crash loop
+// over a backoff, the lowest replica first.
+func worstHold(a *spec.App, rec *state.App, now time.Time) (Hold, bool) {
+	if rec == nil {
+		return Hold{}, false
+	}
+	var best Hold
+	found := false
+	keys := make([]int, 0, len(rec.Slots))
+	for k := range rec.Slots {
+		if r, err := strconv.Atoi(k); err == nil {
+			keys = append(keys, r)
+		}
+	}
+	sort.Ints(keys)
+	for _, r := range keys {
+		h, held := HoldFor(a, rec.Slots[strconv.Itoa(r)], now)
+		if held && (!found || (h.Crashloop && !best.Crashloop)) {
+			h.Replica = r
+			best, found = h, true
+		}
+	}
+	return best, found
 }
 
 // lastFailure is the app's most recent failed action, if it is more

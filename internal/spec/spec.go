@@ -367,6 +367,11 @@ type Health struct {
 	// crash-looping (exit 3, an event); heal keeps backing off.
 	CrashloopAttempts int      `yaml:"crashloop_attempts"`
 	CrashloopWindow   Duration `yaml:"crashloop_window"`
+	// Membership, backoff per replica slot and panic routing (health.go).
+	StableAfter Duration `yaml:"stable_after"`
+	LeaveAfter  int      `yaml:"leave_after"`
+	Panic       Panic    `yaml:"panic"`
+	Interval    Duration `yaml:"interval"`
 }
 
 // Defaults applied by Load after validation.
@@ -546,6 +551,7 @@ func (s *Spec) applyDefaults() {
 		if h.CrashloopWindow.D == 0 && !h.CrashloopWindow.Set {
 			h.CrashloopWindow.D = DefaultCrashWindow
 		}
+		h.applyMembershipDefaults()
 	}
 }
 

@@ -257,6 +257,7 @@ func (d *decoder) validateHealth(a *App, p string) {
 	if h.CrashloopAttempts < 0 || h.CrashloopAttempts > 1000 {
 		d.problem(p+".crashloop_attempts", "must be between 1 and 1000, got %d", h.CrashloopAttempts)
 	}
+	d.validateMembership(h, p)
 	if h.BackoffMax.Set && h.Backoff.Set && h.BackoffMax.D < h.Backoff.D {
 		d.problem(p+".backoff_max", "must not be less than backoff (%s)", h.Backoff.D)
 	}
@@ -433,7 +434,7 @@ func (d *decoder) validateMods(m *Mods) {
 // EventTypes are the event types hooks can filter on.
 var EventTypes = []string{"start", "replace", "remove", "unhealthy", "recovered", "hold", "crashloop", "download", "prune", "label",
 	"create-service", "roll-service", "scale-service", "remove-service", "rebalance-move", "rebalance-unpin", "balancer",
-	"waiting", "remove-network"}
+	"waiting", "remove-network", "paused", "panic", "down", "resolved"}
 
 func (d *decoder) validateHook(h *Hook, p string) {
 	if h == nil {

@@ -1,0 +1,198 @@
+package plan
+
+// Ordinary failures never take an app down (issue 13): backoff per
+// replica slot, paused rollouts, the membership floor, one alert per
+// incident. Fixed clock (now0).
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/baton-orchestrator/baton/internal/fleet"
+	"github.com/baton-orchestrator/baton/state"
+)
+
+const ordinarySpec = `nginx: {config: /tmp/b.conf, test: ["true"], reload: ["true"], listen: "127.0.0.1:1"}
+apps:
+  - {name: web, image: "web:2", port: 80, replicas: 4, lb: {}, health: {type: http, path: /, backoff: 10s, crashloop_attempts: 3}}
+`
+
+func ctrAt(id string, replica int, state string, hash string, created time.Time) fleet.Container {
+	return fleet.Container{ID: id, Name: "web-" + id, App: "web", Replica: replica, State: state, Hash: hash, Created: created, Addr: "127.0.0.1:1"}
+}
+
+func TestAReplicaThatServedLongIsReplacedAtOnceRightAfterAnotherReplacement(t *testing.T) {
+	s := specOf(t, ordinarySpec)
+	h := s.HashOf(s.App("web"))
+	cs := []fleet.Container{
+		ctrAt("a", 0, "running", h, now0.Add(-time.Hour)),
+		ctrAt("b", 1, "exited", h, now0.Add(-11*time.Minute)), // served 10 minutes, then was killed
+		ctrAt("c", 2, "running", h, now0.Add(-time.Hour)),
+		ctrAt("d", 3, "running", h, now0.Add(-time.Hour)),
+	}
+	exits := map[string]fleet.Exit{"b": {State: "exited", ExitCode: 137, FinishedAt: now0.Add(-time.Minute)}}
+	// Slot 1 was replaced 2 s ago, slot 2 a second ago: backoff is 10 s.
+	attempts := map[Slot][]time.Time{{"web", 1}: {now0.Add(-2 * time.Second)}, {"web", 2}: {now0.Add(-time.Second)}}
+	p := Heal(HealInput{Spec: s, Want: Desired(s, nil, nil), Containers: cs, Exits: exits, Attempts: attempts,
+		Probes: map[string]error{"a": nil, "c": nil, "d": nil}}, now0)
+	if len(p.Holds) != 0 || len(p.Actions) != 1 || p.Actions[0].Kind != Start || p.Actions[0].Replica != 1 {
+		t.Fatalf("the killed replica is not replaced at once: actions %+v holds %+v", p.Actions, p.Holds)
+	}
+	if !strings.Contains(p.Actions[0].Reason, "served 10m0s") || len(p.Attempts) != 1 || !p.Attempts[0].Reset {
+		t.Errorf("its slot starts afresh: %q %+v", p.Actions[0].Reason, p.Attempts)
+	}
+}
+
+func TestACrashLoopingSlotBacksOffWhileAScaleUpStartsNewReplicas(t *testing.T) {
+	s := specOf(t, ordinarySpec) // 4 replicas wanted
+	h := s.HashOf(s.App("web"))
+	cs := []fleet.Container{
+		ctrAt("a", 0, "running", h, now0.Add(-time.Hour)),
+		ctrAt("b", 1, "exited", h, now0.Add(-20*time.Second)), // crashed 5 s after it started
+	}
+	attempts := map[Slot][]time.Time{{"web", 1}: {now0.Add(-90 * time.Second), now0.Add(-60 * time.Second), now0.Add(-15 * time.Second)}}
+	p := ScalePass(ScaleInput{Spec: s, Want: Desired(s, nil, nil), Containers: cs, Ready: map[string]bool{"a": true}, Attempts: attempts}, now0)
+	var starts []int
+	var crash []Step
+	for _, st := range p.Steps {
+		if a, ok := st.Do.(*Action); ok && a.Kind == Start {
+			starts = append(starts, a.Replica)
+		}
+		if st.Type == "crashloop" {
+			crash = append(crash, st)
+		}
+	}
+	if len(starts) != 2 || starts[0] != 2 || starts[1] != 3 {
+		t.Errorf("the scale-up starts replicas 2 and 3, got %v", starts)
+	}
+	if len(crash) != 1 || crash[0].Target != "web replica 1" || crash[0].Partial == "" || crash[0].Key == "" {
+		t.Errorf("slot 1 crash-loops, alone: %+v", crash)
+	}
+}
+
+func TestARolloutToAnImageThatNeverGetsReadyPausesWithTheOldReplicasServing(t *testing.T) {
+	s := specOf(t, ordinarySpec)
+	h := s.HashOf(s.App("web"))
+	var cs []fleet.Container
+	ready := map[string]bool{}
+	for i, id := range []string{"a", "b", "c", "d"} {
+		cs = append(cs, ctrAt(id, i, "running", "oldhash", now0.Add(-time.Hour)))
+		ready[id] = true
+	}
+	in := ScaleInput{Spec: s, Want: Desired(s, nil, nil), Containers: cs, Ready: ready}
+	p := ScalePass(in, now0)
+	var replaces []Step
+	for _, st := range p.Steps {
+		if st.Kind == Replace {
+			replaces = append(replaces, st)
+		}
+	}
+	if len(replaces) != 4 {
+		t.Fatalf("the rollout plans 4 replacements, got %d", len(replaces))
+	}
+	// The first replacement's new replica never answers.
+	st := state.New()
+	p.Commit(st, []Outcome{{Step: replaces[0], Err: errors.New("new replica web-0-x: not ready within 30s")}})
+	if st.App("web").Paused == nil || st.App("web").Paused.Hash != h {
+		t.Fatalf("the rollout is not paused: %+v", st.App("web"))
+	}
+	// The next pass replaces nothing: the old replicas keep serving.
+	in.Paused, in.Attempts = PausesOf(st), SlotsOf(st)
+	p = ScalePass(in, now0.Add(time.Minute))
+	for _, s := range p.Steps {
+		if s.Kind == Replace {
+			t.Errorf("a paused rollout replaced %s", s.Target)
+		}
+	}
+	if len(p.Steps) != 1 || p.Steps[0].Type != "paused" || p.Steps[0].Partial == "" {
+		t.Errorf("want one paused finding that makes the pass partly done, got %+v", p.Steps)
+	}
+	// --retry resumes it.
+	in.Retry = true
+	if p := ScalePass(in, now0.Add(2*time.Minute)); len(p.Steps) != 4 {
+		t.Errorf("--retry plans %d steps, want the 4 replacements", len(p.Steps))
+	}
+	// So does a spec change: a pause for another hash does not hold.
+	in.Retry = false
+	in.Paused = map[string]*state.Pause{"web": {Hash: "somethingelse"}}
+	if p := ScalePass(in, now0); len(p.Steps) != 4 {
+		t.Errorf("a pause of an older spec held the rollout: %+v", p.Steps)
+	}
+}
+
+func TestTwoOfFourReplicasFailingAtOnceStayRoutedUnderThePanicRule(t *testing.T) {
+	s := specOf(t, ordinarySpec)
+	h := s.HashOf(s.App("web"))
+	var cs []fleet.Container
+	counters := map[string]*state.Probe{}
+	for i, id := range []string{"a", "b", "c", "d"} {
+		cs = append(cs, ctrAt(id, i, "running", h, now0.Add(-time.Hour)))
+		counters[id] = &state.Probe{Successes: 5, InRotation: true, Ever: true}
+	}
+	fail := errors.New("status 500")
+	probes := map[string]error{"a": nil, "b": nil, "c": fail, "d": fail}
+	// One failed probe: nothing leaves (leave_after 2).
+	pr := UpdateProbes(s, cs, probes, counters, now0)
+	if m, f := Members(s, cs, pr.Counters); len(m) != 4 || len(f) != 0 {
+		t.Fatalf("one failed probe changed the membership: %d members, %+v", len(m), f)
+	}
+	// The second: c and d would leave; 2 of 4 is at the panic share.
+	pr = UpdateProbes(s, cs, probes, pr.Counters, now0.Add(5*time.Second))
+	m, f := Members(s, cs, pr.Counters)
+	if len(m) != 4 || len(f) != 1 || f[0].Type != "panic" || f[0].Key == "" {
+		t.Errorf("2 of 4 failing: %d members (want all 4), findings %+v", len(m), f)
+	}
+	// With one more healthy than the share, the failing ones leave.
+	probes["b"] = nil
+	cs = append(cs, ctrAt("e", 4, "running", h, now0.Add(-time.Hour)))
+	pr.Counters["e"] = &state.Probe{Successes: 5, InRotation: true, Ever: true}
+	probes["e"] = nil
+	pr = UpdateProbes(s, cs, probes, pr.Counters, now0.Add(10*time.Second))
+	if m, f := Members(s, cs, pr.Counters); len(m) != 3 || len(f) != 0 {
+		t.Errorf("3 of 5 healthy: %d members, findings %+v", len(m), f)
+	}
+	// A replica that never passed a probe is never routed to.
+	cs = append(cs, ctrAt("new", 5, "running", h, now0))
+	probes = map[string]error{"new": fail}
+	pr = UpdateProbes(s, cs, probes, pr.Counters, now0.Add(15*time.Second))
+	for _, c := range func() []fleet.Container { m, _ := Members(s, cs, pr.Counters); return m }() {
+		if c.ID == "new" {
+			t.Error("a replica that never passed is routed to")
+		}
+	}
+}
+
+func TestAnIncidentIsOneEventWhenItBeginsAndOneWhenItEnds(t *testing.T) {
+	crash := NewFinding("crashloop", "web", "web replica 1", "crash-looping")
+	crash.Key, crash.Partial = "crashloop web replica 1", "app web is crash-looping"
+	st := state.New()
+	var kinds []string
+	for pass := 0; pass < 10; pass++ {
+		var outs []Outcome
+		if pass < 6 {
+			outs = append(outs, Outcome{Step: crash})
+		}
+		outs, commit := TrackIncidents(outs, st.Incidents, []string{"crashloop"}, now0.Add(time.Duration(pass)*time.Minute))
+		commit(st, outs)
+		for _, o := range outs {
+			if !o.Quiet {
+				kinds = append(kinds, o.Step.Type)
+			}
+		}
+	}
+	if strings.Join(kinds, ",") != "crashloop,resolved" {
+		t.Errorf("10 passes, 6 of them in the crash loop, printed and recorded %v", kinds)
+	}
+	if len(st.Incidents) != 0 {
+		t.Errorf("the incident is kept after it ended: %v", st.Incidents)
+	}
+	// A pass that does not evaluate crash loops never ends one.
+	outs, commit := TrackIncidents([]Outcome{{Step: crash}}, st.Incidents, []string{"crashloop"}, now0)
+	commit(st, outs)
+	outs, _ = TrackIncidents(nil, st.Incidents, []string{"panic"}, now0)
+	if len(outs) != 0 {
+		t.Errorf("lb render ended a crash loop: %+v", outs)
+	}
+}

@@ -1,0 +1,55 @@
+package state
+
+import (
+	"strconv"
+	"time"
+)
+
+// Pause is a rollout that stopped: the spec hash it was rolling to, since
+// when and why.
+type Pause struct {
+	Hash   string    `json:"hash"`
+	Since  time.Time `json:"since"`
+	Reason string    `json:"reason"`
+}
+
+// Incident is a condition a pass reported that still holds.
+type Incident struct {
+	Type   string    `json:"type"`
+	App    string    `json:"app,omitempty"`
+	Target string    `json:"target,omitempty"`
+	Reason string    `json:"reason"`
+	Since  time.Time `json:"since"`
+}
+
+// SlotAttempts returns the recent attempts at replica slot of app.
+func (s *State) SlotAttempts(app string, replica int) []time.Time {
+	if a := s.App(app); a != nil {
+		return a.Slots[strconv.Itoa(replica)]
+	}
+	return nil
+}
+
+// AddSlotAttempt records an attempt at replica slot of app at now,
+// forgetting the slot's attempts older than window.
+func (s *State) AddSlotAttempt(app string, replica int, now time.Time, window time.Duration) {
+	a := s.AppState(app)
+	if a.Slots == nil {
+		a.Slots = map[string][]time.Time{}
+	}
+	k := strconv.Itoa(replica)
+	var kept []time.Time
+	for _, t := range a.Slots[k] {
+		if now.Sub(t) < window {
+			kept = append(kept, t)
+		}
+	}
+	a.Slots[k] = append(kept, now.UTC())
+}
+
+// ResetSlot forgets a slot's attempts: its replica served long enough.
+func (s *State) ResetSlot(app string, replica int) {
+	if a := s.App(app); a != nil {
+		delete(a.Slots, strconv.Itoa(replica))
+	}
+}
