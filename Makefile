@@ -54,7 +54,13 @@ loadtest: build
 	scripts/ensure-engine.sh
 	scripts/build-image.sh baton-demo:v1 v1
 	scripts/build-image.sh baton-demo:v2 v2
+	scripts/build-image.sh baton-test:v1 v1
 	@set -e; for m in $(LOADTEST_MODES); do scripts/loadtest.sh $$m; done
+	BATON_CHAOS_ROUNDS=$(CHAOS_ROUNDS) $(GO) test -count=1 -timeout 30m -run '^TestChaosUnderLoadNeverTakesTheAppDown$$' -v ./commands
+
+## CHAOS_ROUNDS: how many times the chaos load test repeats its sequence
+## (make test runs it once).
+CHAOS_ROUNDS ?= 4
 
 ## fuzz: each fuzz target for FUZZTIME (make test runs them for 10s each);
 ## a new input's minimization is capped at FUZZMINTIME (Go's default, 60s,

@@ -47,6 +47,7 @@ func healPass() passDef[map[string]fleet.Exit] {
 	return passDef[map[string]fleet.Exit]{
 		name: "heal",
 		observe: func(ctx context.Context, x *pass) (map[string]fleet.Exit, error) {
+			x.probeAll = true
 			if err := x.observeFleet(ctx); err != nil {
 				return nil, err
 			}

@@ -7,7 +7,9 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/baton-orchestrator/baton/internal/fleet"
 	"github.com/baton-orchestrator/baton/internal/plan"
@@ -32,6 +34,9 @@ type fleetView struct {
 	tasks        []fleet.Task
 	taskReplicas []fleet.Container
 	swarmReady   []fleet.Container
+	// reused are the containers whose verdict came from the state (fresh
+	// enough), not from a probe of this pass.
+	reused map[string]bool
 }
 
 // replicasOf is where an app's replicas are observed: its containers, or
@@ -50,9 +55,10 @@ func (x *pass) observeFleet(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("observe docker: %w", err)
 	}
-	f := fleetView{containers: cs, ready: map[string]bool{}, probeErr: map[string]error{}}
+	f := fleetView{containers: cs, ready: map[string]bool{}, probeErr: map[string]error{}, reused: map[string]bool{}}
 	var targets []probe.Target
 	var ids []string
+	now := x.clock.Now()
 	for _, c := range cs {
 		a := x.spec.App(c.App)
 		if a == nil || !c.Running() {
@@ -63,7 +69,18 @@ func (x *pass) observeFleet(ctx context.Context) error {
 			f.probeErr[c.ID] = fmt.Errorf("docker health is %s", c.Health)
 			continue
 		}
-		targets = append(targets, probe.Target{Addr: c.Addr, ContainerID: c.ID, Health: c.Health, Check: rollout.CheckOf(a)})
+		if cnt := x.state.Probes[c.ID]; !x.probeAll && cnt != nil && fresh(cnt, a, now) {
+			// heal probed it less than health.interval ago: its verdict
+			// stands (a new, unknown or stale replica is probed).
+			f.reused[c.ID] = true
+			if cnt.Failures == 0 {
+				f.ready[c.ID] = true
+			} else {
+				f.probeErr[c.ID] = errors.New(cnt.LastError)
+			}
+			continue
+		}
+		targets = append(targets, probe.Target{Addr: c.Addr, Direct: c.DirectAddr, ContainerID: c.ID, Health: c.Health, Check: rollout.CheckOf(a)})
 		ids = append(ids, c.ID)
 	}
 	for i, err := range x.prober.All(ctx, targets, probeParallel) {
@@ -90,12 +107,22 @@ func (x *pass) observeFleet(ctx context.Context) error {
 func (f fleetView) probes() map[string]error {
 	out := make(map[string]error, len(f.ready)+len(f.probeErr))
 	for id := range f.ready {
-		out[id] = nil
+		if !f.reused[id] {
+			out[id] = nil
+		}
 	}
 	for id, err := range f.probeErr {
-		out[id] = err
+		if !f.reused[id] {
+			out[id] = err
+		}
 	}
 	return out
+}
+
+// fresh reports whether a replica's last verdict is younger than its
+// app's health.interval, so a pass other than heal may reuse it.
+func fresh(cnt *state.Probe, a *spec.App, now time.Time) bool {
+	return !cnt.LastAt.IsZero() && cnt.Successes+cnt.Failures > 0 && now.Sub(cnt.LastAt) < a.Health.Interval.D
 }
 
 // fleetSteps are what observeFleet found for every pass that probes:

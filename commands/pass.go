@@ -47,6 +47,9 @@ type pass struct {
 	// the apps the balancer fails open for (observeFleet).
 	probed plan.Probed
 	panics []plan.Step
+	// probeAll: probe every replica (heal); other passes reuse verdicts
+	// younger than health.interval.
+	probeAll bool
 	// syncErr is the pass's failed balancer sync, if any.
 	syncErr error
 	// apps are the replica counts per app, for the metrics.

@@ -171,9 +171,22 @@ func Convert(s container.Summary, networkName string) fleet.Container {
 			ip = "127.0.0.1"
 		}
 		c.Addr = net.JoinHostPort(ip, strconv.Itoa(int(p.PublicPort)))
+		c.DirectAddr = directAddr(s, int(p.PrivatePort))
 		break
 	}
 	return c
+}
+
+// directAddr is the container's own address for port on the default
+// bridge (probes skip the userland proxy there), or "".
+func directAddr(s container.Summary, port int) string {
+	if s.NetworkSettings == nil {
+		return ""
+	}
+	if ep := s.NetworkSettings.Networks["bridge"]; ep != nil && ep.IPAddress != "" {
+		return net.JoinHostPort(ep.IPAddress, strconv.Itoa(port))
+	}
+	return ""
 }
 
 func privatePort(ports []container.Port, want int) int {

@@ -58,6 +58,10 @@ type Container struct {
 	// published port, or IP:port on the configured network. Empty when the
 	// container has no reachable port.
 	Addr string
+	// DirectAddr is the container's own IP:port on Docker's default bridge
+	// when Addr is a published port: probes try it first (no userland
+	// proxy in between).
+	DirectAddr string
 }
 
 // Running reports whether the container's process is up.

@@ -6,6 +6,7 @@ package plan
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -94,7 +95,11 @@ func TestARolloutToAnImageThatNeverGetsReadyPausesWithTheOldReplicasServing(t *t
 	}
 	// The first replacement's new replica never answers.
 	st := state.New()
-	p.Commit(st, []Outcome{{Step: replaces[0], Err: errors.New("new replica web-0-x: not ready within 30s")}})
+	p.Commit(st, []Outcome{{Step: replaces[1], Err: errors.New("create container: the daemon did not answer")}})
+	if st.App("web").Paused != nil {
+		t.Fatal("an engine failure paused the rollout")
+	}
+	p.Commit(st, []Outcome{{Step: replaces[0], Err: fmt.Errorf("new replica web-0-x: %w", &NotReady{Err: errors.New("not ready within 30s")})}})
 	if st.App("web").Paused == nil || st.App("web").Paused.Hash != h {
 		t.Fatalf("the rollout is not paused: %+v", st.App("web"))
 	}

@@ -6,6 +6,7 @@ package plan
 // including what the pass must remember afterwards (Commit).
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -115,7 +116,8 @@ func ScalePass(in ScaleInput, now time.Time) Plan {
 			}
 			app := in.Spec.App(a.App)
 			st.AddSlotAttempt(a.App, a.Replica, now, app.Health.CrashloopWindow.D)
-			if a.Kind == Replace && a.Old.Hash != in.Spec.HashOf(app) {
+			var nr *NotReady
+			if a.Kind == Replace && a.Old.Hash != in.Spec.HashOf(app) && errors.As(o.Err, &nr) {
 				st.AppState(a.App).Paused = &state.Pause{Hash: in.Spec.HashOf(app), Since: now.UTC(), Reason: o.Err.Error()}
 			}
 		}

@@ -92,6 +92,15 @@ type Outcome struct {
 	Data any
 }
 
+// NotReady marks a failure of a new replica itself — it never answered
+// its check, or exited before it did — as opposed to the engine's (a
+// daemon that did not answer, an image that could not be pulled). Only
+// such a failure pauses a rollout.
+type NotReady struct{ Err error }
+
+func (e *NotReady) Error() string { return e.Err.Error() }
+func (e *NotReady) Unwrap() error { return e.Err }
+
 // Done reports whether the step was applied.
 func (o Outcome) Done() bool { return o.Err == nil }
 

@@ -5,6 +5,7 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -27,7 +28,11 @@ type Check struct {
 
 // Target is a probe aimed at a container.
 type Target struct {
-	Addr        string
+	Addr string
+	// Direct, when set, is the container's own address (IP:port on its
+	// network), probed first: it skips Docker's userland proxy. A probe
+	// that cannot connect there tries Addr.
+	Direct      string
 	ContainerID string
 	// Health is the Docker HEALTHCHECK verdict already observed, for
 	// type docker: "healthy" passes, anything else fails.
@@ -87,16 +92,33 @@ func (p *Prober) Do(ctx context.Context, t Target) error {
 	if t.Addr == "" {
 		return fmt.Errorf("no address to probe")
 	}
+	if t.Direct != "" {
+		if err := p.at(ctx, t, t.Direct); !cannotConnect(err) {
+			return err
+		}
+	}
+	return p.at(ctx, t, t.Addr)
+}
+
+// cannotConnect: the error is a failure to dial (refused, unreachable),
+// not an answer that fails the check.
+func cannotConnect(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial" && !op.Timeout()
+}
+
+// at runs a tcp or http check against addr.
+func (p *Prober) at(ctx context.Context, t Target, addr string) error {
 	switch t.Check.Type {
 	case "tcp":
 		var d net.Dialer
-		conn, err := d.DialContext(ctx, "tcp", t.Addr)
+		conn, err := d.DialContext(ctx, "tcp", addr)
 		if err != nil {
-			return fmt.Errorf("tcp %s: %w", t.Addr, err)
+			return fmt.Errorf("tcp %s: %w", addr, err)
 		}
 		return conn.Close()
 	case "http":
-		url := "http://" + t.Addr + t.Check.Path
+		url := "http://" + addr + t.Check.Path
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
 			return err

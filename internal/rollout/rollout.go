@@ -311,13 +311,13 @@ func (r *Runner) waitReady(ctx context.Context, app *spec.App, c fleet.Container
 	check := CheckOf(app)
 	deadline := r.Clock.Now().Add(app.Health.ReadyTimeout.D)
 	lastInspect := r.Clock.Now()
-	t := probe.Target{Addr: c.Addr, ContainerID: c.ID, Check: check}
+	t := probe.Target{Addr: c.Addr, Direct: c.DirectAddr, ContainerID: c.ID, Check: check}
 	for {
 		if now := r.Clock.Now(); check.Type == "docker" || now.Sub(lastInspect) >= time.Second {
 			lastInspect = now
 			x, err := r.Engine.Inspect(ctx, c.ID)
 			if err == nil && !x.Running() {
-				return &exitedError{x}
+				return &plan.NotReady{Err: &exitedError{x}}
 			}
 			t.Health = x.Health
 		}
@@ -326,7 +326,7 @@ func (r *Runner) waitReady(ctx context.Context, app *spec.App, c fleet.Container
 			return nil
 		}
 		if r.Clock.Now().Add(interval).After(deadline) {
-			return fmt.Errorf("not ready within %s: %w", app.Health.ReadyTimeout.D, err)
+			return &plan.NotReady{Err: fmt.Errorf("not ready within %s: %w", app.Health.ReadyTimeout.D, err)}
 		}
 		if err := r.Clock.Sleep(ctx, interval); err != nil {
 			return err

@@ -149,6 +149,7 @@ func Parse(path string, data []byte) (*Spec, error) {
 	}
 	s.applyDefaults()
 	s.resolvePaths()
+	s.rememberHashes()
 	return s, nil
 }
 

@@ -34,6 +34,9 @@ type Spec struct {
 	Volumes  map[string]*Volume  `yaml:"volumes"`
 	Networks map[string]*Network `yaml:"networks"`
 
+	// hashes are the apps' HashOf by name, computed once at load.
+	hashes map[string]string
+
 	// Path is the file the spec was read from; Dir is its directory, against
 	// which relative paths resolve and in which commands run.
 	Path string `yaml:"-"`
@@ -599,21 +602,26 @@ func (s *Spec) UsesSwarm() bool { return s.Swarm != nil || s.HasSwarmApps() }
 
 // HashOf is the spec hash of what runs for the app: of its containers (on
 // the spec's network) or of its Swarm tasks (whose network is Swarm's).
+// A loaded spec never changes, so the hashes are computed once (Load),
+// not per container per pass.
 func (s *Spec) HashOf(a *App) string {
+	if h, ok := s.hashes[a.Name]; ok && s.App(a.Name) == a {
+		return h
+	}
 	if a.OnSwarm() {
 		return a.Hash("")
 	}
 	return a.Hash(s.Docker.Network)
 }
 
-// WantReplicas is the app's replica count: the fixed one, or for an
-// autoscaled app the count the last scale pass decided (commands set it
-// from the state file before deciding anything).
-func (a *App) WantReplicas() int {
-	if a.Replicas == nil {
-		return 1
+// rememberHashes computes every app's hash once the spec is complete.
+func (s *Spec) rememberHashes() {
+	s.hashes = nil
+	hashes := make(map[string]string, len(s.Apps))
+	for _, a := range s.Apps {
+		hashes[a.Name] = s.HashOf(a)
 	}
-	return *a.Replicas
+	s.hashes = hashes
 }
 
 // Hash identifies the container-relevant part of an app's spec: a running

@@ -96,7 +96,7 @@ apps:
 	}{
 		{"project", s.Project, "baton"},
 		{"publish ip", s.Docker.PublishIP, "127.0.0.1"},
-		{"replicas", web.WantReplicas(), 1},
+		{"replicas", *web.Replicas, 1},
 		{"pull", web.Pull, "missing"},
 		{"method", web.LB.Method, "round_robin"},
 		{"path", web.LB.Path, "/"},
