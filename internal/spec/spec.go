@@ -370,11 +370,21 @@ type Health struct {
 	// crash-looping (exit 3, an event); heal keeps backing off.
 	CrashloopAttempts int      `yaml:"crashloop_attempts"`
 	CrashloopWindow   Duration `yaml:"crashloop_window"`
-	// Membership, backoff per replica slot and panic routing (health.go).
+	// StableAfter: a replica that failed within this long of starting is
+	// a crash-loop attempt against its replica slot; one that served
+	// longer resets its slot. Default 60s.
 	StableAfter Duration `yaml:"stable_after"`
-	LeaveAfter  int      `yaml:"leave_after"`
-	Panic       Panic    `yaml:"panic"`
-	Interval    Duration `yaml:"interval"`
+	// LeaveAfter is how many failed probes in a row take a replica out of
+	// the balancer (one failed probe does not). Default 2, at most
+	// failure_threshold.
+	LeaveAfter int `yaml:"leave_after"`
+	// Panic is the share of an app's replicas in the balancer at or below
+	// which it routes to every replica that was ever ready (fails open);
+	// "off" never does. Default 50%.
+	Panic Panic `yaml:"panic"`
+	// Interval is how fresh a probe verdict must be for passes other than
+	// heal to reuse it instead of probing again. Default 10s.
+	Interval Duration `yaml:"interval"`
 }
 
 // Defaults applied by Load after validation.
