@@ -16,8 +16,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -169,16 +171,33 @@ func StartNginx(t testing.TB) *Nginx {
 	if err != nil {
 		t.Fatalf("start nginx: %v\n%s", err, out)
 	}
-	t.Cleanup(func() {
+	t.Cleanup(func() { stopNginx(dir) })
+	return n
+}
+
+// stopNginx stops the nginx of prefix dir by signalling its master: `nginx
+// -s quit` parses the configuration first and gives up when it no longer
+// loads (a certificate a test removed), which left masters running — and
+// holding every file descriptor they inherited, such as a test runner's
+// lock.
+func stopNginx(dir string) {
+	b, err := os.ReadFile(filepath.Join(dir, "nginx.pid"))
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
 		_ = exec.Command("nginx", "-s", "quit", "-p", dir+"/", "-c", "nginx.conf", "-e", "stderr").Run()
-		for i := 0; i < 50; i++ {
-			if _, err := os.Stat(filepath.Join(dir, "nginx.pid")); os.IsNotExist(err) {
+		return
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGKILL} {
+		if syscall.Kill(pid, sig) != nil {
+			return // gone
+		}
+		for i := 0; i < 100; i++ {
+			if syscall.Kill(pid, 0) != nil {
 				return
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-	})
-	return n
+	}
 }
 
 // Run runs a command and returns stdout, stderr and the exit code.
