@@ -99,6 +99,7 @@ var rules = map[string]map[string]any{
 	"Health.failure_threshold":     {"minimum": 0, "maximum": 100},
 	"Health.success_threshold":     {"minimum": 0, "maximum": 100},
 	"Health.crashloop_attempts":    {"minimum": 0, "maximum": 1000},
+	"Health.leave_after":           {"minimum": 0, "maximum": 100},
 	"LB.path":                      {"allOf": []any{map[string]any{"not": map[string]any{"pattern": `\.\.`}}, map[string]any{"not": map[string]any{"pattern": `//`}}}},
 	"LB.keepalive":                 {"minimum": 0, "maximum": 4096},
 	"LB.retries":                   {"minimum": 0, "maximum": 10},
@@ -244,6 +245,9 @@ func schemaOf(t reflect.Type, name string) map[string]any {
 		return map[string]any{"type": []string{"string", "integer"}, "pattern": sizePattern, "minimum": 0}
 	case reflect.TypeOf(Percent{}):
 		return map[string]any{"type": []string{"string", "number"}, "pattern": `^[0-9]+(\.[0-9]+)?%?$`, "exclusiveMinimum": 0, "maximum": 1000}
+	case reflect.TypeOf(Panic{}):
+		return map[string]any{"oneOf": []any{map[string]any{"const": "off"}, map[string]any{"const": 0},
+			map[string]any{"type": "string", "pattern": `^[0-9]{1,2}(\.[0-9]+)?%$`}}}
 	case reflect.TypeOf(Hosts{}):
 		host := map[string]any{"type": "string", "pattern": hostRe.String(), "maxLength": 253}
 		return map[string]any{"oneOf": []any{host, map[string]any{"type": "array", "items": host}}}
