@@ -81,7 +81,7 @@ bench: build
 	scripts/ensure-engine.sh
 	scripts/build-image.sh baton-demo:v1 v1
 	scripts/build-image.sh baton-demo:v2 v2
-	scripts/bench-pass.sh 10 100 500
+	scripts/bench-pass.sh 100 500 1000
 	scripts/bench-memory.sh 1000
 	scripts/bench-heal.sh 100 0 10 25 50 100
 	scripts/loadtest.sh

@@ -1,67 +1,73 @@
 #!/usr/bin/env bash
-# bench-pass.sh [N...]: the cost of a no-op `baton scale`, `baton lb render`
-# and `baton status` pass at N containers (default 10 100 500), next to the
-# physical limit: a bare `docker ps -a --filter label=...` on the same
-# engine in the same run. Also the peak memory (max RSS) of each pass.
-# Real containers (the FROM scratch demo server), loopback only.
+# bench-pass.sh [N...]: the whole-process wall time of a no-op `baton lb
+# render`, `scale`, `status` and `heal` pass at N replicas (default 100 500
+# 1000), side by side with the floor — a bare `docker ps -q --filter
+# label=baton.project=P` on the same engine — in one run: BENCH_RUNS
+# (default 7) paired rounds, each timing the floor and then every pass once;
+# the table shows medians and each pass's median over the floor's median.
+# `heal` runs every round, as `heal --every` does in production, so the
+# other passes find verdicts fresher than health.interval and reuse them
+# (issue 17). Real replicas of the FROM scratch demo server, published on
+# 127.0.0.1; nothing leaves the host.
 #
-# Needs bin/baton and baton-demo:v1 (make bench-pass builds both).
+# Needs bin/baton and baton-demo:v1 (make bench builds both).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 sizes=("$@")
-[ ${#sizes[@]} -gt 0 ] || sizes=(10 100 500)
-runs=${BENCH_RUNS:-10}
+[ ${#sizes[@]} -gt 0 ] || sizes=(100 500 1000)
+runs=${BENCH_RUNS:-7}
 . "$root/scripts/bench-lib.sh"
 bench_setup bench-pass
-need_gnu_time
 
-spec() {
-  cat >"$dir/baton.yaml" <<SPEC
-project: $project
-nginx:
-  config: baton.conf
-  test: ["true"]
-  reload: ["true"]
-  listen: 127.0.0.1:18099
-apps:
-  - name: web
-    image: baton-demo:v1
-    pull: never
-    port: 8080
-    replicas: $1
-    resources: {memory: 16m}
-    lb: {path: /}
-    health: {type: http, path: /healthz, timeout: 2s, ready_timeout: 60s}
-SPEC
+spec() { # spec N: N replicas over apps of at most 500 (the spec's cap)
+  local n=$1 apps per a
+  apps=$(( (n + 499) / 500 ))
+  per=$(( n / apps ))
+  {
+    echo "project: $project"
+    echo "nginx: {config: baton.conf, test: [\"true\"], reload: [\"true\"], listen: \"127.0.0.1:18099\"}"
+    echo "apps:"
+    for a in $(seq 1 "$apps"); do
+      echo "  - {name: web$a, image: baton-demo:v1, pull: never, port: 8080, replicas: $per, resources: {memory: 16m}, lb: {path: /w$a}, health: {type: http, path: /healthz, timeout: 2s, ready_timeout: 60s}}"
+    done
+  } >"$dir/baton.yaml"
 }
 
-# mean wall seconds of $runs runs of a command
-mean() {
+now() { date +%s%N; }
+# secs CMD...: the wall seconds of one run
+secs() {
   local s e
-  s=$(date +%s.%N)
-  for _ in $(seq "$runs"); do "$@" >/dev/null; done
-  e=$(date +%s.%N)
-  awk -v s="$s" -v e="$e" -v n="$runs" 'BEGIN {printf "%.3f", (e - s) / n}'
+  s=$(now)
+  "$@" >/dev/null 2>&1 || true
+  e=$(now)
+  awk -v s="$s" -v e="$e" 'BEGIN {printf "%.4f", (e - s) / 1e9}'
 }
-maxrss() { # KiB
-  /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -1
-}
+median() { sort -g | awk '{a[NR] = $1} END {if (NR % 2) print a[(NR + 1) / 2]; else printf "%.4f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 
-echo "| containers | docker ps -a (s) | baton scale no-op (s) | ratio | baton lb render no-op (s) | ratio | baton status (s) | max RSS scale / lb render (MiB) |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| replicas | docker ps -q --filter (s) | lb render no-op | scale no-op | status | heal no-op |"
+echo "|---|---|---|---|---|---|"
 for n in "${sizes[@]}"; do
   spec "$n"
+  baton --lock-timeout 600s scale >/dev/null
+  baton heal >/dev/null
   baton scale >/dev/null
-  baton scale >/dev/null # converged; the next ones are no-ops
-  ps=$(mean docker ps -a --filter "label=baton.project=$project")
-  sc=$(mean baton scale)
-  lb=$(mean baton lb render)
-  st=$(mean baton status)
-  rss_sc=$(maxrss bin/baton --spec "$dir/baton.yaml" --state "$dir/state.json" scale)
-  rss_lb=$(maxrss bin/baton --spec "$dir/baton.yaml" --state "$dir/state.json" lb render)
-  awk -v n="$n" -v ps="$ps" -v sc="$sc" -v lb="$lb" -v st="$st" -v r1="$rss_sc" -v r2="$rss_lb" \
-    'BEGIN {printf "| %d | %.3f | %.3f | %.2fx | %.3f | %.2fx | %.3f | %.1f / %.1f |\n", n, ps, sc, sc/ps, lb, lb/ps, st, r1/1024, r2/1024}'
+  [ -z "$(baton scale)" ] || { echo "bench-pass: scale at $n replicas is not a no-op" >&2; exit 1; }
+  : >"$dir/ps"; : >"$dir/lb"; : >"$dir/sc"; : >"$dir/st"; : >"$dir/he"
+  for _ in $(seq "$runs"); do
+    secs docker ps -q --filter "label=baton.project=$project" >>"$dir/ps"; echo >>"$dir/ps"
+    secs baton heal >>"$dir/he"; echo >>"$dir/he"
+    secs baton lb render >>"$dir/lb"; echo >>"$dir/lb"
+    secs baton scale >>"$dir/sc"; echo >>"$dir/sc"
+    secs baton status >>"$dir/st"; echo >>"$dir/st"
+  done
+  ps=$(median <"$dir/ps")
+  row="| $n | $ps"
+  for f in lb sc st he; do
+    m=$(median <"$dir/$f")
+    row+=$(awk -v m="$m" -v p="$ps" 'BEGIN {printf " | %.3f s (%.2f×)", m, m / p}')
+  done
+  echo "$row |"
 done
 echo
-echo "mean of $runs runs each; every pass makes one container list call (TestOneListCallPerPass) plus one readiness probe per running replica, 256 at once"
+echo "medians of $runs paired rounds (floor, heal, lb render, scale, status in each); one container list call per pass (TestOneListCallPerPass); heal probes every replica, the others reuse verdicts younger than health.interval (10s)"

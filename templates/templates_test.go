@@ -212,32 +212,38 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// BenchmarkRender1000 renders the nginx config for 1,000 ready containers
-// over 10 apps: the pure cost of one lb render pass beyond the list call.
-func BenchmarkRender1000(b *testing.B) {
-	yaml := "nginx: {config: c.conf, test: [nginx, -t], reload: [nginx, -s, reload], listen: \"127.0.0.1:8080\"}\napps:\n"
-	for a := 0; a < 10; a++ {
-		yaml += fmt.Sprintf("  - {name: app%d, image: img:1, port: 8080, replicas: 100, lb: {path: /app%d}}\n", a, a)
-	}
-	s, err := spec.Parse("bench.yaml", []byte(yaml))
-	if err != nil {
-		b.Fatal(err)
-	}
-	var ms []fleet.Container
-	for i := 0; i < 1000; i++ {
-		ms = append(ms, fleet.Container{ID: fmt.Sprint(i), App: fmt.Sprintf("app%d", i%10), State: "running", Addr: fmt.Sprintf("127.0.0.1:%d", 20000+i)})
-	}
-	text, _ := Builtin(Default)
-	tm, err := Parse(Default, text)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, err := Render(tm, plan.Balancer(s, ms)); err != nil {
-			b.Fatal(err)
-		}
+// BenchmarkRender renders the nginx config for 1,000 and 10,000 ready
+// containers over apps of 500: the pure cost of one lb render pass beyond
+// the list call.
+func BenchmarkRender(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			apps := (n + 499) / 500
+			yaml := "nginx: {config: c.conf, test: [nginx, -t], reload: [nginx, -s, reload], listen: \"127.0.0.1:8080\"}\napps:\n"
+			for a := 0; a < apps; a++ {
+				yaml += fmt.Sprintf("  - {name: app%d, image: img:1, port: 8080, replicas: %d, lb: {path: /app%d}}\n", a, n/apps, a)
+			}
+			s, err := spec.Parse("bench.yaml", []byte(yaml))
+			if err != nil {
+				b.Fatal(err)
+			}
+			var ms []fleet.Container
+			for i := 0; i < n; i++ {
+				ms = append(ms, fleet.Container{ID: fmt.Sprint(i), App: fmt.Sprintf("app%d", i%apps), State: "running", Addr: fmt.Sprintf("10.0.%d.%d:8080", i/250, i%250)})
+			}
+			text, _ := Builtin(Default)
+			tm, err := Parse(Default, text)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := Render(tm, plan.Balancer(s, ms)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

@@ -9,60 +9,99 @@ import (
 	"github.com/baton-orchestrator/baton/state"
 )
 
-// fleet1000 is 10 apps × 100 replicas, every replica running and ready,
-// one in ten on an outdated spec.
-func fleet1000(b *testing.B) ([]fleet.Container, map[string]bool, string) {
+// fleetN is n replicas over apps of at most 500 (the spec's cap), every
+// replica running and ready, one in ten on an outdated spec.
+func fleetN(b *testing.B, n int) ([]fleet.Container, map[string]bool, string) {
+	apps := (n + 499) / 500
 	y := "nginx: {config: c.conf, test: [t], reload: [r], listen: \"127.0.0.1:80\"}\napps:\n"
-	for a := 0; a < 10; a++ {
-		y += fmt.Sprintf("  - {name: app%d, image: img:1, port: 80, replicas: 100, lb: {path: /a%d}, autoscale: {min: 1, max: 200, targets: {rps: 100, cpu: 50%%}}}\n", a, a)
+	for a := 0; a < apps; a++ {
+		y += fmt.Sprintf("  - {name: app%d, image: img:1, port: 80, replicas: %d, lb: {path: /a%d}, autoscale: {min: 1, max: 500, targets: {rps: 100, cpu: 50%%}}}\n", a, n/apps, a)
 	}
 	var cs []fleet.Container
 	ready := map[string]bool{}
-	for i := 0; i < 1000; i++ {
-		id := fmt.Sprintf("c%04d", i)
-		cs = append(cs, fleet.Container{ID: id, Name: id, App: fmt.Sprintf("app%d", i%10), Replica: i / 10, State: "running",
-			Created: t0.Add(-time.Hour), Addr: fmt.Sprintf("127.0.0.1:%d", 20000+i)})
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf("c%05d", i)
+		cs = append(cs, fleet.Container{ID: id, Name: id, App: fmt.Sprintf("app%d", i%apps), Replica: i / apps, State: "running",
+			Created: t0.Add(-time.Hour), Addr: fmt.Sprintf("10.0.%d.%d:80", i/250, i%250)})
 		ready[id] = true
 	}
 	return cs, ready, y
 }
 
-func BenchmarkScaleDecide1000(b *testing.B) {
-	cs, ready, y := fleet1000(b)
-	s := testSpec(b, y)
-	for i := range cs {
-		if i%10 != 0 {
-			cs[i].Hash = s.App(cs[i].App).Hash("")
-		}
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if a := Scale(s, Desired(s, nil, nil), cs, ready); len(a) != 100 {
-			b.Fatalf("%d actions", len(a))
-		}
+// sizes are the fleet sizes the benchmarks decide for.
+var sizes = []int{1000, 10000}
+
+func BenchmarkScaleDecide(b *testing.B) {
+	for _, n := range sizes {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			cs, ready, y := fleetN(b, n)
+			s := testSpec(b, y)
+			for i := range cs {
+				if i%10 != 0 {
+					cs[i].Hash = s.HashOf(s.App(cs[i].App))
+				}
+			}
+			in := ScaleInput{Spec: s, Want: Desired(s, nil, nil), Containers: cs, Ready: ready}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if p := ScalePass(in, t0); len(p.Steps) != n/10 {
+					b.Fatalf("%d steps", len(p.Steps))
+				}
+			}
+		})
 	}
 }
 
-func BenchmarkHealDecide1000(b *testing.B) {
-	cs, _, y := fleet1000(b)
-	s := testSpec(b, y)
-	probes := map[string]error{}
-	counters := map[string]*state.Probe{}
-	for i, c := range cs {
-		probes[c.ID] = nil
-		if i%50 == 0 {
-			probes[c.ID] = fmt.Errorf("status 500")
-			counters[c.ID] = &state.Probe{Failures: 2}
-		}
+func BenchmarkHealDecide(b *testing.B) {
+	for _, n := range sizes {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			cs, _, y := fleetN(b, n)
+			s := testSpec(b, y)
+			probes := map[string]error{}
+			counters := map[string]*state.Probe{}
+			for i, c := range cs {
+				probes[c.ID] = nil
+				counters[c.ID] = &state.Probe{Successes: 3, InRotation: true, Ever: true}
+				if i%50 == 0 {
+					probes[c.ID] = fmt.Errorf("status 500")
+					counters[c.ID] = &state.Probe{Failures: 2, InRotation: true, Ever: true}
+				}
+			}
+			in := HealInput{Spec: s, Want: Desired(s, nil, nil), Containers: cs, Probes: probes, Counters: counters}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if p := HealPass(in, t0); len(p.Of(Replace)) != n/50 {
+					b.Fatalf("%d replacements", len(p.Of(Replace)))
+				}
+			}
+		})
 	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		p := Heal(HealInput{Spec: s, Want: Desired(s, nil, nil), Containers: cs, Probes: probes, Counters: counters}, t0)
-		if len(p.Actions) != 20 {
-			b.Fatalf("%d actions", len(p.Actions))
-		}
+}
+
+// BenchmarkMembership folds a pass's probes into the counters and decides
+// the balancer's members (what every pass that probes does).
+func BenchmarkMembership(b *testing.B) {
+	for _, n := range sizes {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			cs, _, y := fleetN(b, n)
+			s := testSpec(b, y)
+			probes := map[string]error{}
+			counters := map[string]*state.Probe{}
+			for _, c := range cs {
+				probes[c.ID] = nil
+				counters[c.ID] = &state.Probe{Successes: 3, InRotation: true, Ever: true}
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				pr := UpdateProbes(s, cs, probes, counters, t0)
+				if m, _ := Members(s, cs, pr.Counters); len(m) != n {
+					b.Fatalf("%d members", len(m))
+				}
+			}
+		})
 	}
 }
 
@@ -81,16 +120,20 @@ func BenchmarkAutoscaleDecide(b *testing.B) {
 	}
 }
 
-func BenchmarkBalancerView1000(b *testing.B) {
-	cs, ready, y := fleet1000(b)
-	s := testSpec(b, y)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		v := Balancer(s, InRotation(s, cs, ready))
-		if len(v.Upstreams) != 10 {
-			b.Fatal(len(v.Upstreams))
-		}
+func BenchmarkBalancerView(b *testing.B) {
+	for _, n := range sizes {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			cs, ready, y := fleetN(b, n)
+			s := testSpec(b, y)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				v := Balancer(s, InRotation(s, cs, ready))
+				if len(v.Upstreams) != (n+499)/500 {
+					b.Fatal(len(v.Upstreams))
+				}
+			}
+		})
 	}
 }
 
