@@ -146,7 +146,7 @@ func TestChaosUnderLoadNeverTakesTheAppDown(t *testing.T) {
 				time.Sleep(2 * time.Second)
 				control(1, "/control/health?status=500") // one turns unhealthy
 				time.Sleep(2 * time.Second)
-				scale("", 5, 0, 3) // a scale-up meanwhile
+				scale("", 5, 0, 3)          // a scale-up meanwhile
 				control(2, "/control/hang") // a probe hangs
 				time.Sleep(2 * time.Second)
 				go control(3, "/control/oom") // one is OOM-killed
@@ -155,7 +155,7 @@ func TestChaosUnderLoadNeverTakesTheAppDown(t *testing.T) {
 					_ = exec.Command("docker", "kill", id).Run() // a second one dies
 				}
 				scale("    env: {ROUND: \""+strconv.Itoa(r)+"\"}\n", 5, 0, 3) // a rollout
-				scale("    env: {EXIT_AFTER: 0s}\n", 5, 3)                  // a bad image: the rollout pauses
+				scale("    env: {EXIT_AFTER: 0s}\n", 5, 3)                    // a bad image: the rollout pauses
 				time.Sleep(2 * time.Second)
 				scale("", 4, 0, 3) // the spec moves on
 			}

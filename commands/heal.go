@@ -43,17 +43,22 @@ func newHealCommand(env *Env) *cli.Command {
 
 // healPass probes (in observeFleet) and inspects the stopped replicas
 // that have no running one; plan.HealPass decides.
-func healPass() passDef[map[string]fleet.Exit] {
-	return passDef[map[string]fleet.Exit]{
+func healPass() passDef[healSeen] {
+	return passDef[healSeen]{
 		name: "heal",
-		observe: func(ctx context.Context, x *pass) (map[string]fleet.Exit, error) {
+		observe: func(ctx context.Context, x *pass) (healSeen, error) {
 			x.probeAll = true
+			var seen healSeen
 			if err := x.observeFleet(ctx); err != nil {
-				return nil, err
+				return seen, err
 			}
-			return x.inspectStopped(ctx, plan.ToInspect(x.spec, x.want, x.fleet.containers)), nil
+			seen.exits = x.inspectStopped(ctx, plan.ToInspect(x.spec, x.want, x.fleet.containers))
+			var err error
+			seen.sync, seen.syncOK, err = x.balancerStep(x.members)
+			return seen, err
 		},
-		decide: func(x *pass, exits map[string]fleet.Exit, now time.Time) plan.Plan {
+		decide: func(x *pass, seen healSeen, now time.Time) plan.Plan {
+			exits := seen.exits
 			in := plan.HealInput{Spec: x.spec, Want: x.want, Containers: x.fleet.containers, Probes: map[string]error{},
 				Exits: exits, Counters: x.state.Probes, Attempts: plan.SlotsOf(x.state), Counts: x.fleet.counts()}
 			for id := range x.fleet.ready {
@@ -64,12 +69,24 @@ func healPass() passDef[map[string]fleet.Exit] {
 			}
 			p := plan.HealPass(in, now)
 			p.Steps = append(x.fleetSteps(false), p.Steps...)
+			if seen.syncOK && !plan.Acts(p.Steps) {
+				p.Steps = append(p.Steps, seen.sync) // a replica left or came back
+			}
 			return p
 		},
-		exec:      []executor{execRollout},
+		exec:      []executor{execRollout, execSync},
 		view:      actionsView(),
 		incidents: []string{"hold", "crashloop", "panic"},
 	}
+}
+
+// healSeen is what a heal pass observed besides the fleet: the stopped
+// replicas' exits and, for a pass with nothing else to do, the balancer
+// change the membership calls for.
+type healSeen struct {
+	exits  map[string]fleet.Exit
+	sync   plan.Step
+	syncOK bool
 }
 
 // repeat runs pass every interval until d has passed, and returns the most

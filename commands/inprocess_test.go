@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -479,5 +480,62 @@ func TestInProcessEveryPassExitCodes(t *testing.T) {
 				t.Errorf("bad spec: exit %d, engine calls %d → %d\n%s", code, calls, len(a.fake.Calls()), errOut)
 			}
 		})
+	}
+}
+
+// TestFreshVerdictsAreReusedAndStaleOnesProbed: a pass other than heal
+// reuses a probe verdict younger than health.interval (no request reaches
+// the replica) and probes a stale one; a replica heal found failing is out
+// of the balancer after the next pass of any kind.
+func TestFreshVerdictsAreReusedAndStaleOnesProbed(t *testing.T) {
+	a := newInproc(t)
+	var hits atomic.Int64
+	var failing atomic.Bool
+	var addrs []string
+	a.fake = testenv.NewFakeEngine(func() string {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hits.Add(1)
+			if failing.Load() && len(addrs) > 0 && r.Host == addrs[0] {
+				w.WriteHeader(500)
+			}
+		}))
+		t.Cleanup(srv.Close)
+		addr := strings.TrimPrefix(srv.URL, "http://")
+		addrs = append(addrs, addr)
+		return addr
+	}, a.clock.Now)
+	a.write(`"true"`, "apps:\n  - {name: web, image: \"web:1\", port: 8080, replicas: 3, lb: {}, health: {type: http, path: /, interval: 10s, leave_after: 2}}\n")
+	a.must(0, "scale")
+	a.must(0, "heal") // every replica probed: fresh verdicts
+	before := hits.Load()
+	a.clock.Advance(5 * time.Second)
+	a.must(0, "lb", "render")
+	a.must(0, "scale")
+	a.must(0, "status")
+	if got := hits.Load() - before; got != 0 {
+		t.Errorf("%d probes reached replicas with verdicts 5s old (interval 10s)", got)
+	}
+	a.clock.Advance(6 * time.Second) // 11s: stale
+	a.must(0, "lb", "render")
+	if got := hits.Load() - before; got != 3 {
+		t.Errorf("stale verdicts: %d probes, want one per replica (3)", got)
+	}
+	// The first replica fails heal's check twice (leave_after 2): the next
+	// lb render, reusing heal's fresh verdict, takes it out.
+	failing.Store(true)
+	a.run("heal")
+	if conf, _ := os.ReadFile(a.conf); !strings.Contains(string(conf), addrs[0]) {
+		t.Error("one failed probe took the replica out of the balancer")
+	}
+	a.clock.Advance(time.Second)
+	a.run("heal")
+	if conf, _ := os.ReadFile(a.conf); strings.Contains(string(conf), addrs[0]) {
+		t.Errorf("heal left a replica that failed twice (leave_after 2) in the balancer:\n%s", conf)
+	}
+	// Another pass, of any kind, keeps it out.
+	a.clock.Advance(time.Second)
+	a.must(0, "lb", "render")
+	if conf, _ := os.ReadFile(a.conf); strings.Contains(string(conf), addrs[0]) {
+		t.Errorf("lb render put a failing replica back:\n%s", conf)
 	}
 }
