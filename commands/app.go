@@ -153,6 +153,7 @@ func NewApp(env *Env) *cli.App {
 			newScheduleCommand(env),
 			newCompletionCommand(env),
 			newManCommand(env),
+			newAppsCommand(env),
 			newVersionCommand(env),
 		},
 	}

@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -446,57 +445,6 @@ func TestMetricsParseWithThePrometheusParser(t *testing.T) {
 	}
 	if f := families["baton_app_replicas_ready"]; f == nil || f.Metric[0].GetGauge().GetValue() != 2 {
 		t.Errorf("ready replicas not 2:\n%s", lb)
-	}
-}
-
-// TestBashCompletionCompletes sources the checked-in bash completion in a
-// real bash and asks it to complete.
-func TestBashCompletionCompletes(t *testing.T) {
-	bash := testenv.Tool(t, "bash")
-	script := filepath.Join(testenv.Root(), "completions", "baton.bash")
-	cases := []struct {
-		words string // the command line; the last word is being completed
-		want  []string
-	}{
-		{"baton sc", []string{"scale", "schedule"}},
-		{"baton --spec x.yaml lb ", []string{"render"}},
-		{"baton heal --ev", []string{"--every"}},
-		{"baton -o ", []string{"table", "json"}},
-		{"baton completion ", []string{"bash", "zsh", "fish"}},
-	}
-	for _, c := range cases {
-		words := strings.Fields(c.words)
-		if strings.HasSuffix(c.words, " ") {
-			words = append(words, "")
-		}
-		quoted := make([]string, len(words))
-		for i, w := range words {
-			quoted[i] = "'" + w + "'"
-		}
-		prog := "source " + script + "; COMP_WORDS=(" + strings.Join(quoted, " ") + "); COMP_CWORD=" +
-			strconv.Itoa(len(words)-1) + "; _baton; printf '%s\\n' \"${COMPREPLY[@]}\""
-		out, errOut, code := testenv.Run(t, "", bash, "-c", prog)
-		if code != 0 {
-			t.Fatalf("%q: %s", c.words, errOut)
-		}
-		got := map[string]int{}
-		for _, w := range strings.Fields(out) {
-			got[w]++
-			if got[w] > 1 {
-				t.Errorf("%q offers %q twice", c.words, w)
-			}
-			if !strings.HasPrefix(w, words[len(words)-1]) {
-				t.Errorf("%q offers %q", c.words, w)
-			}
-		}
-		for _, w := range c.want {
-			if got[w] == 0 {
-				t.Errorf("%q does not offer %q (got %s)", c.words, w, out)
-			}
-		}
-		if got["help"] > 0 {
-			t.Errorf("%q offers the hidden help command", c.words)
-		}
 	}
 }
 
