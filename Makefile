@@ -67,7 +67,7 @@ CHAOS_ROUNDS ?= 4
 ## would take a whole short run for one input of a large spec)
 FUZZTIME ?= 2m
 FUZZMINTIME ?= 3s
-FUZZ_TARGETS := FuzzParse:./internal/spec FuzzDecode:./state FuzzRender:./templates FuzzSpecConfig:./templates FuzzParseLine:./internal/metrics
+FUZZ_TARGETS := FuzzParse:./internal/spec FuzzDecode:./state FuzzDryRunOnAnyState:./commands FuzzRender:./templates FuzzSpecConfig:./templates FuzzParseLine:./internal/metrics
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		name=$${t%%:*}; pkg=$${t#*:}; \
