@@ -7,6 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/baton-orchestrator/baton/internal/balancer"
 	"github.com/baton-orchestrator/baton/internal/fleet"
 	"github.com/baton-orchestrator/baton/internal/plan"
 )
@@ -43,6 +44,9 @@ type scaleSeen struct {
 	// networks are the project's networks (listed only when the spec or a
 	// container involves one: plan.NeedsNetworks).
 	networks []fleet.Network
+	// config is the balancer config on disk, for the preview a dry run
+	// with actions prints.
+	config []byte
 }
 
 // scalePass: autoscale, then converge containers and swarm services to
@@ -51,11 +55,12 @@ func scalePass(explain bool, metricsPath string, retry bool) passDef[scaleSeen] 
 	v := actionsView()
 	if explain {
 		v.preface = func(env *Env, r *report) {
-			if ds, ok := r.info.([]plan.AutoscaleDecision); ok && env.Output == "table" {
-				printExplain(env, ds)
+			if si, ok := r.info.(scaleInfo); ok && env.Output == "table" {
+				printExplain(env, si.decisions)
 			}
 		}
 	}
+	v.after = printPreview
 	return passDef[scaleSeen]{
 		name: "scale",
 		observe: func(ctx context.Context, x *pass) (scaleSeen, error) {
@@ -68,6 +73,9 @@ func scalePass(explain bool, metricsPath string, retry bool) passDef[scaleSeen] 
 				return seen, err
 			}
 			seen.sync, seen.syncOK, err = x.balancerStep(x.members)
+			if err == nil && x.spec.Nginx != nil {
+				seen.config, _, err = balancer.Current(x.spec.Resolve(x.spec.Nginx.Config))
+			}
 			if err == nil && plan.NeedsNetworks(x.spec, x.fleet.containers) {
 				if seen.networks, err = x.engine.Networks(ctx, x.spec.Project); err != nil {
 					err = fmt.Errorf("observe docker: %w", err)
@@ -85,7 +93,11 @@ func scalePass(explain bool, metricsPath string, retry bool) passDef[scaleSeen] 
 				p.Steps = append(p.Steps, seen.sync)
 			}
 			p.Steps = append(p.Steps, plan.NetworkSteps(x.spec, seen.networks)...)
-			p.Info = decisions
+			info := scaleInfo{decisions: decisions}
+			if plan.Acts(p.Steps) {
+				info.preview = x.preview(p.Steps, seen.config)
+			}
+			p.Info = info
 			p.Commit = plan.Commits(x.rememberProbes, p.Commit, remember, seen.autoscale.remember)
 			return p
 		},

@@ -41,10 +41,18 @@ func actionsView() view {
 			return object{{"app", s.App}, {"type", s.Type}, {"target", s.Target}, {"reason", s.Reason}}
 		},
 		fields: func(r *report) []field {
-			if ds, ok := r.info.([]plan.AutoscaleDecision); ok && len(ds) > 0 {
-				return []field{{"autoscale", ds}}
+			si, ok := r.info.(scaleInfo)
+			if !ok {
+				return nil
 			}
-			return nil
+			var fs []field
+			if len(si.decisions) > 0 {
+				fs = append(fs, field{"autoscale", si.decisions})
+			}
+			if si.preview != nil && r.dryRun {
+				fs = append(fs, field{"balancer_preview", si.preview})
+			}
+			return fs
 		},
 	}
 }

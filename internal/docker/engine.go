@@ -287,6 +287,9 @@ func createConfig(w fleet.Want) (*container.Config, *container.HostConfig, *netw
 	labels[fleet.LabelApp] = w.App
 	labels[fleet.LabelReplica] = strconv.Itoa(w.Replica)
 	labels[fleet.LabelHash] = w.Hash
+	if w.Record != "" {
+		labels[fleet.LabelSpec] = w.Record
+	}
 	if w.Port > 0 {
 		labels[fleet.LabelPort] = strconv.Itoa(w.Port)
 	}

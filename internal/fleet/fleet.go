@@ -16,6 +16,9 @@ const (
 	LabelApp     = "baton.app"
 	LabelReplica = "baton.replica"
 	LabelHash    = "baton.spec-hash"
+	// LabelSpec records what the container was made from, field by field
+	// (spec.App.RecordLabel): a later pass names the fields that changed.
+	LabelSpec = "baton.spec"
 	// LabelServiceApp marks the containers of a swarm app's tasks, which
 	// carry no LabelProject: they are Swarm's, never a local pass's.
 	LabelServiceApp = "baton.service-app"
@@ -77,10 +80,12 @@ func (c Container) Retiring() bool { return strings.HasSuffix(c.Name, RetiringSu
 
 // Want is a container baton is about to create.
 type Want struct {
-	Project   string
-	App       string
-	Replica   int
-	Hash      string
+	Project string
+	App     string
+	Replica int
+	Hash    string
+	// Record is the LabelSpec value: the spec fields it is made from.
+	Record    string
 	Name      string
 	Image     string
 	Pull      string

@@ -152,7 +152,7 @@ func scaleApp(a *spec.App, want int, network string, running []fleet.Container, 
 		if keep.Hash != hash {
 			k := keep
 			actions = append(actions, Action{Kind: Replace, App: a.Name, Replica: i, Old: &k,
-				Reason: changeReason(a, k, hash)})
+				Reason: changeReason(a, k, network, hash)})
 		}
 	}
 	for i := range starts {
@@ -193,11 +193,49 @@ func best(group []fleet.Container, hash string, ready map[string]bool) fleet.Con
 	return b
 }
 
-func changeReason(a *spec.App, old fleet.Container, hash string) string {
-	if old.Image != "" && !imageref.Same(old.Image, a.Image) {
-		return fmt.Sprintf("image %s → %s", old.Image, a.Image)
+// changeReason says what changed between the old container and the
+// app's spec now: the fields that differ, from the record the container
+// carries (fleet.LabelSpec): "image web:1 → web:2, env.GREETING: hello →
+// hi, resources.memory: 32m → 64m". A container made before records (or
+// by another baton) shows what its list entry tells: its image, its
+// labels, its port; else only the hashes.
+func changeReason(a *spec.App, old fleet.Container, network, hash string) string {
+	now := a.Record(network)
+	if rec, ok := spec.ParseRecord(old.Labels[fleet.LabelSpec]); ok {
+		if imageref.Same(rec["image"], now["image"]) {
+			rec["image"] = now["image"] // a spelling is no change
+		}
+		if d := spec.RecordDiff(rec, now); d != "" {
+			return d
+		}
+		return fmt.Sprintf("container spec changed (%s → %s; the recorded fields are the same)", orNone(old.Hash), hash)
 	}
-	return fmt.Sprintf("container spec changed (%s → %s)", orNone(old.Hash), hash)
+	var seen []string
+	if old.Image != "" && !imageref.Same(old.Image, a.Image) {
+		seen = append(seen, fmt.Sprintf("image %s → %s", old.Image, a.Image))
+	}
+	userLabels := map[string]string{}
+	for k, v := range old.Labels {
+		if !strings.HasPrefix(k, "baton.") {
+			userLabels["labels."+k] = v
+		}
+	}
+	wantLabels := map[string]string{}
+	for k, v := range now {
+		if strings.HasPrefix(k, "labels.") {
+			wantLabels[k] = v
+		}
+	}
+	if d := spec.RecordDiff(userLabels, wantLabels); d != "" {
+		seen = append(seen, d)
+	}
+	if p := old.Labels[fleet.LabelPort]; p != "" && p != now["port"] {
+		seen = append(seen, fmt.Sprintf("port %s → %s", p, orNone(now["port"])))
+	}
+	if len(seen) > 0 {
+		return strings.Join(seen, ", ")
+	}
+	return fmt.Sprintf("container spec changed (%s → %s; the container predates field records)", orNone(old.Hash), hash)
 }
 
 func orNone(s string) string {
@@ -223,6 +261,7 @@ func Want(s *spec.Spec, a *spec.App, replica int, suffix string) fleet.Want {
 		App:       a.Name,
 		Replica:   replica,
 		Hash:      a.Hash(s.Docker.Network),
+		Record:    a.RecordLabel(s.Docker.Network),
 		Name:      name,
 		Image:     a.Image,
 		Pull:      a.Pull,

@@ -228,6 +228,9 @@ func (f *FakeEngine) Start(_ context.Context, w fleet.Want) (fleet.Container, er
 	}
 	labels[fleet.LabelProject], labels[fleet.LabelApp] = w.Project, w.App
 	labels[fleet.LabelReplica], labels[fleet.LabelHash] = strconv.Itoa(w.Replica), w.Hash
+	if w.Record != "" {
+		labels[fleet.LabelSpec] = w.Record
+	}
 	c := fleet.Container{ID: fmt.Sprintf("c%04d", f.next), Name: w.Name, App: w.App, Replica: w.Replica, Hash: w.Hash,
 		Image: w.Image, ImageID: "sha256:" + w.Image, Labels: labels, State: "running", Created: f.now()}
 	if w.Port > 0 {
