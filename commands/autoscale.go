@@ -98,8 +98,8 @@ func (p *pass) observeAutoscale(ctx context.Context, metricsPath string) (autosc
 				}
 			}
 		}
-		if st := p.state.App(a.Name); st != nil && st.Autoscale != nil {
-			in.Memory = *st.Autoscale
+		if mem := p.autoscaleMemory(a); mem != nil { // swarm.go: a swarm app's is on its service
+			in.Memory = *mem
 		}
 		if a.Autoscale.External != nil {
 			n, err := runScaler(ctx, p.spec.Dir, a, in)

@@ -59,6 +59,9 @@ type Engine interface {
 	CreateService(ctx context.Context, w fleet.ServiceWant) error
 	UpdateServiceSpec(ctx context.Context, id string, w fleet.ServiceWant) error
 	PlaceService(ctx context.Context, s fleet.Service, p fleet.Placement, keep []string) error
+	EnsureSwarmFile(ctx context.Context, project, kind string, f fleet.FileRef) (string, error)
+	SwarmFiles(ctx context.Context, project string) ([]fleet.SwarmFile, error)
+	RemoveSwarmFile(ctx context.Context, f fleet.SwarmFile) error
 	ScaleService(ctx context.Context, id string, attempts int, decide func(current uint64) uint64) (from, to uint64, conflicts int, err error)
 	RemoveService(ctx context.Context, id string) error
 	PinService(ctx context.Context, s fleet.Service, host string, now time.Time) error

@@ -233,7 +233,7 @@ func (a *inproc) nodes(ready ...bool) {
 	a.fake.NodeSet = nil
 	for i, r := range ready {
 		a.fake.NodeSet = append(a.fake.NodeSet, fleet.Node{ID: fmt.Sprintf("n%d", i+1), Hostname: fmt.Sprintf("node%d", i+1),
-			Ready: r, Active: true, Role: "manager", MemoryBytes: 1 << 30, Labels: map[string]string{}})
+			Ready: r, Active: true, Role: "manager", MemoryBytes: 1 << 30, Labels: map[string]string{}, Addr: "127.0.0.1"})
 	}
 }
 
@@ -386,6 +386,84 @@ func TestInProcessSwarmPlacement(t *testing.T) {
 	a.must(0, "scale")
 	if fmt.Sprint(svc.Constraints) != "[node.hostname==node2 node.labels.zone!=c]" {
 		t.Errorf("after the change: %v (the pin stays)", svc.Constraints)
+	}
+}
+
+// TestInProcessSwarmAutoscaleMemory: a swarm app's autoscaler memory is on
+// its service, not in the state file, so a second manager's pass (its own
+// state file) starts from the first one's decision.
+func TestInProcessSwarmAutoscaleMemory(t *testing.T) {
+	a := newInproc(t)
+	a.nodes(true)
+	a.write(`"true"`, "apps:\n  - {name: web, engine: swarm, image: \"web:1\", port: 8080, lb: {}, replicas: 2, autoscale: {min: 1, max: 9, targets: {rps: 10}}}\nswarm: {}\n")
+	a.must(0, "scale") // creates the service
+	metrics := filepath.Join(a.dir, "metrics.json")
+	if err := os.WriteFile(metrics, []byte(`{"apps": {"web": {"rps": 60}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := a.must(0, "-o", "json", "scale", "--metrics", metrics)
+	var svc *fleet.Service
+	for _, s := range a.fake.ServiceSet {
+		svc = s
+	}
+	if svc.Labels["baton.autoscale"] == "" || svc.Replicas == 2 {
+		t.Fatalf("the decision and its memory are on the service: %d replicas, labels %v\n%s", svc.Replicas, svc.Labels, out)
+	}
+	if b := a.stateBytes(); strings.Contains(string(b), "recommendations") || strings.Contains(string(b), `"desired"`) {
+		t.Errorf("the state file keeps the swarm app's autoscaler memory:\n%s", b)
+	}
+	// The second manager, its own state file: the count in force is the
+	// first one's decision.
+	second := filepath.Join(a.dir, "second.json")
+	var stdout, stderr bytes.Buffer
+	env := &commands.Env{Stdout: &stdout, Stderr: &stderr, Clock: a.clock,
+		Connect: func(string, time.Duration) (commands.Engine, error) { return a.fake, nil }}
+	if code := commands.Run(context.Background(), env, []string{"baton", "--spec", a.spec, "--state", second, "-o", "json", "status"}); code != 0 {
+		t.Fatalf("status on the second manager: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	if !strings.Contains(stdout.String(), fmt.Sprintf(`"want": %d`, svc.Replicas)) {
+		t.Errorf("the second manager's status does not want %d:\n%s", svc.Replicas, stdout.String())
+	}
+}
+
+// TestInProcessSwarmSecretsRotate: a swarm app's secret and config are
+// made from their files before the service; a changed file is a new
+// version the service rolls to, and the old one goes.
+func TestInProcessSwarmSecretsRotate(t *testing.T) {
+	a := newInproc(t)
+	a.nodes(true)
+	token := filepath.Join(a.dir, "token")
+	if err := os.WriteFile(token, []byte("one"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a.write(`"true"`, "secrets: {token: {file: token}}\nconfigs: {conf: {file: token}}\nnetworks: {backend: {}}\n"+
+		"apps:\n  - {name: web, engine: swarm, image: \"web:1\", secrets: [token], configs: [\"conf:/etc/web.conf\"], networks: [backend]}\nswarm: {}\n")
+	dry := rows(t, a.must(0, "-n", "-o", "json", "scale"), "actions")
+	if len(dry) != 1 || dry[0]["action"] != "create service" || len(a.fake.SwarmFileSet) != 0 {
+		t.Fatalf("dry run: %v %v", dry, a.fake.SwarmFileSet)
+	}
+	a.must(0, "scale")
+	if len(a.fake.SwarmFileSet) != 2 || a.fake.Count("ensure secret ip-token-") != 1 || len(a.fake.NetworkSet) != 1 {
+		t.Fatalf("the secret, the config and the network are made first: %v %v %v", a.fake.SwarmFileSet, a.fake.NetworkSet, a.fake.Calls())
+	}
+	first := a.fake.SwarmFileSet[0].Name
+	if out := a.must(0, "scale"); out != "" {
+		t.Errorf("second pass:\n%s", out)
+	}
+	if err := os.WriteFile(token, []byte("two"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := a.must(0, "scale")
+	if !strings.Contains(out, "roll service") || !strings.Contains(out, "an old version of secret \"token\"") {
+		t.Fatalf("rotation:\n%s", out)
+	}
+	for _, f := range a.fake.SwarmFileSet {
+		if f.Name == first {
+			t.Errorf("the old version %s stays: %v", first, a.fake.SwarmFileSet)
+		}
+	}
+	if len(a.fake.SwarmFileSet) != 2 {
+		t.Errorf("after the rotation: %v", a.fake.SwarmFileSet)
 	}
 }
 

@@ -94,6 +94,7 @@ func (x *pass) observeFleet(ctx context.Context) error {
 	if err := x.observeSwarmApps(ctx); err != nil {
 		return err
 	}
+	x.swarmCounts() // swarm.go: an autoscaled swarm app's count in force is on its service
 	// What the probes change and whom the balancer routes to: pure
 	// decisions on what was observed, that every pass needs to render.
 	x.probed = plan.UpdateProbes(x.spec, cs, f.probes(), x.state.Probes, x.clock.Now())

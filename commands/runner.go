@@ -106,6 +106,7 @@ func runOpen[O any](ctx context.Context, x *pass, d passDef[O], rep *report) err
 	outs := append(x.execute(ctx, d.exec, p.Steps), x.nodesAfter(ctx)...) // swarm.go
 	rep.outcomes, incidents = plan.TrackIncidents(outs, x.state.Incidents, append(d.incidents, "down"), x.clock.Now())
 	plan.Commits(p.Commit, incidents)(x.state, rep.outcomes)
+	x.storeSwarmMemory(ctx) // swarm.go: what swarm apps remember goes to their services
 	rep.extra = x.info
 	recErr := x.record(rep.outcomes)
 	x.countPass(rep.outcomes)

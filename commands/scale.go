@@ -47,6 +47,9 @@ type scaleSeen struct {
 	// config is the balancer config on disk, for the preview a dry run
 	// with actions prints.
 	config []byte
+	// swarmFiles are the project's Swarm secrets and configs (specs with
+	// swarm apps).
+	swarmFiles []fleet.SwarmFile
 }
 
 // scalePass: autoscale, then converge containers and swarm services to
@@ -72,6 +75,11 @@ func scalePass(explain bool, metricsPath string, retry bool) passDef[scaleSeen] 
 			if seen.autoscale, err = x.observeAutoscale(ctx, metricsPath); err != nil {
 				return seen, err
 			}
+			if x.spec.HasSwarmApps() {
+				if seen.swarmFiles, err = x.engine.SwarmFiles(ctx, x.spec.Project); err != nil {
+					return seen, fmt.Errorf("observe swarm: %w", err)
+				}
+			}
 			seen.sync, seen.syncOK, err = x.balancerStep(x.members)
 			if err == nil && x.spec.Nginx != nil {
 				seen.config, _, err = balancer.Current(x.spec.Resolve(x.spec.Nginx.Config))
@@ -93,6 +101,7 @@ func scalePass(explain bool, metricsPath string, retry bool) passDef[scaleSeen] 
 				p.Steps = append(p.Steps, seen.sync)
 			}
 			p.Steps = append(p.Steps, plan.NetworkSteps(x.spec, seen.networks)...)
+			p.Steps = append(p.Steps, plan.PruneSwarmFiles(x.spec, seen.swarmFiles)...)
 			info := scaleInfo{decisions: decisions}
 			if plan.Acts(p.Steps) {
 				info.preview = x.preview(p.Steps, seen.config)
@@ -101,7 +110,7 @@ func scalePass(explain bool, metricsPath string, retry bool) passDef[scaleSeen] 
 			p.Commit = plan.Commits(x.rememberProbes, p.Commit, remember, seen.autoscale.remember)
 			return p
 		},
-		exec:      []executor{execRollout, execServices, execNetworks, execSync},
+		exec:      []executor{execRollout, execServices, execSwarmFiles, execNetworks, execSync},
 		view:      v,
 		incidents: []string{"hold", "crashloop", "paused", "panic"},
 	}

@@ -7,14 +7,18 @@ package commands
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/baton-orchestrator/baton/internal/docker"
 	"github.com/baton-orchestrator/baton/internal/fleet"
 	"github.com/baton-orchestrator/baton/internal/plan"
+	"github.com/baton-orchestrator/baton/internal/spec"
+	"github.com/baton-orchestrator/baton/state"
 )
 
 // swarmPoll is how often executors re-read the Swarm while they wait.
@@ -35,9 +39,15 @@ var execServices = executor{kinds: []plan.Kind{plan.Service}, run: func(ctx cont
 		var err error
 		switch a.Kind {
 		case plan.CreateService:
-			err = x.engine.CreateService(ctx, a.Want)
+			var w fleet.ServiceWant
+			if w, err = x.prepareService(ctx, a.Want); err == nil {
+				err = x.engine.CreateService(ctx, w)
+			}
 		case plan.RollService:
-			err = x.engine.UpdateServiceSpec(ctx, a.Service.ID, a.Want)
+			var w fleet.ServiceWant
+			if w, err = x.prepareService(ctx, a.Want); err == nil {
+				err = x.engine.UpdateServiceSpec(ctx, a.Service.ID, w)
+			}
 		case plan.PlaceService:
 			err = x.engine.PlaceService(ctx, a.Service, a.Want.Placement, a.Keep)
 		case plan.ScaleReplicas:
@@ -74,6 +84,63 @@ var execServices = executor{kinds: []plan.Kind{plan.Service}, run: func(ctx cont
 	if x.spec.Nginx != nil && x.syncErr == nil {
 		if o, ok := x.syncTo(ctx, x.members); ok {
 			outs = append(outs, o)
+		}
+	}
+	return outs
+}}
+
+// prepareService makes what a service needs present before it is created
+// or rolled: its overlay networks, its secrets and configs (their IDs go
+// into the returned copy of w).
+func (x *pass) prepareService(ctx context.Context, w fleet.ServiceWant) (fleet.ServiceWant, error) {
+	for _, n := range w.NeedNetworks {
+		if err := x.engine.EnsureNetwork(ctx, x.spec.Project, n); err != nil {
+			return w, err
+		}
+	}
+	refs := func(kind string, in []fleet.FileRef) ([]fleet.FileRef, error) {
+		out := make([]fleet.FileRef, len(in))
+		for i, r := range in {
+			id, err := x.engine.EnsureSwarmFile(ctx, x.spec.Project, kind, r)
+			if err != nil {
+				return nil, err
+			}
+			r.ID = id
+			out[i] = r
+		}
+		return out, nil
+	}
+	var err error
+	if w.Secrets, err = refs("secret", w.Secrets); err != nil {
+		return w, err
+	}
+	w.Configs, err = refs("config", w.Configs)
+	return w, err
+}
+
+// execSwarmFiles removes the secrets and configs no swarm app mounts any
+// more — none while Swarm updates a service of the project (a rollback
+// would need them), and not one a service still mounts: those stay, and
+// the next pass removes them.
+var execSwarmFiles = executor{kinds: []plan.Kind{plan.PruneSwarmFile}, run: func(ctx context.Context, x *pass, steps []plan.Step) []plan.Outcome {
+	outs := make([]plan.Outcome, len(steps))
+	// While Swarm updates a service of the project, it may roll back to
+	// the old versions: they stay until it is done.
+	if services, err := x.engine.Services(ctx); err == nil {
+		for _, svc := range services {
+			if svc.Labels[fleet.LabelProject] == x.spec.Project && (svc.Updating() || svc.UpdateStuck()) {
+				for i, s := range steps {
+					outs[i] = plan.Outcome{Step: s, Note: fmt.Sprintf("kept: Swarm is updating %s (%s), which may roll back to it; the next pass removes it", svc.Name, svc.UpdateState)}
+				}
+				return outs
+			}
+		}
+	}
+	for i, s := range steps {
+		err := x.engine.RemoveSwarmFile(ctx, s.Do.(plan.SwarmFileRemoval).File)
+		outs[i] = plan.Outcome{Step: s, Err: err}
+		if errors.Is(err, docker.ErrInUseByService) {
+			outs[i] = plan.Outcome{Step: s, Note: "kept: a service still mounts it; the next pass removes it"}
 		}
 	}
 	return outs
@@ -288,4 +355,88 @@ func (x *pass) nodesAfter(ctx context.Context) []plan.Outcome {
 		}
 	}
 	return outs
+}
+
+// LabelAutoscale is the service label holding a swarm app's autoscaler
+// memory (state.Autoscale as JSON): every manager's scale pass reads and
+// writes the same one.
+const LabelAutoscale = "baton.autoscale"
+
+// autoscaleMemory is the autoscaler's memory for an app: for a swarm app
+// the one on its service (written by whichever manager's pass ran last),
+// else — and for a swarm app whose service has none yet — the state
+// file's.
+func (x *pass) autoscaleMemory(a *spec.App) *state.Autoscale {
+	if a.OnSwarm() {
+		if svc, ok := x.serviceOf(a); ok {
+			if raw := svc.Labels[LabelAutoscale]; raw != "" {
+				var mem state.Autoscale
+				if err := json.Unmarshal([]byte(raw), &mem); err == nil {
+					return &mem
+				}
+				x.env.warnf("autoscale %s: the memory on service %s does not decode; starting afresh", a.Name, svc.Name)
+				return nil
+			}
+		}
+	}
+	if st := x.state.App(a.Name); st != nil {
+		return st.Autoscale
+	}
+	return nil
+}
+
+// serviceOf is the observed service of a swarm app.
+func (x *pass) serviceOf(a *spec.App) (fleet.Service, bool) {
+	for _, svc := range x.fleet.services {
+		if svc.Labels[fleet.LabelProject] == x.spec.Project && svc.Labels[fleet.LabelApp] == a.Name {
+			return svc, true
+		}
+	}
+	return fleet.Service{}, false
+}
+
+// swarmCounts sets the count in force of each autoscaled swarm app from
+// the memory on its service (the last decision of any manager's scale
+// pass), clamped to its bounds, as plan.Desired does with the state's.
+func (x *pass) swarmCounts() {
+	for _, a := range x.spec.Apps {
+		if !a.OnSwarm() || a.Autoscale == nil {
+			continue
+		}
+		if mem := x.autoscaleMemory(a); mem != nil {
+			x.want[a.Name] = min(max(mem.Desired, a.Autoscale.Min), a.Autoscale.Max)
+		}
+	}
+}
+
+// storeSwarmMemory writes what the pass's commit remembered for swarm apps
+// (the autoscaler's memory) to their services, as a label updated on a
+// fresh read at its version, and keeps it out of the state file, which
+// holds only what is per host. When the write fails the state file keeps
+// it, and the next pass tries again.
+func (x *pass) storeSwarmMemory(ctx context.Context) {
+	for _, a := range x.spec.Apps {
+		if !a.OnSwarm() || a.Autoscale == nil {
+			continue
+		}
+		st := x.state.App(a.Name)
+		if st == nil || st.Autoscale == nil {
+			continue
+		}
+		svc, ok := x.serviceOf(a)
+		if !ok {
+			continue // created in this pass: the next pass writes it
+		}
+		b, err := json.Marshal(st.Autoscale)
+		if err != nil {
+			continue
+		}
+		if svc.Labels[LabelAutoscale] != string(b) {
+			if err := x.engine.EditService(ctx, svc, fleet.ServiceEdit{SetLabels: map[string]string{LabelAutoscale: string(b)}}); err != nil {
+				x.env.warnf("autoscale %s: %v (kept in the state file; the next pass writes it)", a.Name, err)
+				continue
+			}
+		}
+		st.Autoscale = nil
+	}
 }

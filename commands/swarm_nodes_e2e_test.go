@@ -168,3 +168,136 @@ func dockerOn(s *testenv.Swarm, k int, args ...string) (string, error) {
 	out, err := exec.Command("docker", append([]string{"-H", s.Host(k)}, args...)...).Output()
 	return strings.TrimSpace(string(out)), err
 }
+
+// taskURLs are the http://addr:port of the service's tasks, at their
+// node's address and published port.
+func taskURLs(t *testing.T, s *testenv.Swarm, service string) []string {
+	t.Helper()
+	var out []string
+	for k := 1; k <= s.Nodes; k++ {
+		ports, err := dockerOn(s, k, "ps", "--filter", "label=com.docker.swarm.service.name="+service, "--format", "{{.Ports}}")
+		if err != nil {
+			continue
+		}
+		seen := map[string]bool{}
+		for _, p := range strings.Fields(ports) {
+			host, _, ok := strings.Cut(p, "->")
+			port := host[strings.LastIndex(host, ":")+1:]
+			if ok && !seen[port] {
+				seen[port] = true
+				out = append(out, "http://"+s.Addr(k)+":"+port)
+			}
+		}
+	}
+	return out
+}
+
+func getBody(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return strings.TrimSpace(string(b))
+}
+
+// TestSwarmNetworksSecretsConfigs: two swarm apps on an overlay network
+// baton made reach each other by name across nodes; one mounts a secret,
+// the other a config, both made from files; a changed secret file rolls
+// only the app that mounts it, which then reads the new content, and the
+// old version is removed.
+func TestSwarmNetworksSecretsConfigs(t *testing.T) {
+	testenv.Docker(t)
+	testenv.Image(t, "baton-test:v1")
+	s := testenv.StartSwarm(t, 3)
+	loadImage(t, s, "baton-test:v1")
+	dir := t.TempDir()
+	specPath, statePath := filepath.Join(dir, "baton.yaml"), filepath.Join(dir, "state.json")
+	token, conf := filepath.Join(dir, "token"), filepath.Join(dir, "app.conf")
+	if err := os.WriteFile(token, []byte("secret one"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(conf, []byte("config one"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	y := `project: st
+networks: {backend: {}}
+secrets: {token: {file: token}}
+configs: {conf: {file: app.conf}}
+apps:
+  - name: web
+    engine: swarm
+    image: baton-test:v1
+    port: 8080
+    env: {DATA_FILE: /run/secrets/token}
+    networks: [backend]
+    secrets: [token]
+    placement: {constraints: ["node.hostname==node1"]}
+    health: {type: http, path: /healthz, timeout: 1s, ready_timeout: 60s}
+  - name: api
+    engine: swarm
+    image: baton-test:v1
+    port: 8080
+    replicas: 2
+    env: {DATA_FILE: /etc/app.conf}
+    networks: [backend]
+    configs: ["conf:/etc/app.conf"]
+    placement: {constraints: ["node.hostname!=node1"]}
+    health: {type: http, path: /healthz, timeout: 1s, ready_timeout: 60s}
+`
+	if err := os.WriteFile(specPath, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code := swarmBaton(t, s, specPath, statePath, "scale"); code != 0 {
+		t.Fatalf("scale: exit %d\n%s%s", code, out, errOut)
+	}
+	if d := s.Docker(t, 1, "network", "inspect", "st_backend", "--format", "{{.Driver}} {{.Scope}} {{index .Labels \"baton.project\"}}"); d != "overlay swarm st" {
+		t.Errorf("the network: %q", d)
+	}
+	web := taskURLs(t, s, "st-web")
+	if len(web) != 1 {
+		t.Fatalf("web's tasks: %v", web)
+	}
+	if got := getBody(t, web[0]+"/data/read"); got != "secret one" {
+		t.Errorf("web reads its secret: %q", got)
+	}
+	// Across nodes, by name, on the overlay: web (node1) asks api (node2,
+	// node3; the name resolves to both tasks).
+	if got := getBody(t, web[0]+"/fetch?url=http://api:8080/"); !strings.HasPrefix(got, "hello from api-") {
+		t.Errorf("web reaches api by name across nodes: %q", got)
+	}
+	if got := getBody(t, web[0]+"/fetch?url=http://api:8080/data/read"); got != "config one" {
+		t.Errorf("api reads its config: %q", got)
+	}
+	if out, errOut, code := swarmBaton(t, s, specPath, statePath, "scale"); code != 0 || out != "" {
+		t.Errorf("the next pass: exit %d\n%s%s", code, out, errOut)
+	}
+
+	// Rotation: a new secret, web rolls to it, api is left alone, the old
+	// version goes.
+	oldSecret := s.Docker(t, 1, "secret", "ls", "--format", "{{.Name}}")
+	apiTasks := s.Docker(t, 1, "service", "ps", "st-api", "-q")
+	if err := os.WriteFile(token, []byte("secret two"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := swarmBaton(t, s, specPath, statePath, "scale")
+	if code != 0 || !strings.Contains(out, "roll service") || !strings.Contains(out, "remove swarm file   secret st-token-") {
+		t.Fatalf("rotation: exit %d\n%s%s", code, out, errOut)
+	}
+	// The old task's container stops within its stop grace.
+	urls := taskURLs(t, s, "st-web")
+	for deadline := time.Now().Add(60 * time.Second); len(urls) != 1 && time.Now().Before(deadline); urls = taskURLs(t, s, "st-web") {
+		time.Sleep(250 * time.Millisecond)
+	}
+	if got := getBody(t, urls[0]+"/data/read"); len(urls) != 1 || got != "secret two" {
+		t.Errorf("web after the rotation reads %q", got)
+	}
+	if now := s.Docker(t, 1, "secret", "ls", "--format", "{{.Name}}"); strings.Contains(now, oldSecret) || !strings.HasPrefix(now, "st-token-") {
+		t.Errorf("secrets after the rotation: %q (the old %q must be gone)", now, oldSecret)
+	}
+	if after := s.Docker(t, 1, "service", "ps", "st-api", "-q"); after != apiTasks {
+		t.Errorf("api, which does not mount the secret, was rolled")
+	}
+}

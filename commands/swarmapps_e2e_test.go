@@ -117,7 +117,10 @@ func TestSwarmAppsOnARealSwarm(t *testing.T) {
 	}
 	resp, err := (&http.Client{Timeout: 3 * time.Second}).Get("http://" + ngx.Listen + "/")
 	if err != nil {
-		t.Fatal(err)
+		b, _ := os.ReadFile(ngx.Conf())
+		e, _ := os.ReadFile(filepath.Join(ngx.Dir, "logs", "error.log"))
+		ps, _ := exec.Command("sh", "-c", "ps aux | grep nginx | grep -v grep").CombinedOutput()
+		t.Fatalf("GET through nginx: %v\nthe config:\n%s\nnginx's error log:\n%s\nnginx processes:\n%s", err, b, e, ps)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != 200 {

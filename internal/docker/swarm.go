@@ -314,6 +314,18 @@ func serviceSpec(w fleet.ServiceWant) swarm.ServiceSpec {
 	if w.Port != 0 {
 		spec.EndpointSpec.Ports = []swarm.PortConfig{{Protocol: swarm.PortConfigProtocolTCP, TargetPort: uint32(w.Port), PublishMode: swarm.PortConfigPublishModeHost}}
 	}
+	for _, n := range w.Networks {
+		spec.TaskTemplate.Networks = append(spec.TaskTemplate.Networks, swarm.NetworkAttachmentConfig{Target: n.Network, Aliases: n.Aliases})
+	}
+	cs := spec.TaskTemplate.ContainerSpec
+	for _, r := range w.Secrets {
+		cs.Secrets = append(cs.Secrets, &swarm.SecretReference{SecretID: r.ID, SecretName: r.Name,
+			File: &swarm.SecretReferenceFileTarget{Name: r.Target, UID: "0", GID: "0", Mode: 0o444}})
+	}
+	for _, r := range w.Configs {
+		cs.Configs = append(cs.Configs, &swarm.ConfigReference{ConfigID: r.ID, ConfigName: r.Name,
+			File: &swarm.ConfigReferenceFileTarget{Name: r.Target, UID: "0", GID: "0", Mode: 0o444}})
+	}
 	if w.MemoryB != 0 || w.MilliCPU != 0 || w.ReserveB != 0 {
 		spec.TaskTemplate.Resources = &swarm.ResourceRequirements{}
 		if w.MemoryB != 0 || w.MilliCPU != 0 {
@@ -551,4 +563,111 @@ func (e *Engine) editService(ctx context.Context, s fleet.Service, edit func(*sw
 		}
 		return nil
 	})
+}
+
+// EnsureSwarmFile makes a Swarm secret or config (kind "secret" or
+// "config") present and returns its ID: an external one must exist; one of
+// baton's is created from its data, labelled with the project and its key,
+// unless one of its name (its content's) exists already. A same-named one
+// that is not the project's is refused.
+func (e *Engine) EnsureSwarmFile(ctx context.Context, project, kind string, f fleet.FileRef) (string, error) {
+	ctx, cancel := e.bound(ctx, 1)
+	defer cancel()
+	label := fleet.LabelSecret
+	if kind == "config" {
+		label = fleet.LabelConfig
+	}
+	var id string
+	var labels map[string]string
+	switch kind {
+	case "secret":
+		list, err := e.cli.SecretList(ctx, swarm.SecretListOptions{Filters: filters.NewArgs(filters.Arg("name", f.Name))})
+		if err != nil {
+			return "", e.wrap("list secrets", err)
+		}
+		for _, x := range list {
+			if x.Spec.Name == f.Name {
+				id, labels = x.ID, x.Spec.Labels
+			}
+		}
+	default:
+		list, err := e.cli.ConfigList(ctx, swarm.ConfigListOptions{Filters: filters.NewArgs(filters.Arg("name", f.Name))})
+		if err != nil {
+			return "", e.wrap("list configs", err)
+		}
+		for _, x := range list {
+			if x.Spec.Name == f.Name {
+				id, labels = x.ID, x.Spec.Labels
+			}
+		}
+	}
+	switch {
+	case id != "" && (f.External || labels[fleet.LabelProject] == project):
+		return id, nil
+	case id != "":
+		return "", fmt.Errorf("%s %q exists but is %w (no label %s=%s)", kind, f.Name, ErrNotOurs, fleet.LabelProject, project)
+	case f.External:
+		return "", fmt.Errorf("external %s %q does not exist in the swarm: create it (docker %s create), or give a file", kind, f.Name, kind)
+	}
+	ann := swarm.Annotations{Name: f.Name, Labels: map[string]string{fleet.LabelProject: project, label: f.Key}}
+	if kind == "secret" {
+		r, err := e.cli.SecretCreate(ctx, swarm.SecretSpec{Annotations: ann, Data: f.Data})
+		if err != nil {
+			return "", e.wrap("create secret "+f.Name, err)
+		}
+		return r.ID, nil
+	}
+	r, err := e.cli.ConfigCreate(ctx, swarm.ConfigSpec{Annotations: ann, Data: f.Data})
+	if err != nil {
+		return "", e.wrap("create config "+f.Name, err)
+	}
+	return r.ID, nil
+}
+
+// SwarmFiles lists the secrets and configs baton created for project (two
+// calls).
+func (e *Engine) SwarmFiles(ctx context.Context, project string) ([]fleet.SwarmFile, error) {
+	ctx, cancel := e.bound(ctx, 2)
+	defer cancel()
+	f := filters.NewArgs(filters.Arg("label", fleet.LabelProject+"="+project))
+	secrets, err := e.cli.SecretList(ctx, swarm.SecretListOptions{Filters: f})
+	if err != nil {
+		return nil, e.wrap("list secrets", err)
+	}
+	configs, err := e.cli.ConfigList(ctx, swarm.ConfigListOptions{Filters: f})
+	if err != nil {
+		return nil, e.wrap("list configs", err)
+	}
+	var out []fleet.SwarmFile
+	for _, x := range secrets {
+		out = append(out, fleet.SwarmFile{Kind: "secret", ID: x.ID, Name: x.Spec.Name, Labels: x.Spec.Labels})
+	}
+	for _, x := range configs {
+		out = append(out, fleet.SwarmFile{Kind: "config", ID: x.ID, Name: x.Spec.Name, Labels: x.Spec.Labels})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Kind+out[i].Name < out[j].Kind+out[j].Name })
+	return out, nil
+}
+
+// ErrInUseByService says Swarm refused to remove a secret or config a
+// service still mounts.
+var ErrInUseByService = errors.New("still mounted by a service")
+
+// RemoveSwarmFile removes a secret or config baton created.
+func (e *Engine) RemoveSwarmFile(ctx context.Context, f fleet.SwarmFile) error {
+	ctx, cancel := e.bound(ctx, 1)
+	defer cancel()
+	var err error
+	if f.Kind == "secret" {
+		err = e.cli.SecretRemove(ctx, f.ID)
+	} else {
+		err = e.cli.ConfigRemove(ctx, f.ID)
+	}
+	switch {
+	case err == nil:
+		return nil
+	case strings.Contains(err.Error(), "in use"):
+		return fmt.Errorf("%s %s: %w", f.Kind, f.Name, ErrInUseByService)
+	}
+	return e.wrap(fmt.Sprintf("remove %s %s", f.Kind, f.Name), err)
 }

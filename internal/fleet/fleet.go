@@ -30,6 +30,10 @@ const (
 	// LabelProject they say whose they are.
 	LabelVolume  = "baton.volume"
 	LabelNetwork = "baton.network"
+	// LabelSecret and LabelConfig mark the Swarm secrets and configs baton
+	// created, with the spec's key as the value.
+	LabelSecret = "baton.secret"
+	LabelConfig = "baton.config"
 )
 
 // Container is one observed container.
@@ -200,6 +204,30 @@ type ServiceWant struct {
 	StopGrace time.Duration
 	// Placement is where Swarm may run the tasks.
 	Placement Placement
+	// Networks are the overlay networks the tasks join (with the alias
+	// <app>), created first from NeedNetworks; Secrets and Configs the
+	// Swarm secrets and configs they mount (created first when missing).
+	Networks     []Attach
+	NeedNetworks []NetworkWant
+	Secrets      []FileRef
+	Configs      []FileRef
+}
+
+// FileRef is a Swarm secret or config a service mounts: Name is its Docker
+// name, Target where the tasks see it, Data its content (to create it);
+// the executor fills ID once it exists.
+type FileRef struct {
+	Key, Name, Target string
+	External          bool
+	Data              []byte
+	ID                string
+}
+
+// SwarmFile is an observed Swarm secret or config baton created (kind
+// "secret" or "config").
+type SwarmFile struct {
+	Kind, ID, Name string
+	Labels         map[string]string
 }
 
 // Placement is a service's placement: constraints, spread preferences

@@ -37,6 +37,9 @@ const (
 	// Discard removes a stopped container, an unused image or an orphan
 	// volume (Do is a GCItem).
 	Discard Kind = "discard"
+	// PruneSwarmFile removes a Swarm secret or config baton made that no
+	// app mounts any more (Do is a SwarmFileRemoval).
+	PruneSwarmFile Kind = "remove swarm file"
 )
 
 // Step is one thing a pass does or reports.

@@ -56,7 +56,84 @@ func ServiceWantOf(s *spec.Spec, a *spec.App, replicas int) fleet.ServiceWant {
 		Image: a.Image, Command: a.Command, Args: a.Args, Env: env, Labels: a.Labels, Port: a.Port,
 		MemoryB: a.Resources.Memory.Bytes, MilliCPU: a.Resources.CPU.Milli, ReserveB: a.Resources.ReserveMemory.Bytes,
 		Replicas: uint64(replicas), StopGrace: a.StopGrace.D, Placement: PlacementOf(a),
+		Networks: swarmNetworks(s, a), NeedNetworks: swarmNetworkWants(s, a),
+		Secrets: fileRefs(s.SecretsOf(a)), Configs: fileRefs(s.ConfigsOf(a)),
 	}
+}
+
+// swarmNetworks are the overlay networks a swarm app's tasks join, each
+// with the alias <app> (with DNS round robin, the name resolves to every
+// task).
+func swarmNetworks(s *spec.Spec, a *spec.App) []fleet.Attach {
+	var out []fleet.Attach
+	for _, key := range s.NetworksOf(a) {
+		out = append(out, fleet.Attach{Network: s.NetworkName(key), Aliases: []string{a.Name}})
+	}
+	return out
+}
+
+// swarmNetworkWants are the networks to make present before the service:
+// the stack's, as an overlay network of the swarm unless a driver is
+// given.
+func swarmNetworkWants(s *spec.Spec, a *spec.App) []fleet.NetworkWant {
+	var out []fleet.NetworkWant
+	for _, key := range s.NetworksOf(a) {
+		w := NetworkWant(s, key)
+		if w.Driver == "" && !w.External {
+			w.Driver = "overlay"
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+func fileRefs(in []spec.FileRef) []fleet.FileRef {
+	var out []fleet.FileRef
+	for _, r := range in {
+		out = append(out, fleet.FileRef{Key: r.Key, Name: r.Name, Target: r.Target, External: r.External, Data: r.Data})
+	}
+	return out
+}
+
+// SwarmFileRemoval is a secret or config baton made that no app of the
+// spec mounts any more (an old version, or one no longer declared).
+type SwarmFileRemoval struct {
+	File   fleet.SwarmFile
+	Reason string
+}
+
+// PruneSwarmFiles decides which of the project's secrets and configs go:
+// those no swarm app of the spec mounts. The engine refuses one a service
+// still mounts (a rollout in progress); that is reported, not forced.
+func PruneSwarmFiles(s *spec.Spec, files []fleet.SwarmFile) []Step {
+	wanted := map[string]bool{}
+	for _, a := range s.Apps {
+		if !a.OnSwarm() {
+			continue
+		}
+		for _, r := range append(s.SecretsOf(a), s.ConfigsOf(a)...) {
+			wanted[r.Name] = true
+		}
+	}
+	var out []Step
+	for _, f := range files {
+		key := f.Labels[fleet.LabelSecret] + f.Labels[fleet.LabelConfig]
+		if f.Labels[fleet.LabelProject] != s.Project || key == "" || wanted[f.Name] {
+			continue
+		}
+		reason := fmt.Sprintf("no swarm app mounts it: %s %q is no longer declared", f.Kind, key)
+		declared := s.Secrets
+		if f.Kind == "config" {
+			declared = s.Configs
+		}
+		if d, ok := declared[key]; ok && s.SwarmFileName(d, key) != f.Name {
+			reason = fmt.Sprintf("an old version of %s %q: the apps mount %s now", f.Kind, key, s.SwarmFileName(d, key))
+		}
+		out = append(out, Step{Kind: PruneSwarmFile, Type: "remove-" + f.Kind, Target: f.Kind + " " + f.Name, Reason: reason,
+			Do: SwarmFileRemoval{File: f, Reason: reason}})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Target < out[j].Target })
+	return out
 }
 
 // PlacementOf is a swarm app's placement from its spec.
@@ -251,10 +328,11 @@ type Lag struct {
 }
 
 // SwarmLagging lists the swarm apps not converged: a service missing or at
-// another count or spec; more or fewer running tasks than wanted (during a
-// rolling update the old tasks still run); or, for an app behind the
-// balancer, fewer ready tasks (ready: the members that answered their
-// check) at the current spec.
+// another count or spec; more or fewer running tasks than wanted, or fewer
+// at the current spec (during a rolling update the old tasks still run);
+// or, for an app behind the balancer, fewer ready tasks (ready: the
+// members that answered their check) at the current spec; or an update
+// Swarm has not finished (its monitor period).
 func SwarmLagging(s *spec.Spec, counts Wanted, services []fleet.Service, tasks []fleet.Task, ready []fleet.Container) []Lag {
 	var out []Lag
 	pending := map[string]bool{}
@@ -271,15 +349,22 @@ func SwarmLagging(s *spec.Spec, counts Wanted, services []fleet.Service, tasks [
 		}
 	}
 	appOf := map[string]string{} // service ID → app
+	updating := map[string]string{}
 	for _, svc := range services {
 		if svc.Labels[fleet.LabelProject] == s.Project {
 			appOf[svc.ID] = svc.Labels[fleet.LabelApp]
+			if svc.Updating() {
+				updating[svc.Labels[fleet.LabelApp]] = svc.UpdateState
+			}
 		}
 	}
-	running := map[string]int{} // by app
+	running, atSpec := map[string]int{}, map[string]int{} // by app
 	for _, t := range tasks {
 		if app, ok := appOf[t.ServiceID]; ok && t.Running() {
 			running[app]++
+			if a := s.App(app); a != nil && t.Hash == s.HashOf(a) {
+				atSpec[app]++
+			}
 		}
 	}
 	for _, a := range s.Apps {
@@ -290,8 +375,14 @@ func SwarmLagging(s *spec.Spec, counts Wanted, services []fleet.Service, tasks [
 		switch {
 		case running[a.Name] != want:
 			out = append(out, Lag{a.Name, ServiceName(s, a), fmt.Sprintf("%d task(s) run, %d wanted", running[a.Name], want)})
+		case atSpec[a.Name] < want:
+			// During a start-first roll the old tasks still run.
+			out = append(out, Lag{a.Name, ServiceName(s, a), fmt.Sprintf("%d of %d task(s) run the current spec", atSpec[a.Name], want)})
 		case a.LB != nil && current[a.Name] != want:
 			out = append(out, Lag{a.Name, ServiceName(s, a), fmt.Sprintf("%d of %d task(s) answer their readiness check at the current spec", current[a.Name], want)})
+		case updating[a.Name] != "":
+			out = append(out, Lag{a.Name, ServiceName(s, a), fmt.Sprintf("Swarm is still updating the service (%s: it watches the new tasks for the update's monitor period)",
+				strings.ReplaceAll(updating[a.Name], "_", " "))})
 		}
 	}
 	return out

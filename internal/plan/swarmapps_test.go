@@ -126,7 +126,9 @@ apps:
 		{"one task does not answer", []fleet.Service{svc}, []fleet.Task{task("a", hash), task("b", hash), task("c", hash)},
 			[]fleet.Container{member("a", hash), member("b", hash)}, "2 of 3 task(s) answer"},
 		{"a ready task of the old spec does not count", []fleet.Service{svc}, []fleet.Task{task("a", hash), task("b", hash), task("c", "x")},
-			[]fleet.Container{member("a", hash), member("b", hash), member("c", "x")}, "2 of 3 task(s) answer"},
+			[]fleet.Container{member("a", hash), member("b", hash), member("c", "x")}, "2 of 3 task(s) run the current spec"},
+		{"Swarm still monitors the update it is rolling", []fleet.Service{updating(svc)}, []fleet.Task{task("a", hash), task("b", hash), task("c", hash)},
+			[]fleet.Container{member("a", hash), member("b", hash), member("c", hash)}, "Swarm is still updating the service"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -141,6 +143,8 @@ apps:
 		})
 	}
 }
+
+func updating(s fleet.Service) fleet.Service { s.UpdateState = "updating"; return s }
 
 func TestScaleServicesPlacement(t *testing.T) {
 	s := testSpec(t, `project: shop

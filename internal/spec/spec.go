@@ -33,6 +33,10 @@ type Spec struct {
 	// (stack.go).
 	Volumes  map[string]*Volume  `yaml:"volumes"`
 	Networks map[string]*Network `yaml:"networks"`
+	// Secrets and Configs are the Swarm secrets and configs swarm apps
+	// mount, from files (swarm.go).
+	Secrets map[string]*SwarmFile `yaml:"secrets"`
+	Configs map[string]*SwarmFile `yaml:"configs"`
 
 	// hashes are the apps' HashOf by name, computed once at load.
 	hashes map[string]string
@@ -313,8 +317,13 @@ type App struct {
 	Restart string `yaml:"restart"`
 	stack   *stack
 
-	// Placement is where Swarm may run a swarm app's tasks (swarm.go).
+	// Placement is where Swarm may run a swarm app's tasks; Secrets and
+	// Configs are the keys of the spec's secrets and configs it mounts
+	// ("key" or "key:target") (swarm.go).
 	Placement *Placement `yaml:"placement"`
+	Secrets   []string   `yaml:"secrets"`
+	Configs   []string   `yaml:"configs"`
+	swarm     *swarmHash
 }
 
 // Resources limits a container, in the units of the Orchestry seed.
@@ -655,7 +664,8 @@ func (a *App) Hash(network string) string {
 		Network string
 		Reserve int64      `json:",omitempty"`
 		Stack   *stackHash `json:",omitempty"`
-	}{imageref.Normalize(a.Image), a.Command, a.Args, a.Environment(), a.Port, a.Resources.Memory.Bytes, a.Resources.CPU.Milli, a.Labels, network, a.Resources.ReserveMemory.Bytes, stack})
+		Swarm   *swarmHash `json:",omitempty"`
+	}{imageref.Normalize(a.Image), a.Command, a.Args, a.Environment(), a.Port, a.Resources.Memory.Bytes, a.Resources.CPU.Milli, a.Labels, network, a.Resources.ReserveMemory.Bytes, stack, a.swarmPart()})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:6])
 }

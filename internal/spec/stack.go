@@ -365,7 +365,7 @@ func (s *Spec) NetworkName(key string) string {
 // list, or the project network when the spec declares one.
 func (s *Spec) NetworksOf(a *App) []string {
 	if a.OnSwarm() {
-		return nil
+		return a.Networks // overlay networks (swarm.go)
 	}
 	if len(a.Networks) > 0 {
 		return a.Networks
@@ -650,7 +650,7 @@ func (d *decoder) validateOptions(p string, opts map[string]string) {
 }
 
 // usesStack reports whether the app sets a stack field that a swarm app
-// does not support.
+// does not support (networks it does: overlay networks, swarm.go).
 func (a *App) usesStack() []string {
 	var set []string
 	for _, f := range []struct {
@@ -658,7 +658,7 @@ func (a *App) usesStack() []string {
 		on   bool
 	}{
 		{"volumes", len(a.Volumes) > 0}, {"tmpfs", len(a.Tmpfs) > 0}, {"ports", len(a.Ports) > 0},
-		{"networks", len(a.Networks) > 0}, {"logging", a.Logging != nil}, {"update", a.Update.Order != ""},
+		{"logging", a.Logging != nil}, {"update", a.Update.Order != ""},
 		{"env_file", len(a.EnvFile) > 0}, {"user", a.User != ""}, {"working_dir", a.WorkingDir != ""},
 		{"stop_signal", a.StopSignal != ""}, {"read_only", a.ReadOnly}, {"cap_add", len(a.CapAdd) > 0},
 		{"cap_drop", len(a.CapDrop) > 0}, {"extra_hosts", len(a.ExtraHosts) > 0}, {"restart", a.Restart != ""},

@@ -128,6 +128,7 @@ func (d *decoder) validate(s *Spec) {
 		d.validateHook(h, fmt.Sprintf("hooks[%d]", i))
 	}
 	d.validateStack(s)
+	d.validateSwarmFiles(s, specDir(d.file))
 	d.validateGC(&s.GC)
 	if s.Swarm != nil {
 		d.validateSwarm(s.Swarm)

@@ -34,6 +34,8 @@ type FakeEngine struct {
 	NodeSet    []fleet.Node
 	ServiceSet map[string]*fleet.Service
 	TaskSet    []fleet.Task
+	// SwarmFileSet are the swarm's secrets and configs.
+	SwarmFileSet []fleet.SwarmFile
 	// Rejected counts the tasks a label change stopped (Swarm's
 	// constraint enforcer).
 	Rejected int
@@ -41,6 +43,8 @@ type FakeEngine struct {
 	// answered, with the engine locked: a test changes the fake's fields
 	// there (a node going down in the middle of a pass).
 	Hook func(call string)
+	// ports are the target ports of the services CreateService made.
+	ports map[string]int
 	// Fail makes calls fail: keys are "start <app>", "image <ref>",
 	// "stop <id>", "remove image <ref>", "nodes", "list", "info", ...
 	Fail map[string]error

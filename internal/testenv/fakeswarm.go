@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,9 +46,27 @@ func (f *FakeEngine) placeLocked(s *fleet.Service, node string) {
 	}
 	for ; n < s.Replicas; n++ {
 		f.next++
-		kept = append(kept, fleet.Task{ID: fmt.Sprintf("t%04d", f.next), ServiceID: s.ID, NodeID: node, State: "running", Hash: s.Labels[fleet.LabelHash]})
+		t := fleet.Task{ID: fmt.Sprintf("t%04d", f.next), ServiceID: s.ID, NodeID: node, State: "running", Hash: s.Labels[fleet.LabelHash], Slot: int(n) + 1}
+		f.publishLocked(&t)
+		kept = append(kept, t)
 	}
 	f.TaskSet = kept
+}
+
+// publishLocked gives a task of a service with a port its own server
+// (f.addr: on 127.0.0.1, the address a test gives the nodes), published
+// in host mode.
+func (f *FakeEngine) publishLocked(t *fleet.Task) {
+	port := f.ports[t.ServiceID]
+	if port == 0 || f.addr == nil {
+		return
+	}
+	addr := f.addr()
+	if i := strings.LastIndex(addr, ":"); i >= 0 {
+		if hp, err := strconv.Atoi(addr[i+1:]); err == nil {
+			t.HostPorts = map[int]int{port: hp}
+		}
+	}
 }
 
 func (f *FakeEngine) nodeID(host string) string {
@@ -207,6 +226,7 @@ func (f *FakeEngine) placeTaskLocked(t fleet.Task, s *fleet.Service) fleet.Task 
 	for _, n := range f.NodeSet {
 		if n.Ready && n.Active && n.Satisfies(s.Constraints) {
 			t.NodeID, t.State = n.ID, "running"
+			f.publishLocked(&t)
 			return t
 		}
 	}
@@ -268,6 +288,10 @@ func (f *FakeEngine) CreateService(_ context.Context, w fleet.ServiceWant) error
 	s := &fleet.Service{ID: fmt.Sprintf("s%04d", f.next), Name: w.Name, Image: w.Image, Labels: labels, Replicas: w.Replicas, ReserveMemory: w.ReserveB,
 		Constraints: append([]string(nil), w.Placement.Constraints...), Preferences: w.Placement.Preferences, MaxReplicas: w.Placement.MaxReplicas}
 	f.ServiceSet[s.ID] = s
+	if f.ports == nil {
+		f.ports = map[string]int{}
+	}
+	f.ports[s.ID] = w.Port
 	f.placeLocked(s, f.fitLocked(s))
 	return nil
 }
@@ -377,4 +401,62 @@ func copyLabels(m map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// EnsureSwarmFile creates a secret or config unless it exists.
+func (f *FakeEngine) EnsureSwarmFile(_ context.Context, project, kind string, r fleet.FileRef) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("ensure " + kind + " " + r.Name); err != nil {
+		return "", err
+	}
+	for _, x := range f.SwarmFileSet {
+		if x.Kind == kind && x.Name == r.Name {
+			return x.ID, nil
+		}
+	}
+	if r.External {
+		return "", fmt.Errorf("external %s %q does not exist", kind, r.Name)
+	}
+	f.next++
+	label := fleet.LabelSecret
+	if kind == "config" {
+		label = fleet.LabelConfig
+	}
+	x := fleet.SwarmFile{Kind: kind, ID: fmt.Sprintf("f%04d", f.next), Name: r.Name, Labels: map[string]string{fleet.LabelProject: project, label: r.Key}}
+	f.SwarmFileSet = append(f.SwarmFileSet, x)
+	return x.ID, nil
+}
+
+// SwarmFiles lists the project's secrets and configs.
+func (f *FakeEngine) SwarmFiles(_ context.Context, project string) ([]fleet.SwarmFile, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("swarm files"); err != nil {
+		return nil, err
+	}
+	var out []fleet.SwarmFile
+	for _, x := range f.SwarmFileSet {
+		if x.Labels[fleet.LabelProject] == project {
+			out = append(out, x)
+		}
+	}
+	return out, nil
+}
+
+// RemoveSwarmFile removes a secret or config.
+func (f *FakeEngine) RemoveSwarmFile(_ context.Context, x fleet.SwarmFile) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("remove " + x.Kind + " " + x.Name); err != nil {
+		return err
+	}
+	kept := f.SwarmFileSet[:0]
+	for _, y := range f.SwarmFileSet {
+		if y.ID != x.ID {
+			kept = append(kept, y)
+		}
+	}
+	f.SwarmFileSet = kept
+	return nil
 }
