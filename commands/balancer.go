@@ -41,7 +41,7 @@ func (x *pass) balancerStep(members []fleet.Container) (plan.Step, bool, error) 
 	if n == nil {
 		return plan.Step{}, false, nil
 	}
-	members = append(members[:len(members):len(members)], x.fleet.swarmReady...)
+	members = append(members[:len(members):len(members)], x.fleet.routedSwarm()...) // swarm.go
 	view := plan.Balancer(x.spec, members)
 	rendered, err := templates.Render(x.tmpl, view)
 	if err != nil {

@@ -34,6 +34,9 @@ type fleetView struct {
 	tasks        []fleet.Task
 	taskReplicas []fleet.Container
 	swarmReady   []fleet.Container
+	// swarmRouted, when set, are the swarm members the balancer routes to
+	// while a pass waits for Swarm (swarm.go).
+	swarmRouted []fleet.Container
 	// reused are the containers whose verdict came from the state (fresh
 	// enough), not from a probe of this pass.
 	reused map[string]bool

@@ -67,7 +67,7 @@ var execServices = executor{kinds: []plan.Kind{plan.Service}, run: func(ctx cont
 	if wait == 0 {
 		return outs
 	}
-	converged, err := x.awaitSwarmApps(ctx, wait)
+	converged, err := x.awaitSwarmApps(ctx, wait, &outs)
 	switch {
 	case err != nil:
 		x.env.warnf("swarm: %v", err)
@@ -88,6 +88,15 @@ var execServices = executor{kinds: []plan.Kind{plan.Service}, run: func(ctx cont
 	}
 	return outs
 }}
+
+// routedSwarm are the swarm apps' tasks the balancer routes to: those a
+// pass waiting for Swarm keeps routed (swarmRouted), else the ready ones.
+func (f fleetView) routedSwarm() []fleet.Container {
+	if f.swarmRouted != nil {
+		return f.swarmRouted
+	}
+	return f.swarmReady
+}
 
 // prepareService makes what a service needs present before it is created
 // or rolled: its overlay networks, its secrets and configs (their IDs go
@@ -147,12 +156,27 @@ var execSwarmFiles = executor{kinds: []plan.Kind{plan.PruneSwarmFile}, run: func
 }}
 
 // awaitSwarmApps polls until every swarm app has as many ready tasks as
-// its service wants (or wait passes), keeping the last observation.
-func (x *pass) awaitSwarmApps(ctx context.Context, wait time.Duration) (bool, error) {
+// its service wants (or wait passes), keeping the last observation. The
+// balancer follows the tasks meanwhile: while Swarm rolls an app, the new
+// tasks enter it once they answer and the old ones leave it as Swarm
+// stops them (each change tested and reloaded; its outcome goes to outs);
+// a routed task that misses one probe while it still runs stays
+// (plan.StickySwarmMembers), so a slow moment of the machine never empties
+// the balancer; and no sync routes a swarm app to no task at all (a new
+// service whose tasks do not answer yet) before the wait ends.
+func (x *pass) awaitSwarmApps(ctx context.Context, wait time.Duration, outs *[]plan.Outcome) (bool, error) {
 	deadline := x.clock.Now().Add(wait)
+	routed := x.fleet.routedSwarm()
 	for {
 		if err := x.observeSwarmApps(ctx); err != nil {
 			return false, err
+		}
+		routed = plan.StickySwarmMembers(routed, x.fleet.swarmReady, x.fleet.taskReplicas)
+		x.fleet.swarmRouted = routed
+		if x.spec.Nginx != nil && x.syncErr == nil && plan.EverySwarmAppRouted(x.spec, routed) {
+			if o, ok := x.syncTo(ctx, x.members); ok {
+				*outs = append(*outs, o)
+			}
 		}
 		if len(plan.SwarmLagging(x.spec, x.want, x.fleet.services, x.fleet.tasks, x.fleet.swarmReady)) == 0 {
 			return true, nil

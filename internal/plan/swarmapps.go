@@ -387,3 +387,46 @@ func SwarmLagging(s *spec.Spec, counts Wanted, services []fleet.Service, tasks [
 	}
 	return out
 }
+
+// StickySwarmMembers are the swarm members to route to while a pass waits
+// for Swarm: every task that answers now (ready), and every task routed
+// before that still runs on a ready node (running) even if it missed this
+// probe — a task leaves when Swarm stops it, not on one slow answer.
+// Sorted by address, as SwarmMembers.
+func StickySwarmMembers(routed, ready, running []fleet.Container) []fleet.Container {
+	up := map[string]bool{}
+	for _, c := range running {
+		up[c.ID] = true
+	}
+	seen := map[string]bool{}
+	out := []fleet.Container{}
+	for _, c := range ready {
+		if !seen[c.ID] {
+			seen[c.ID] = true
+			out = append(out, c)
+		}
+	}
+	for _, c := range routed {
+		if up[c.ID] && !seen[c.ID] {
+			seen[c.ID] = true
+			out = append(out, c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Addr < out[j].Addr })
+	return out
+}
+
+// EverySwarmAppRouted reports whether every swarm app behind the balancer
+// that wants tasks has at least one among the members.
+func EverySwarmAppRouted(s *spec.Spec, members []fleet.Container) bool {
+	has := map[string]bool{}
+	for _, m := range members {
+		has[m.App] = true
+	}
+	for _, a := range s.Apps {
+		if a.OnSwarm() && a.LB != nil && !has[a.Name] {
+			return false
+		}
+	}
+	return true
+}

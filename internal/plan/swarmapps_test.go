@@ -199,3 +199,36 @@ apps:
 		})
 	}
 }
+
+func TestStickySwarmMembers(t *testing.T) {
+	c := func(id, app string) fleet.Container {
+		return fleet.Container{ID: id, App: app, Addr: "10.0.0." + id + ":80"}
+	}
+	for _, tc := range []struct {
+		name                   string
+		routed, ready, running []fleet.Container
+		want                   string
+	}{
+		{"a routed task that missed one probe but runs stays", []fleet.Container{c("1", "web"), c("2", "web")}, []fleet.Container{c("2", "web")},
+			[]fleet.Container{c("1", "web"), c("2", "web")}, "1 2"},
+		{"a task Swarm stopped leaves", []fleet.Container{c("1", "web"), c("2", "web")}, []fleet.Container{c("2", "web")},
+			[]fleet.Container{c("2", "web")}, "2"},
+		{"a new task enters once it answers", []fleet.Container{c("1", "web")}, []fleet.Container{c("1", "web"), c("3", "web")},
+			[]fleet.Container{c("1", "web"), c("3", "web"), c("4", "web")}, "1 3"},
+		{"nothing routed, nothing ready: none", nil, nil, []fleet.Container{c("4", "web")}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, m := range StickySwarmMembers(tc.routed, tc.ready, tc.running) {
+				got = append(got, m.ID)
+			}
+			if strings.Join(got, " ") != tc.want {
+				t.Errorf("got %v, want %s", got, tc.want)
+			}
+		})
+	}
+	s := testSpec(t, "nginx: {config: c.conf, test: [t], reload: [r], listen: \"127.0.0.1:80\"}\napps:\n  - {name: web, engine: swarm, image: w:1, port: 80, lb: {}}\n  - {name: job, engine: swarm, image: j:1}\n")
+	if EverySwarmAppRouted(s, nil) || !EverySwarmAppRouted(s, []fleet.Container{c("1", "web")}) {
+		t.Error("a swarm app behind the balancer with no member is not routed; one without lb needs none")
+	}
+}

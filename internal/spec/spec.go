@@ -33,9 +33,11 @@ type Spec struct {
 	// (stack.go).
 	Volumes  map[string]*Volume  `yaml:"volumes"`
 	Networks map[string]*Network `yaml:"networks"`
-	// Secrets and Configs are the Swarm secrets and configs swarm apps
-	// mount, from files (swarm.go).
+	// Secrets are the Swarm secrets swarm apps mount, each from a file
+	// (or external), named by its content (swarm.go).
 	Secrets map[string]*SwarmFile `yaml:"secrets"`
+	// Configs are the Swarm configs swarm apps mount, each from a file
+	// (or external), named by its content (swarm.go).
 	Configs map[string]*SwarmFile `yaml:"configs"`
 
 	// hashes are the apps' HashOf by name, computed once at load.
@@ -317,13 +319,15 @@ type App struct {
 	Restart string `yaml:"restart"`
 	stack   *stack
 
-	// Placement is where Swarm may run a swarm app's tasks; Secrets and
-	// Configs are the keys of the spec's secrets and configs it mounts
-	// ("key" or "key:target") (swarm.go).
+	// Placement is where Swarm may run a swarm app's tasks (swarm.go).
 	Placement *Placement `yaml:"placement"`
-	Secrets   []string   `yaml:"secrets"`
-	Configs   []string   `yaml:"configs"`
-	swarm     *swarmHash
+	// Secrets are the spec's secrets a swarm app mounts: "key" (at
+	// /run/secrets/key) or "key:name" (at /run/secrets/name).
+	Secrets []string `yaml:"secrets"`
+	// Configs are the spec's configs a swarm app mounts: "key" (at /key)
+	// or "key:/absolute/path".
+	Configs []string `yaml:"configs"`
+	swarm   *swarmHash
 }
 
 // Resources limits a container, in the units of the Orchestry seed.

@@ -322,11 +322,12 @@ func (d *decoder) validateSwarm(sw *Swarm) {
 type SwarmFile struct {
 	// File holds the content (relative to the spec's directory).
 	File string `yaml:"file"`
-	// External ones exist in Swarm already under Name (default: the key);
-	// baton neither creates nor removes them.
-	External bool   `yaml:"external"`
-	Name     string `yaml:"name"`
-	data     []byte
+	// External: it exists in Swarm already (docker secret create, docker
+	// config create); baton neither creates nor removes it.
+	External bool `yaml:"external"`
+	// Name is an external one's name in Swarm (default: the key).
+	Name string `yaml:"name"`
+	data []byte
 }
 
 // MaxSwarmFile is the largest secret or config Swarm takes (500 KiB).
