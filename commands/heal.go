@@ -69,12 +69,13 @@ func healPass() passDef[healSeen] {
 			}
 			p := plan.HealPass(in, now)
 			p.Steps = append(x.fleetSteps(false), p.Steps...)
+			x.healTasks(&p, now) // swarm_heal.go: swarm apps' tasks
 			if seen.syncOK && !plan.Acts(p.Steps) {
 				p.Steps = append(p.Steps, seen.sync) // a replica left or came back
 			}
 			return p
 		},
-		exec:      []executor{execRollout, execSync},
+		exec:      []executor{execRollout, execReplaceTask, execSync},
 		view:      actionsView(),
 		incidents: []string{"hold", "crashloop", "panic"},
 	}

@@ -467,6 +467,58 @@ func TestInProcessSwarmSecretsRotate(t *testing.T) {
 	}
 }
 
+// TestInProcessHealSwarmTask: a swarm app's task that fails its check past
+// the threshold is replaced start-first — one more task, which answers,
+// then the failing one stops at its node's engine and the count goes back
+// — and its slot's backoff follows the replica to the new task's slot.
+func TestInProcessHealSwarmTask(t *testing.T) {
+	a := newInproc(t)
+	a.nodes(true, true)
+	a.write(`"true"`, "apps:\n  - {name: web, engine: swarm, image: \"web:1\", port: 8080, replicas: 2, lb: {}, drain: 0s,\n"+
+		"     health: {type: http, path: /, failure_threshold: 2, stable_after: 1h, backoff: 1m}}\n"+
+		"swarm:\n  nodes:\n    node1: {docker: \"unix:///n1.sock\"}\n    node2: {docker: \"unix:///n2.sock\"}\n")
+	a.must(0, "scale")
+	var svc *fleet.Service
+	for _, s := range a.fake.ServiceSet {
+		svc = s
+	}
+	// The first task turns unhealthy.
+	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "sick", 500) }))
+	defer bad.Close()
+	var badPort int
+	fmt.Sscanf(bad.URL[strings.LastIndex(bad.URL, ":")+1:], "%d", &badPort)
+	a.fake.TaskSet[0].HostPorts = map[int]int{8080: badPort}
+	sick := a.fake.TaskSet[0]
+	out, _, code := a.run("heal")
+	if code != 0 || !strings.Contains(out, "unhealthy") || strings.Contains(out, "replace task") {
+		t.Fatalf("first failure (1 of 2): exit %d\n%s", code, out)
+	}
+	dry := rows(t, a.must(0, "-n", "-o", "json", "heal"), "actions")
+	if len(dry) != 1 || dry[0]["action"] != "replace task" || a.fake.Count("scale service") != 0 {
+		t.Fatalf("dry run: %v", dry)
+	}
+	out = a.must(0, "heal")
+	if !strings.Contains(out, "replace task") || svc.Replicas != 2 {
+		t.Fatalf("the replacement: %d replicas\n%s", svc.Replicas, out)
+	}
+	var slots []int
+	for _, tk := range a.fake.TaskSet {
+		if tk.ID == sick.ID && tk.Running() {
+			t.Errorf("the failing task still runs")
+		}
+		if tk.Running() {
+			slots = append(slots, tk.Slot)
+		}
+	}
+	if len(slots) != 2 || a.fake.Count("stop "+sick.ContainerID) != 1 {
+		t.Fatalf("tasks after: %v, calls %v", a.fake.TaskSet, a.fake.Calls())
+	}
+	st := string(a.stateBytes())
+	if !strings.Contains(st, fmt.Sprintf(`"%d": [`, slots[len(slots)-1])) || strings.Contains(st, fmt.Sprintf(`"%d": [`, sick.Slot)) {
+		t.Errorf("the slot's attempts moved to the new task's slot %d:\n%s", slots[len(slots)-1], st)
+	}
+}
+
 func TestInProcessRebalance(t *testing.T) {
 	a := newInproc(t)
 	a.write(`"true"`, "swarm:\n  rebalance: {threshold: 70%, target: 60%, wait: 10s}\n")

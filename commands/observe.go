@@ -100,7 +100,7 @@ func (x *pass) observeFleet(ctx context.Context) error {
 	x.swarmCounts() // swarm.go: an autoscaled swarm app's count in force is on its service
 	// What the probes change and whom the balancer routes to: pure
 	// decisions on what was observed, that every pass needs to render.
-	x.probed = plan.UpdateProbes(x.spec, cs, f.probes(), x.state.Probes, x.clock.Now())
+	x.probed = plan.UpdateProbes(x.spec, append(cs[:len(cs):len(cs)], x.fleet.taskReplicas...), x.fleet.probes(), x.state.Probes, x.clock.Now()) // swarm tasks' counters too
 	x.members, x.panics = plan.Members(x.spec, cs, x.probed.Counters)
 	x.apps = plan.Status(x.spec, x.want, x.fleet.replicasOf, x.fleet.ready, x.state)
 	return nil

@@ -191,7 +191,9 @@ apps:
 		t.Errorf("failed requests: %s", m)
 	}
 	for st, n := range statuses {
-		if st != "200" {
+		// 499: wrk closed connections with requests in flight when its
+		// time was up (wrk's own count above says whether any failed).
+		if st != "200" && st != "499" {
 			t.Errorf("%d request(s) answered %s", n, st)
 		}
 	}

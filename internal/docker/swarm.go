@@ -265,7 +265,7 @@ func ConvertService(s swarm.Service) fleet.Service {
 // ConvertTask turns a task into a fleet.Task.
 func ConvertTask(t swarm.Task) fleet.Task {
 	ft := fleet.Task{ID: t.ID, ServiceID: t.ServiceID, NodeID: t.NodeID, State: string(t.Status.State),
-		Slot: t.Slot, Err: t.Status.Err, Message: t.Status.Message}
+		Slot: t.Slot, Err: t.Status.Err, Message: t.Status.Message, Started: t.CreatedAt.UTC()}
 	if cs := t.Status.ContainerStatus; cs != nil {
 		ft.ContainerID = cs.ContainerID
 	}

@@ -406,9 +406,9 @@ type Task struct {
 	// such image: ..."), Message its last status message.
 	Err     string
 	Message string
-	// Health is the container's healthcheck verdict as Swarm reports it
-	// (healthy, unhealthy, starting; empty without a healthcheck).
-	Health string
+	// Started is when Swarm made the task (it runs soon after; Swarm's
+	// status timestamp moves with every report, so it is no start time).
+	Started time.Time
 }
 
 // Running reports whether Swarm says the task runs.

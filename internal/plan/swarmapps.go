@@ -314,7 +314,7 @@ func SwarmMembers(s *spec.Spec, nodes []fleet.Node, services []fleet.Service, ta
 		if port == 0 {
 			continue
 		}
-		out = append(out, fleet.Container{ID: t.ID, Name: svc.Name + "@" + n.Hostname, App: a.Name, Replica: -1,
+		out = append(out, fleet.Container{ID: t.ID, Name: svc.Name + "@" + n.Hostname, App: a.Name, Replica: -1, Created: t.Started,
 			Hash: t.Hash, Image: svc.Image, State: "running",
 			Addr: net.JoinHostPort(n.Addr, strconv.Itoa(port))})
 	}

@@ -254,6 +254,11 @@ func (f *FakeEngine) Stop(_ context.Context, id string, _ time.Duration) error {
 	if c := f.Containers[id]; c != nil {
 		c.State = "exited"
 	}
+	for i := range f.TaskSet { // a swarm task's container (fakeswarm.go)
+		if f.TaskSet[i].ContainerID == id && id != "" {
+			f.TaskSet[i].State = "complete"
+		}
+	}
 	return nil
 }
 

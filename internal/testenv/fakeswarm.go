@@ -31,7 +31,10 @@ func (f *FakeEngine) AddService(s fleet.Service, node string) {
 func (f *FakeEngine) placeLocked(s *fleet.Service, node string) {
 	var kept []fleet.Task
 	n := uint64(0)
-	for _, t := range f.TaskSet {
+	// As Swarm does on a scale-down, tasks that do not run go first.
+	ordered := append([]fleet.Task(nil), f.TaskSet...)
+	sort.SliceStable(ordered, func(i, j int) bool { return ordered[i].Running() && !ordered[j].Running() })
+	for _, t := range ordered {
 		if t.ServiceID != s.ID {
 			kept = append(kept, t)
 			continue
@@ -46,7 +49,8 @@ func (f *FakeEngine) placeLocked(s *fleet.Service, node string) {
 	}
 	for ; n < s.Replicas; n++ {
 		f.next++
-		t := fleet.Task{ID: fmt.Sprintf("t%04d", f.next), ServiceID: s.ID, NodeID: node, State: "running", Hash: s.Labels[fleet.LabelHash], Slot: int(n) + 1}
+		t := fleet.Task{ID: fmt.Sprintf("t%04d", f.next), ServiceID: s.ID, NodeID: node, State: "running", Hash: s.Labels[fleet.LabelHash],
+			Slot: f.next, ContainerID: fmt.Sprintf("tc%04d", f.next), Started: f.now()}
 		f.publishLocked(&t)
 		kept = append(kept, t)
 	}
