@@ -144,6 +144,7 @@ func NewApp(env *Env) *cli.App {
 			newModsCommand(env),
 			newLabelsCommand(env),
 			newRebalanceCommand(env),
+			newSwarmCommand(env),
 			newEventsCommand(env),
 			newStatusCommand(env),
 			newLogsCommand(env),

@@ -62,6 +62,11 @@ type Engine interface {
 	EnsureSwarmFile(ctx context.Context, project, kind string, f fleet.FileRef) (string, error)
 	SwarmFiles(ctx context.Context, project string) ([]fleet.SwarmFile, error)
 	RemoveSwarmFile(ctx context.Context, f fleet.SwarmFile) error
+	// A node's own engine and a manager, for swarm join.
+	Membership(ctx context.Context) (fleet.Membership, error)
+	JoinInfo(ctx context.Context) (fleet.JoinInfo, error)
+	JoinSwarm(ctx context.Context, r fleet.JoinRequest) error
+	RemoveNode(ctx context.Context, id string) error
 	ScaleService(ctx context.Context, id string, attempts int, decide func(current uint64) uint64) (from, to uint64, conflicts int, err error)
 	RemoveService(ctx context.Context, id string) error
 	PinService(ctx context.Context, s fleet.Service, host string, now time.Time) error

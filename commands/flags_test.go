@@ -32,6 +32,7 @@ func commandArgs(a *inproc) map[string][]string {
 		"mods refresh":     nil,
 		"labels sync":      nil,
 		"rebalance":        nil,
+		"swarm join":       nil,
 		"events":           {"--since", "1h"},
 		"status":           nil,
 		"logs":             {"web"},

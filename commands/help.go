@@ -70,6 +70,11 @@ var commandDocs = map[string]cmdDoc{
 		"baton labels sync -n              # the node label changes, nothing changed",
 		"baton --docker-host ssh://root@manager labels sync",
 	}},
+	"swarm": {exits: passExits, examples: []string{"baton swarm join -n"}},
+	"swarm join": {exits: passExits, examples: []string{
+		"baton swarm join -n               # which nodes would join, as what",
+		"baton --docker-host ssh://root@manager swarm join",
+	}},
 	"rebalance": {exits: passExits, examples: []string{
 		"baton rebalance -n                # the moves, and each node's memory",
 		"baton rebalance",

@@ -519,6 +519,34 @@ func TestInProcessHealSwarmTask(t *testing.T) {
 	}
 }
 
+// TestInProcessSwarmJoin: a node whose engine is in no swarm joins, as
+// the role the spec gives, and its down entry goes (exit 0); a node in
+// another swarm is left alone (exit 3).
+func TestInProcessSwarmJoin(t *testing.T) {
+	a := newInproc(t)
+	a.nodes(true, false) // node2 is down: its earlier life
+	a.write(`"true"`, "swarm:\n  nodes:\n    node2: {docker: \"unix:///n2.sock\", role: manager, advertise_addr: 10.0.0.2}\n")
+	a.fake.Member = fleet.Membership{State: "inactive"}
+	a.fake.OnJoin = func() {
+		a.fake.NodeSet = append(a.fake.NodeSet, fleet.Node{ID: "n2b", Hostname: "node2", Ready: true, Active: true, Role: "manager", Labels: map[string]string{}})
+	}
+	dry := rows(t, a.must(0, "-n", "-o", "json", "swarm", "join"), "nodes")
+	if len(dry) < 1 || dry[0]["action"] != "join" || !strings.Contains(fmt.Sprint(dry[0]["reason"]), "join it as a manager, then remove the 1 down entr(ies)") || a.fake.Count("join SWMTKN") != 0 {
+		t.Fatalf("dry run: %v", dry)
+	}
+	out := a.must(0, "swarm", "join")
+	if a.fake.Count("join SWMTKN-manager 10.0.0.2") != 1 || a.fake.Count("remove node n2") != 1 || len(a.fake.NodeSet) != 2 {
+		t.Fatalf("the join:\n%s\n%v", out, a.fake.Calls())
+	}
+	if out := a.must(0, "swarm", "join"); out != "" {
+		t.Errorf("the next pass:\n%s", out)
+	}
+	a.fake.Member = fleet.Membership{State: "active", ClusterID: "another"}
+	if _, errOut, code := a.run("swarm", "join"); code != 3 || !strings.Contains(errOut, "in another swarm (cluster another)") {
+		t.Errorf("a node of another swarm: exit %d\n%s", code, errOut)
+	}
+}
+
 func TestInProcessRebalance(t *testing.T) {
 	a := newInproc(t)
 	a.write(`"true"`, "swarm:\n  rebalance: {threshold: 70%, target: 60%, wait: 10s}\n")

@@ -80,6 +80,9 @@ func scheduleFor(s *spec.Spec) []scheduled {
 		if labels {
 			add("labels sync", "labels sync", time.Minute, " (on a Swarm manager)", "10s", "5min")
 		}
+		if sw.HasNodeEndpoints() {
+			add("swarm join", "swarm join", 5*time.Minute, " (on a Swarm manager: joins the spec's nodes that are in no swarm)", "30s", "10min")
+		}
 		if r := sw.Rebalance; r != nil {
 			every := 5 * time.Minute
 			if c := r.Cooldown.D; c > 0 && c < every {
@@ -212,7 +215,8 @@ func newScheduleCommand(env *Env) *cli.Command {
 		Usage: "render a crontab or systemd units that run the passes the spec needs",
 		Description: "Reads the spec and schedules only the passes it configures, at intervals from it:\n" +
 			"scale (apps), heal (local apps), lb render (nginx), gc (local apps; at most its grace),\n" +
-			"labels sync (swarm node labels or anchors), rebalance (swarm.rebalance; at most its\n" +
+			"labels sync (swarm node labels or anchors), swarm join (swarm.nodes with a docker\n" +
+			"endpoint), rebalance (swarm.rebalance; at most its\n" +
 			"cooldown), mods refresh (mods files; at most the shortest interval). Uses the global\n" +
 			"--state and --metrics-dir (default " + defaultMetricsDir + ")\n" +
 			"in the rendered commands.",

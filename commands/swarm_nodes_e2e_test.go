@@ -301,3 +301,47 @@ apps:
 		t.Errorf("api, which does not mount the secret, was rolled")
 	}
 }
+
+// TestSwarmJoinBringsAMissingNodeIn: node3 leaves the swarm (its entry
+// stays, down); baton swarm join, given node3's engine and address, joins
+// it back as the manager the spec says it is and removes the down entry;
+// the next pass is a no-op, and a dry run changed nothing.
+func TestSwarmJoinBringsAMissingNodeIn(t *testing.T) {
+	testenv.Docker(t)
+	s := testenv.StartSwarm(t, 3)
+	dir := t.TempDir()
+	specPath, statePath := filepath.Join(dir, "baton.yaml"), filepath.Join(dir, "state.json")
+	y := fmt.Sprintf("swarm:\n  nodes:\n    node3: {docker: %q, advertise_addr: %s, role: manager}\n", s.Host(3), s.Addr(3))
+	if err := os.WriteFile(specPath, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code := swarmBaton(t, s, specPath, statePath, "swarm", "join"); code != 0 || out != "" {
+		t.Fatalf("with every node in: exit %d\n%s%s", code, out, errOut)
+	}
+	s.Docker(t, 3, "swarm", "leave", "--force")
+	deadline := time.Now().Add(60 * time.Second)
+	for s.Docker(t, 1, "node", "inspect", "node3", "--format", "{{.Status.State}}") != "down" {
+		if time.Now().After(deadline) {
+			t.Fatal("node3 was not reported down after it left")
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	out, errOut, code := swarmBaton(t, s, specPath, statePath, "-n", "swarm", "join")
+	if code != 0 || !strings.Contains(out, "join it as a manager, then remove the 1 down entr(ies)") {
+		t.Fatalf("dry run: exit %d\n%s%s", code, out, errOut)
+	}
+	if st, _ := dockerOn(s, 3, "info", "--format", "{{.Swarm.LocalNodeState}}"); st != "inactive" {
+		t.Fatalf("the dry run joined node3: %s", st)
+	}
+	out, errOut, code = swarmBaton(t, s, specPath, statePath, "swarm", "join")
+	if code != 0 {
+		t.Fatalf("swarm join: exit %d\n%s%s", code, out, errOut)
+	}
+	ls := s.Docker(t, 1, "node", "ls", "--format", "{{.Hostname}} {{.Status}} {{.ManagerStatus}}")
+	if strings.Count(ls, "node3") != 1 || !strings.Contains(ls, "node3 Ready Reachable") {
+		t.Errorf("node3 after the join (one entry, ready, a reachable manager):\n%s", ls)
+	}
+	if out, errOut, code := swarmBaton(t, s, specPath, statePath, "swarm", "join"); code != 0 || out != "" {
+		t.Errorf("the next pass: exit %d\n%s%s", code, out, errOut)
+	}
+}

@@ -56,7 +56,7 @@ _baton_apps() {
 
 _baton() {
     local cur prev cmd="" skip=0 dashed=0 i w kind
-    local paths="|scale|heal|lb|lb render|gc|mods|mods refresh|labels|labels sync|rebalance|events|status|logs|doctor|validate|import|import compose|schedule|schedule crontab|schedule systemd|completion|version|"
+    local paths="|scale|heal|lb|lb render|gc|mods|mods refresh|labels|labels sync|rebalance|swarm|swarm join|events|status|logs|doctor|validate|import|import compose|schedule|schedule crontab|schedule systemd|completion|version|"
     cur="${COMP_WORDS[COMP_CWORD]}"
     prev="${COMP_WORDS[COMP_CWORD-1]}"
     for ((i = 1; i < COMP_CWORD; i++)); do
@@ -117,6 +117,8 @@ _baton() {
             "labels") COMPREPLY=($(compgen -W "--spec -f --state --docker-host -H --context -c --dry-run -n --output -o --docker-timeout --lock-timeout --quiet -q --verbose --log-format --metrics-dir --help" -- "$cur")) ;;
             "labels sync") COMPREPLY=($(compgen -W "--spec -f --state --docker-host -H --context -c --dry-run -n --output -o --docker-timeout --lock-timeout --quiet -q --verbose --log-format --metrics-dir --help" -- "$cur")) ;;
             "rebalance") COMPREPLY=($(compgen -W "--spec -f --state --docker-host -H --context -c --dry-run -n --output -o --docker-timeout --lock-timeout --quiet -q --verbose --log-format --metrics-dir --help" -- "$cur")) ;;
+            "swarm") COMPREPLY=($(compgen -W "--spec -f --state --docker-host -H --context -c --dry-run -n --output -o --docker-timeout --lock-timeout --quiet -q --verbose --log-format --metrics-dir --help" -- "$cur")) ;;
+            "swarm join") COMPREPLY=($(compgen -W "--spec -f --state --docker-host -H --context -c --dry-run -n --output -o --docker-timeout --lock-timeout --quiet -q --verbose --log-format --metrics-dir --help" -- "$cur")) ;;
             "events") COMPREPLY=($(compgen -W "--app --type --since --spec -f --state --docker-host -H --context -c --dry-run -n --output -o --docker-timeout --lock-timeout --quiet -q --verbose --log-format --metrics-dir --help" -- "$cur")) ;;
             "status") COMPREPLY=($(compgen -W "--spec -f --state --docker-host -H --context -c --dry-run -n --output -o --docker-timeout --lock-timeout --quiet -q --verbose --log-format --metrics-dir --help" -- "$cur")) ;;
             "logs") COMPREPLY=($(compgen -W "--follow -f --since --tail --timestamps -t --spec --state --docker-host -H --context -c --dry-run -n --output -o --docker-timeout --lock-timeout --quiet -q --verbose --log-format --metrics-dir --help" -- "$cur")) ;;
@@ -134,7 +136,7 @@ _baton() {
     fi
     # A subcommand, or the command's arguments.
     case "$cmd" in
-        "") COMPREPLY=($(compgen -W "scale heal lb gc mods labels rebalance events status logs doctor validate import schedule completion version" -- "$cur")) ;;
+        "") COMPREPLY=($(compgen -W "scale heal lb gc mods labels rebalance swarm events status logs doctor validate import schedule completion version" -- "$cur")) ;;
         "scale") COMPREPLY=() ;;
         "heal") COMPREPLY=() ;;
         "lb") COMPREPLY=($(compgen -W "render" -- "$cur")) ;;
@@ -145,6 +147,8 @@ _baton() {
         "labels") COMPREPLY=($(compgen -W "sync" -- "$cur")) ;;
         "labels sync") COMPREPLY=() ;;
         "rebalance") COMPREPLY=() ;;
+        "swarm") COMPREPLY=($(compgen -W "join" -- "$cur")) ;;
+        "swarm join") COMPREPLY=() ;;
         "events") COMPREPLY=() ;;
         "status") COMPREPLY=($(compgen -W "$(_baton_apps)" -- "$cur")) ;;
         "logs") COMPREPLY=($(compgen -W "$(_baton_apps)" -- "$cur")) ;;

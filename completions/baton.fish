@@ -50,7 +50,7 @@ function __fish_baton_apps
     $words[1] $spec __apps 2>/dev/null
 end
 
-set -g __fish_baton_paths 'completion' 'doctor' 'events' 'gc' 'heal' 'import' 'import compose' 'labels' 'labels sync' 'lb' 'lb render' 'logs' 'mods' 'mods refresh' 'rebalance' 'scale' 'schedule' 'schedule crontab' 'schedule systemd' 'status' 'validate' 'version'
+set -g __fish_baton_paths 'completion' 'doctor' 'events' 'gc' 'heal' 'import' 'import compose' 'labels' 'labels sync' 'lb' 'lb render' 'logs' 'mods' 'mods refresh' 'rebalance' 'scale' 'schedule' 'schedule crontab' 'schedule systemd' 'status' 'swarm' 'swarm join' 'validate' 'version'
 set -g __fish_baton_values '--spec' '-f' '--state' '--docker-host' '-H' '--context' '-c' '--output' '-o' '--docker-timeout' '--lock-timeout' '--log-format' '--metrics-dir'
 set -g __fish_baton_local_values 'scale|--metrics' 'heal|--for' 'heal|--every' 'events|--app' 'events|--type' 'events|--since' 'logs|--since' 'logs|--tail' 'doctor|--cron' 'doctor|--systemd' 'import compose|--project' 'schedule crontab|--bin' 'schedule crontab|--out' 'schedule crontab|--spec-path' 'schedule systemd|--bin' 'schedule systemd|--out' 'schedule systemd|--spec-path'
 set -g __fish_baton_bools 'scale|--explain' 'scale|--retry' 'logs|--follow' 'logs|-f' 'logs|--timestamps' 'logs|-t' 'validate|--schema'
@@ -66,6 +66,7 @@ complete -c baton -n '__fish_baton_at \'\'' -a 'gc' -d 'remove exited containers
 complete -c baton -n '__fish_baton_at \'\'' -a 'mods' -d 'keep the mod file cache fresh'
 complete -c baton -n '__fish_baton_at \'\'' -a 'labels' -d 'manage Swarm node labels'
 complete -c baton -n '__fish_baton_at \'\'' -a 'rebalance' -d 'move the fewest Swarm services off nodes under memory pressure'
+complete -c baton -n '__fish_baton_at \'\'' -a 'swarm' -d 'bring the Swarm\'s nodes in'
 complete -c baton -n '__fish_baton_at \'\'' -a 'events' -d 'show the event log: every action and finding of past passes, with reasons'
 complete -c baton -n '__fish_baton_at \'\'' -a 'status' -d 'show apps: replicas wanted, running and ready, why an app is not as wanted; APP: one row per replica'
 complete -c baton -n '__fish_baton_at \'\'' -a 'logs' -d 'print an app\'s replica logs, interleaved, each line prefixed with its replica'
@@ -235,6 +236,35 @@ complete -c baton -n '__fish_baton_at \'rebalance\'' -l quiet -s q -d 'print onl
 complete -c baton -n '__fish_baton_at \'rebalance\'' -l verbose -d 'print progress on stderr: what each pass observed, decided and did'
 complete -c baton -n '__fish_baton_at \'rebalance\'' -l log-format -r -f -a 'text json' -d 'diagnostics on stderr as FORMAT: text or json'
 complete -c baton -n '__fish_baton_at \'rebalance\'' -l metrics-dir -r -f -a '(__fish_complete_directories)' -d 'write Prometheus textfile metrics (baton_COMMAND.prom) into DIR after each pass'
+
+# baton swarm
+complete -c baton -n '__fish_baton_at \'swarm\'' -a 'join' -d 'join the nodes of swarm.nodes whose engine is in no swarm'
+complete -c baton -n '__fish_baton_at \'swarm\'' -l spec -s f -r -F -d 'the YAML spec FILE'
+complete -c baton -n '__fish_baton_at \'swarm\'' -l state -r -F -d 'the JSON state FILE (locked through FILE.lock)'
+complete -c baton -n '__fish_baton_at \'swarm\'' -l docker-host -s H -r -f -a 'unix:///var/run/docker.sock tcp:// ssh://' -d 'Docker daemon URL: unix://, tcp:// or ssh://[user@]host (default: DOCKER_HOST, the Docker context, or the local socket)'
+complete -c baton -n '__fish_baton_at \'swarm\'' -l context -s c -r -f -a '(docker context ls --format "{{.Name}}" 2>/dev/null)' -d 'the Docker context NAME to connect to, as docker context use names it (default: DOCKER_CONTEXT, then the docker CLI\'s current context)'
+complete -c baton -n '__fish_baton_at \'swarm\'' -l dry-run -s n -d 'print the actions and config diff, change nothing'
+complete -c baton -n '__fish_baton_at \'swarm\'' -l output -s o -r -f -a 'table wide json' -d 'output FORMAT: table, wide (status: one row per replica) or json (one object, errors too)'
+complete -c baton -n '__fish_baton_at \'swarm\'' -l docker-timeout -r -f -d 'bound on each Docker API call (image pulls: ten times it)'
+complete -c baton -n '__fish_baton_at \'swarm\'' -l lock-timeout -r -f -d 'how long to wait for the state lock before exiting 75'
+complete -c baton -n '__fish_baton_at \'swarm\'' -l quiet -s q -d 'print only errors'
+complete -c baton -n '__fish_baton_at \'swarm\'' -l verbose -d 'print progress on stderr: what each pass observed, decided and did'
+complete -c baton -n '__fish_baton_at \'swarm\'' -l log-format -r -f -a 'text json' -d 'diagnostics on stderr as FORMAT: text or json'
+complete -c baton -n '__fish_baton_at \'swarm\'' -l metrics-dir -r -f -a '(__fish_complete_directories)' -d 'write Prometheus textfile metrics (baton_COMMAND.prom) into DIR after each pass'
+
+# baton swarm join
+complete -c baton -n '__fish_baton_at \'swarm join\'' -l spec -s f -r -F -d 'the YAML spec FILE'
+complete -c baton -n '__fish_baton_at \'swarm join\'' -l state -r -F -d 'the JSON state FILE (locked through FILE.lock)'
+complete -c baton -n '__fish_baton_at \'swarm join\'' -l docker-host -s H -r -f -a 'unix:///var/run/docker.sock tcp:// ssh://' -d 'Docker daemon URL: unix://, tcp:// or ssh://[user@]host (default: DOCKER_HOST, the Docker context, or the local socket)'
+complete -c baton -n '__fish_baton_at \'swarm join\'' -l context -s c -r -f -a '(docker context ls --format "{{.Name}}" 2>/dev/null)' -d 'the Docker context NAME to connect to, as docker context use names it (default: DOCKER_CONTEXT, then the docker CLI\'s current context)'
+complete -c baton -n '__fish_baton_at \'swarm join\'' -l dry-run -s n -d 'print the actions and config diff, change nothing'
+complete -c baton -n '__fish_baton_at \'swarm join\'' -l output -s o -r -f -a 'table wide json' -d 'output FORMAT: table, wide (status: one row per replica) or json (one object, errors too)'
+complete -c baton -n '__fish_baton_at \'swarm join\'' -l docker-timeout -r -f -d 'bound on each Docker API call (image pulls: ten times it)'
+complete -c baton -n '__fish_baton_at \'swarm join\'' -l lock-timeout -r -f -d 'how long to wait for the state lock before exiting 75'
+complete -c baton -n '__fish_baton_at \'swarm join\'' -l quiet -s q -d 'print only errors'
+complete -c baton -n '__fish_baton_at \'swarm join\'' -l verbose -d 'print progress on stderr: what each pass observed, decided and did'
+complete -c baton -n '__fish_baton_at \'swarm join\'' -l log-format -r -f -a 'text json' -d 'diagnostics on stderr as FORMAT: text or json'
+complete -c baton -n '__fish_baton_at \'swarm join\'' -l metrics-dir -r -f -a '(__fish_complete_directories)' -d 'write Prometheus textfile metrics (baton_COMMAND.prom) into DIR after each pass'
 
 # baton events
 complete -c baton -n '__fish_baton_at \'events\'' -l app -r -f -a '(__fish_baton_apps)' -d 'only events of this app'

@@ -671,3 +671,66 @@ func (e *Engine) RemoveSwarmFile(ctx context.Context, f fleet.SwarmFile) error {
 	}
 	return e.wrap(fmt.Sprintf("remove %s %s", f.Kind, f.Name), err)
 }
+
+// Membership says what this engine knows of its swarm (one info call).
+func (e *Engine) Membership(ctx context.Context) (fleet.Membership, error) {
+	ctx, cancel := e.bound(ctx, 1)
+	defer cancel()
+	info, err := e.cli.Info(ctx)
+	if err != nil {
+		return fleet.Membership{}, e.wrap("info", err)
+	}
+	m := fleet.Membership{State: string(info.Swarm.LocalNodeState), NodeID: info.Swarm.NodeID}
+	if c := info.Swarm.Cluster; c != nil {
+		m.ClusterID = c.ID
+	}
+	for _, p := range info.Swarm.RemoteManagers {
+		m.Managers = append(m.Managers, p.Addr)
+	}
+	return m, nil
+}
+
+// JoinInfo reads the swarm's join tokens and managers from a manager.
+func (e *Engine) JoinInfo(ctx context.Context) (fleet.JoinInfo, error) {
+	ctx, cancel := e.bound(ctx, 2)
+	defer cancel()
+	sw, err := e.cli.SwarmInspect(ctx)
+	if err != nil {
+		return fleet.JoinInfo{}, e.wrap("inspect swarm", err)
+	}
+	info, err := e.cli.Info(ctx)
+	if err != nil {
+		return fleet.JoinInfo{}, e.wrap("info", err)
+	}
+	j := fleet.JoinInfo{ClusterID: sw.ID, WorkerToken: sw.JoinTokens.Worker, ManagerToken: sw.JoinTokens.Manager}
+	for _, p := range info.Swarm.RemoteManagers {
+		j.Managers = append(j.Managers, p.Addr)
+	}
+	sort.Strings(j.Managers)
+	return j, nil
+}
+
+// JoinSwarm joins this engine to a swarm.
+func (e *Engine) JoinSwarm(ctx context.Context, r fleet.JoinRequest) error {
+	ctx, cancel := e.bound(ctx, 4)
+	defer cancel()
+	listen := r.ListenAddr
+	if listen == "" {
+		listen = "0.0.0.0:2377"
+	}
+	if err := e.cli.SwarmJoin(ctx, swarm.JoinRequest{ListenAddr: listen, AdvertiseAddr: r.AdvertiseAddr,
+		RemoteAddrs: r.Managers, JoinToken: r.Token}); err != nil {
+		return e.wrap("join the swarm", err)
+	}
+	return nil
+}
+
+// RemoveNode removes a node that is down from the swarm's list.
+func (e *Engine) RemoveNode(ctx context.Context, id string) error {
+	ctx, cancel := e.bound(ctx, 1)
+	defer cancel()
+	if err := e.cli.NodeRemove(ctx, id, swarm.NodeRemoveOptions{}); err != nil {
+		return e.wrap("remove node "+id, err)
+	}
+	return nil
+}

@@ -177,6 +177,7 @@ var fieldDocs = map[string]string{
 	"SwarmFile.external":              "External: it exists in Swarm already (docker secret create, docker config create); baton neither creates nor removes it.",
 	"SwarmFile.file":                  "File holds the content (relative to the spec's directory).",
 	"SwarmFile.name":                  "Name is an external one's name in Swarm (default: the key).",
+	"SwarmNode.advertise_addr":        "AdvertiseAddr is the address the node advertises when `baton swarm join` joins it (empty: Docker picks one; a host with several addresses and no default route needs it).",
 	"SwarmNode.availability":          "Availability is active, pause or drain (empty: as it is).",
 	"SwarmNode.docker":                "Docker is the node's own engine (unix:// or tcp://); with rebalance.usage: docker its containers' memory is read there, and `baton swarm join` joins the node through it.",
 	"SwarmNode.labels":                "Labels are the node's static labels; keys starting with baton. are reserved.",

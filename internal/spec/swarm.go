@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -64,6 +65,10 @@ type SwarmNode struct {
 	Role string `yaml:"role"`
 	// Availability is active, pause or drain (empty: as it is).
 	Availability string `yaml:"availability"`
+	// AdvertiseAddr is the address the node advertises when `baton swarm
+	// join` joins it (empty: Docker picks one; a host with several
+	// addresses and no default route needs it).
+	AdvertiseAddr string `yaml:"advertise_addr"`
 }
 
 // Placement is where Swarm may run a swarm app's tasks, in compose's
@@ -261,6 +266,9 @@ func (d *decoder) validateSwarm(sw *Swarm) {
 		}
 		if n.Role != "" && !oneOf(n.Role, nodeRoles) {
 			d.problem("swarm.nodes."+host+".role", "must be one of manager, worker, got %q", n.Role)
+		}
+		if n.AdvertiseAddr != "" && net.ParseIP(n.AdvertiseAddr) == nil {
+			d.problem("swarm.nodes."+host+".advertise_addr", "must be an IP address, got %q", n.AdvertiseAddr)
 		}
 		if n.Availability != "" && !oneOf(n.Availability, nodeAvailabilities) {
 			d.problem("swarm.nodes."+host+".availability", "must be one of active, pause, drain, got %q", n.Availability)

@@ -43,6 +43,10 @@ type FakeEngine struct {
 	// answered, with the engine locked: a test changes the fake's fields
 	// there (a node going down in the middle of a pass).
 	Hook func(call string)
+	// Member is what Membership answers (zero: active in the fake swarm);
+	// OnJoin runs, locked, when JoinSwarm joins (a test adds the node).
+	Member fleet.Membership
+	OnJoin func()
 	// ports are the target ports of the services CreateService made.
 	ports map[string]int
 	// Fail makes calls fail: keys are "start <app>", "image <ref>",

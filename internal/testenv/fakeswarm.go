@@ -464,3 +464,55 @@ func (f *FakeEngine) RemoveSwarmFile(_ context.Context, x fleet.SwarmFile) error
 	f.SwarmFileSet = kept
 	return nil
 }
+
+// Membership is a node engine's swarm state: the fake's Member, else
+// active in its swarm.
+func (f *FakeEngine) Membership(context.Context) (fleet.Membership, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("membership"); err != nil {
+		return fleet.Membership{}, err
+	}
+	if f.Member.State != "" {
+		return f.Member, nil
+	}
+	return fleet.Membership{State: "active", ClusterID: "fake-cluster"}, nil
+}
+
+// JoinInfo gives the fake swarm's tokens.
+func (f *FakeEngine) JoinInfo(context.Context) (fleet.JoinInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return fleet.JoinInfo{ClusterID: "fake-cluster", WorkerToken: "SWMTKN-worker", ManagerToken: "SWMTKN-manager", Managers: []string{"10.0.0.1:2377"}}, f.call("join info")
+}
+
+// JoinSwarm records the join and makes Member active.
+func (f *FakeEngine) JoinSwarm(_ context.Context, r fleet.JoinRequest) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("join " + r.Token + " " + r.AdvertiseAddr); err != nil {
+		return err
+	}
+	f.Member = fleet.Membership{State: "active", ClusterID: "fake-cluster"}
+	if f.OnJoin != nil {
+		f.OnJoin()
+	}
+	return nil
+}
+
+// RemoveNode removes a node from the list.
+func (f *FakeEngine) RemoveNode(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.call("remove node " + id); err != nil {
+		return err
+	}
+	var kept []fleet.Node
+	for _, n := range f.NodeSet {
+		if n.ID != id {
+			kept = append(kept, n)
+		}
+	}
+	f.NodeSet = kept
+	return nil
+}
