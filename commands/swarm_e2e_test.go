@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -302,6 +303,48 @@ func TestLabelsSyncOnARealSwarm(t *testing.T) {
 		if out, errOut, code := swarmBaton(t, s, sp[0], sp[1], "labels", "sync"); code != 0 || out != "" {
 			t.Errorf("%s not converged: exit %d\n%s%s", sp[0], code, out, errOut)
 		}
+	}
+
+	// Two managers' passes race on one node: B's update is held at a proxy
+	// after B read node2, while A updates node2; Swarm refuses B's stale
+	// version, B reads node2 again and applies its change again. Both
+	// projects' labels are there, nothing failed.
+	p3Spec, p3State := filepath.Join(dir, "p3.yaml"), filepath.Join(dir, "p3.json")
+	if err := os.WriteFile(p3Spec, []byte("project: p3\nswarm:\n  nodes:\n    node2: {labels: {row: r7}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(specPath, []byte("project: p1\nswarm:\n  nodes:\n    node2: {labels: {zone: c}}\n  anchors:\n    - {service: app, anchor: db}\n  prune_unknown_labels: true\n  restart_cooldown: 0s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	proxy := testenv.StartDockerProxyTo(t, s.Host(1))
+	atUpdate, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	proxy.Before(func(route string) {
+		if route == "POST /nodes/{id}/update" {
+			once.Do(func() {
+				close(atUpdate)
+				<-release
+			})
+		}
+	})
+	b := exec.Command(testenv.Baton(t), "--spec", p3Spec, "--state", p3State, "--docker-host", proxy.Host, "labels", "sync")
+	var bOut strings.Builder
+	b.Stdout, b.Stderr = &bOut, &bOut
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-atUpdate:
+	case <-time.After(60 * time.Second):
+		t.Fatal("process B never sent its update")
+	}
+	aOut, aErr, aCode := swarmBaton(t, s, specPath, statePath, "labels", "sync")
+	close(release)
+	if err := b.Wait(); err != nil || aCode != 0 {
+		t.Fatalf("the race: A exit %d %s%s; B %v %s", aCode, aOut, aErr, err, bOut.String())
+	}
+	if l := nodeLabels(t, s, "node2"); l["zone"] != "c" || l["row"] != "r7" || l["baton.owned.p3"] != "row" || l["baton.anchors.p2.cache"] != "true" {
+		t.Errorf("node2 after two managers raced (A's zone, B's row, p2's anchor): %v", l)
 	}
 
 	// A node dies: the pass still completes, reports the node and exits 3.
