@@ -15,6 +15,7 @@ import (
 	"github.com/baton-orchestrator/baton/internal/fleet"
 	"github.com/baton-orchestrator/baton/internal/plan"
 	"github.com/baton-orchestrator/baton/internal/rollout"
+	"github.com/baton-orchestrator/baton/state"
 )
 
 // execRollout applies scale's and heal's container actions.
@@ -128,4 +129,34 @@ func (x *pass) inspectStopped(ctx context.Context, cs []fleet.Container) map[str
 		}
 	})
 	return out
+}
+
+// backingOff are the newest stopped replicas of slots with no running
+// one whose slot backs off: scale inspects them, so a slot whose replica
+// served long starts afresh, as heal decides (one inspect per such slot).
+func (x *pass) backingOff() []fleet.Container {
+	slots := plan.SlotsOf(x.state, x.spec)
+	var out []fleet.Container
+	for _, c := range plan.ToInspect(x.spec, x.want, x.fleet.containers) {
+		if len(slots[plan.Slot{App: c.App, Replica: c.Replica}]) > 0 {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// runsReplica: the incident is a slot's hold or crash loop and the slot
+// has a running replica — heal judges those (it may be unhealthy), not
+// scale, which leaves the incident as it is.
+func (x *pass) runsReplica(inc *state.Incident) bool {
+	slot, ok := plan.SlotOfTarget(inc.Target)
+	if !ok || (inc.Type != "hold" && inc.Type != "crashloop") {
+		return false
+	}
+	for _, c := range x.fleet.containers {
+		if c.App == slot.App && c.Replica == slot.Replica && c.Running() && !c.Retiring() {
+			return true
+		}
+	}
+	return false
 }

@@ -60,7 +60,7 @@ func healPass() passDef[healSeen] {
 		decide: func(x *pass, seen healSeen, now time.Time) plan.Plan {
 			exits := seen.exits
 			in := plan.HealInput{Spec: x.spec, Want: x.want, Containers: x.fleet.containers, Probes: map[string]error{},
-				Exits: exits, Counters: x.state.Probes, Attempts: plan.SlotsOf(x.state), Counts: x.fleet.counts()}
+				Exits: exits, Counters: x.state.Probes, Attempts: plan.SlotsOf(x.state, x.spec), Paused: plan.PausesOf(x.state), Counts: x.fleet.counts()}
 			for id := range x.fleet.ready {
 				in.Probes[id] = nil
 			}
@@ -77,7 +77,7 @@ func healPass() passDef[healSeen] {
 		},
 		exec:      []executor{execRollout, execReplaceTask, execSync},
 		view:      actionsView(),
-		incidents: []string{"hold", "crashloop", "panic"},
+		incidents: []string{"hold", "crashloop", "paused", "panic"},
 	}
 }
 

@@ -37,7 +37,7 @@ type view struct {
 	// findingCells are a finding's cells in the table; nil: its text in
 	// the column headed REASON, "-" elsewhere (and a string in JSON).
 	findingCells func(s plan.Step) []string
-	findingJSON  func(s plan.Step) any
+	findingJSON  func(o plan.Outcome) any
 	// preface prints before the table even when there is no table (not
 	// under --quiet); before and after print around the table (tables
 	// only); fields adds fields to the JSON object.
@@ -187,6 +187,11 @@ func (r *report) print(env *Env) error {
 // (exit.go) when the pass did not exit 0.
 func (r *report) flush(env *Env, err error) error {
 	if r.pending == nil {
+		if err != nil && env.Output == "json" {
+			// A pass that could not run (a held lock, a bad spec) still
+			// prints its one object: under heal --for, one per pass.
+			return writeJSON(env.Stdout, append(object{{"command", r.command}, {"dry_run", r.dryRun}}, errorFields(env, err)...))
+		}
 		return nil
 	}
 	obj := r.pending
@@ -216,7 +221,7 @@ func (r *report) json(findings, actions, syncs []plan.Outcome) object {
 	fs := make([]any, 0, len(findings))
 	for _, f := range findings {
 		if r.view.findingJSON != nil {
-			fs = append(fs, r.view.findingJSON(f.Step))
+			fs = append(fs, r.view.findingJSON(f))
 		} else {
 			fs = append(fs, f.Step.Reason)
 		}

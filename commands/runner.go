@@ -38,8 +38,18 @@ type passDef[O any] struct {
 	view view
 	// incidents are the types of incident the pass evaluates (besides a
 	// node down, which every pass does): one it knew and no longer finds
-	// is over.
+	// is over. skip, when set, leaves out incidents of those types the
+	// pass could not see this time (scale does not judge a slot whose
+	// replica runs).
 	incidents []string
+	skip      func(x *pass, inc *state.Incident) bool
+}
+
+// evaluates says which known incidents this pass judged.
+func (d passDef[O]) evaluates(x *pass) func(*state.Incident) bool {
+	return func(inc *state.Incident) bool {
+		return (inc.Type == "down" || slices.Contains(d.incidents, inc.Type)) && (d.skip == nil || !d.skip(x, inc))
+	}
 }
 
 // executor applies the steps of some kinds. It returns one outcome per
@@ -99,12 +109,12 @@ func runOpen[O any](ctx context.Context, x *pass, d passDef[O], rep *report) err
 		for i, s := range p.Steps {
 			rep.outcomes[i] = plan.Outcome{Step: s, Data: planned(s)}
 		}
-		rep.outcomes, _ = plan.TrackIncidents(rep.outcomes, x.state.Incidents, append(d.incidents, "down"), x.clock.Now())
+		rep.outcomes, _ = plan.TrackIncidents(rep.outcomes, x.state.Incidents, d.evaluates(x), x.clock.Now())
 		return rep.print(x.env)
 	}
 	var incidents func(*state.State, []plan.Outcome)
 	outs := append(x.execute(ctx, d.exec, p.Steps), x.nodesAfter(ctx)...) // swarm.go
-	rep.outcomes, incidents = plan.TrackIncidents(outs, x.state.Incidents, append(d.incidents, "down"), x.clock.Now())
+	rep.outcomes, incidents = plan.TrackIncidents(outs, x.state.Incidents, d.evaluates(x), x.clock.Now())
 	plan.Commits(p.Commit, incidents)(x.state, rep.outcomes)
 	x.storeSwarmMemory(ctx) // swarm.go: what swarm apps remember goes to their services
 	rep.extra = x.info
@@ -191,13 +201,13 @@ func (x *pass) record(outs []plan.Outcome) error {
 	var events []state.Event
 	for _, o := range outs {
 		s := o.Step
-		if o.Quiet || (s.Kind == plan.Report && s.App == "" && s.Key == "" && s.Type != "resolved") {
+		if o.Quiet || (s.Kind == plan.Report && s.App == "" && s.Key == "" && !s.Resolved) {
 			continue
 		}
 		if r, ok := o.Data.(*lbResult); ok && (r.during || (o.Err == nil && !r.Changed && !r.Reloaded)) {
 			continue
 		}
-		ev := state.Event{Time: now, Command: x.name, Type: s.EventType(), App: s.App, Target: s.Target, Reason: s.Reason}
+		ev := state.Event{Time: now, Command: x.name, Type: s.EventType(), App: s.App, Target: s.Target, Reason: s.Reason, Resolved: s.Resolved}
 		if c := startedOf(o); c != "" {
 			ev.Container = c
 		}

@@ -44,6 +44,8 @@ type scaleSeen struct {
 	// networks are the project's networks (listed only when the spec or a
 	// container involves one: plan.NeedsNetworks).
 	networks []fleet.Network
+	// exits are the inspected stopped replicas of slots that back off.
+	exits map[string]fleet.Exit
 	// config is the balancer config on disk, for the preview a dry run
 	// with actions prints.
 	config []byte
@@ -80,6 +82,7 @@ func scalePass(explain bool, metricsPath string, retry bool) passDef[scaleSeen] 
 					return seen, fmt.Errorf("observe swarm: %w", err)
 				}
 			}
+			seen.exits = x.inspectStopped(ctx, x.backingOff())
 			seen.sync, seen.syncOK, err = x.balancerStep(x.members)
 			if err == nil && x.spec.Nginx != nil {
 				seen.config, _, err = balancer.Current(x.spec.Resolve(x.spec.Nginx.Config))
@@ -94,8 +97,8 @@ func scalePass(explain bool, metricsPath string, retry bool) passDef[scaleSeen] 
 		decide: func(x *pass, seen scaleSeen, now time.Time) plan.Plan {
 			decisions, counts, remember := plan.AutoscaleApps(seen.autoscale.inputs, now)
 			p := plan.ScalePass(plan.ScaleInput{Spec: x.spec, Want: plan.Desired(x.spec, x.state, counts),
-				Containers: x.fleet.containers, Ready: x.fleet.ready, Attempts: plan.SlotsOf(x.state), Paused: plan.PausesOf(x.state),
-				Retry: retry, Services: x.fleet.services, Counts: x.fleet.counts()}, now)
+				Containers: x.fleet.containers, Ready: x.fleet.ready, Attempts: plan.SlotsOf(x.state, x.spec), Paused: plan.PausesOf(x.state),
+				Retry: retry, Exits: seen.exits, Services: x.fleet.services, Counts: x.fleet.counts()}, now)
 			p.Steps = append(x.fleetSteps(true), p.Steps...)
 			if seen.syncOK && !plan.Acts(p.Steps) {
 				p.Steps = append(p.Steps, seen.sync)
@@ -113,5 +116,6 @@ func scalePass(explain bool, metricsPath string, retry bool) passDef[scaleSeen] 
 		exec:      []executor{execRollout, execServices, execSwarmFiles, execNetworks, execSync},
 		view:      v,
 		incidents: []string{"hold", "crashloop", "paused", "panic"},
+		skip:      (*pass).runsReplica,
 	}
 }

@@ -27,7 +27,7 @@ func (x *pass) healTasks(p *plan.Plan, now time.Time) {
 		}
 	}
 	steps, counters := plan.HealTasks(plan.HealTasksInput{Spec: x.spec, Nodes: x.nodes, Services: x.fleet.services, Tasks: x.fleet.tasks,
-		Members: x.fleet.taskReplicas, Probes: probes, Counters: x.state.Probes, Attempts: plan.SlotsOf(x.state)}, now)
+		Members: x.fleet.taskReplicas, Probes: probes, Counters: x.state.Probes, Attempts: plan.SlotsOf(x.state, x.spec)}, now)
 	p.Steps = append(p.Steps, steps...)
 	p.Commit = plan.Commits(p.Commit, plan.HealTasksCommit(x.spec, counters, now))
 }

@@ -37,8 +37,16 @@ func actionsView() view {
 			}},
 		},
 		findingCells: func(s plan.Step) []string { return []string{s.App, s.Type, s.Target, s.Reason, "-"} },
-		findingJSON: func(s plan.Step) any {
-			return object{{"app", s.App}, {"type", s.Type}, {"target", s.Target}, {"reason", s.Reason}}
+		findingJSON: func(o plan.Outcome) any {
+			s := o.Step
+			obj := object{{"app", s.App}, {"type", s.Type}, {"target", s.Target}, {"reason", s.Reason}}
+			if o.Quiet {
+				obj = append(obj, field{"known", true}) // an incident an earlier pass reported
+			}
+			if s.Resolved {
+				obj = append(obj, field{"resolved", true})
+			}
+			return obj
 		},
 		fields: func(r *report) []field {
 			si, ok := r.info.(scaleInfo)

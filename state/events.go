@@ -36,6 +36,9 @@ type Event struct {
 	Container string    `json:"container,omitempty"` // the container started, when one was
 	Reason    string    `json:"reason"`
 	Error     string    `json:"error,omitempty"`
+	// Resolved marks the end of an incident of this type (a crash loop, a
+	// paused rollout, panic routing, a node down).
+	Resolved bool `json:"resolved,omitempty"`
 }
 
 // Event log limits: the live file is rotated past MaxEventBytes, and

@@ -196,13 +196,13 @@ func exercise(t *testing.T, s *State) {
 	for name, a := range s.Apps {
 		for k := range a.Slots {
 			if r, err := strconv.Atoi(k); err == nil {
-				s.AddSlotAttempt(name, r, at, time.Hour)
+				s.AddSlotAttempt(name, r, at, time.Hour, a.SlotsHash)
 				_ = s.SlotAttempts(name, r)
 			}
 		}
 		s.ResetSlot(name, 0)
 	}
-	s.AddSlotAttempt("new", 0, at, time.Hour)
+	s.AddSlotAttempt("new", 0, at, time.Hour, "h")
 	for k, inc := range s.Incidents {
 		if inc == nil {
 			t.Fatalf("incidents[%q] is nil", k)

@@ -30,12 +30,13 @@ func (s *State) SlotAttempts(app string, replica int) []time.Time {
 	return nil
 }
 
-// AddSlotAttempt records an attempt at replica slot of app at now,
-// forgetting the slot's attempts older than window.
-func (s *State) AddSlotAttempt(app string, replica int, now time.Time, window time.Duration) {
+// AddSlotAttempt records an attempt at replica slot of app at now, made
+// at the app's spec hash, forgetting the slot's attempts older than window
+// and every attempt made at another hash.
+func (s *State) AddSlotAttempt(app string, replica int, now time.Time, window time.Duration, hash string) {
 	a := s.AppState(app)
-	if a.Slots == nil {
-		a.Slots = map[string][]time.Time{}
+	if a.Slots == nil || a.SlotsHash != hash {
+		a.Slots, a.SlotsHash = map[string][]time.Time{}, hash
 	}
 	k := strconv.Itoa(replica)
 	var kept []time.Time

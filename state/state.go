@@ -144,8 +144,10 @@ type App struct {
 	// Autoscale is the autoscaler's memory for the app.
 	Autoscale *Autoscale `json:"autoscale,omitempty"`
 	// Slots are the times of recent crash-loop attempts per replica slot
-	// (its index), within the crash-loop window (health.go).
-	Slots map[string][]time.Time `json:"slots,omitempty"`
+	// (its index), within the crash-loop window, made at the spec hash
+	// SlotsHash (health.go): a new spec starts every slot afresh.
+	Slots     map[string][]time.Time `json:"slots,omitempty"`
+	SlotsHash string                 `json:"slots_hash,omitempty"`
 	// Paused is the app's rollout that stopped because its new version
 	// did not get ready or crash-looped.
 	Paused *Pause `json:"paused,omitempty"`

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/baton-orchestrator/baton/internal/fleet"
 	"github.com/baton-orchestrator/baton/internal/spec"
 	"github.com/baton-orchestrator/baton/state"
 )
@@ -49,16 +50,18 @@ func HoldFor(a *spec.App, attempts []time.Time, now time.Time) (Hold, bool) {
 // and returns what remains with the holds. Removals and replacements are
 // kept: scaling in never waits, and a rollout is paused, not held
 // (ApplyPauses). Only the slot backs off: another slot's start, a
-// scale-up and a rollout go ahead.
-func ApplyHolds(s *spec.Spec, actions []Action, attempts map[Slot][]time.Time, now time.Time) ([]Action, []Hold) {
+// scale-up and a rollout go ahead. A slot whose last replica served long
+// (stable: ServedLong) is not held.
+func ApplyHolds(s *spec.Spec, actions []Action, attempts map[Slot][]time.Time, stable map[Slot]bool, now time.Time) ([]Action, []Hold) {
 	var kept []Action
 	var holds []Hold
 	for _, a := range actions {
-		if a.Kind != Start {
+		slot := Slot{a.App, a.Replica}
+		if a.Kind != Start || stable[slot] {
 			kept = append(kept, a)
 			continue
 		}
-		if h, hold := HoldFor(s.App(a.App), attempts[Slot{a.App, a.Replica}], now); hold {
+		if h, hold := HoldFor(s.App(a.App), attempts[slot], now); hold {
 			h.Replica = a.Replica
 			holds = append(holds, h)
 			continue
@@ -68,33 +71,58 @@ func ApplyHolds(s *spec.Spec, actions []Action, attempts map[Slot][]time.Time, n
 	return kept, holds
 }
 
+// StableSlots are the slots with no running replica whose newest stopped
+// one served long (ServedLong), from the exits inspected (ToInspect).
+func StableSlots(s *spec.Spec, want Wanted, observed []fleet.Container, exits map[string]fleet.Exit) map[Slot]bool {
+	out := map[Slot]bool{}
+	for k, group := range byIndex(s, want, observed) {
+		if running(group) != nil {
+			continue
+		}
+		if c := newestStopped(group); c != nil {
+			if x, ok := exits[c.ID]; ok && ServedLong(s.App(k.app), c.Created, x.FinishedAt) {
+				out[Slot{k.app, k.replica}] = true
+			}
+		}
+	}
+	return out
+}
+
+// PauseFindings are the paused rollouts (state, for each app's current
+// spec) of apps that still run older replicas: a finding each that makes
+// the pass partly done, whether or not this pass would replace one.
+func PauseFindings(s *spec.Spec, observed []fleet.Container, paused map[string]*state.Pause) []Step {
+	var out []Step
+	outdated := outdatedApps(s, observed)
+	for _, a := range s.Apps {
+		pz := paused[a.Name]
+		if pz == nil || pz.Hash != s.HashOf(a) || !outdated[a.Name] {
+			continue
+		}
+		f := NewFinding("paused", a.Name, a.Name, fmt.Sprintf("rollout to %s paused since %s: %s; the older replicas keep serving",
+			pz.Hash, pz.Since.UTC().Format(time.RFC3339), pz.Reason))
+		f.Partial = fmt.Sprintf("app %q: the rollout is paused (%s)", a.Name, pz.Reason)
+		f.Hint = "it resumes when the spec changes, or now with `baton scale --retry`"
+		f.Key = "paused " + a.Name
+		out = append(out, f)
+	}
+	return out
+}
+
 // ApplyPauses drops the replacements of outdated replicas of apps whose
 // rollout to their current spec is paused (paused: the state's pause per
-// app, for its current hash), so the old replicas keep serving, and
-// returns a finding per paused app that makes the pass partly done. A
-// pause for another hash (the spec changed since) does not hold.
-func ApplyPauses(s *spec.Spec, actions []Action, paused map[string]*state.Pause) ([]Action, []Step) {
+// app), so the old replicas keep serving (PauseFindings says so). A pause
+// for another hash (the spec changed since) does not hold.
+func ApplyPauses(s *spec.Spec, actions []Action, paused map[string]*state.Pause) []Action {
 	var kept []Action
-	var findings []Step
-	held := map[string]bool{}
 	for _, a := range actions {
 		app := s.App(a.App)
 		pz := paused[a.App]
 		if a.Kind != Replace || app == nil || pz == nil || pz.Hash != s.HashOf(app) || a.Old.Hash == pz.Hash {
 			kept = append(kept, a)
-			continue
-		}
-		if !held[a.App] {
-			held[a.App] = true
-			f := NewFinding("paused", a.App, a.App, fmt.Sprintf("rollout to %s paused since %s: %s; the older replicas keep serving",
-				pz.Hash, pz.Since.UTC().Format(time.RFC3339), pz.Reason))
-			f.Partial = fmt.Sprintf("app %q: the rollout is paused (%s)", a.App, pz.Reason)
-			f.Hint = "it resumes when the spec changes, or now with `baton scale --retry`"
-			f.Key = "paused " + a.App
-			findings = append(findings, f)
 		}
 	}
-	return kept, findings
+	return kept
 }
 
 // Recent returns the times within window before now, oldest first.

@@ -27,8 +27,9 @@ type HealInput struct {
 	// Counters are the probe counters from the state file, by container ID.
 	Counters map[string]*state.Probe
 	// Attempts are the times of each replica slot's recent crash-loop
-	// attempts (state.App.Slots).
+	// attempts (state.App.Slots); Paused the apps' paused rollouts.
 	Attempts map[Slot][]time.Time
+	Paused   map[string]*state.Pause
 	// Counts are the running and ready replicas per app, containers and
 	// swarm tasks, for depends_on; nil: counted from Containers and Probes.
 	Counts map[string]Counts
@@ -241,7 +242,7 @@ func Heal(in HealInput, now time.Time) HealPlan {
 			continue
 		}
 		slot := Slot{k.app, k.replica}
-		if !failedAt.IsZero() && failedAt.Sub(failed.Created) >= a.Health.StableAfter.D {
+		if ServedLong(a, failed.Created, failedAt) {
 			cand.Reason += fmt.Sprintf("; it served %s, so its slot starts afresh", failedAt.Sub(failed.Created).Round(time.Second))
 			p.Attempts = append(p.Attempts, SlotAttempt{Slot: slot, Reset: true})
 		} else {
@@ -288,6 +289,14 @@ func Heal(in HealInput, now time.Time) HealPlan {
 		}
 	}
 	return p
+}
+
+// ServedLong reports whether a replica created at created that failed at
+// failedAt served at least health.stable_after: its failure is no
+// crash-loop attempt, and its slot starts afresh. An unknown failure time
+// counts as a crash.
+func ServedLong(a *spec.App, created, failedAt time.Time) bool {
+	return !failedAt.IsZero() && failedAt.Sub(created) >= a.Health.StableAfter.D
 }
 
 // outdatedApps are the apps with a running replica of an older spec: a

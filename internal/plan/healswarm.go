@@ -181,7 +181,7 @@ func HealTasksCommit(s *spec.Spec, counters map[string]*state.Probe, now time.Ti
 			a := s.App(r.App)
 			if o.Err != nil {
 				if r.Attempt {
-					st.AddSlotAttempt(r.App, r.Task.Slot, now, a.Health.CrashloopWindow.D)
+					st.AddSlotAttempt(r.App, r.Task.Slot, now, a.Health.CrashloopWindow.D, s.HashOf(a))
 				}
 				continue
 			}
@@ -197,7 +197,7 @@ func HealTasksCommit(s *spec.Spec, counters map[string]*state.Probe, now time.Ti
 				rec.Slots = map[string][]time.Time{}
 			}
 			rec.Slots[strconv.Itoa(rep.Slot)] = old
-			st.AddSlotAttempt(r.App, rep.Slot, now, a.Health.CrashloopWindow.D)
+			st.AddSlotAttempt(r.App, rep.Slot, now, a.Health.CrashloopWindow.D, s.HashOf(a))
 		}
 	}
 }

@@ -86,7 +86,7 @@ swarm:
 func TestHealTasksCommitMovesTheSlot(t *testing.T) {
 	s := testSpec(t, "apps:\n  - {name: web, engine: swarm, image: web:1}\n")
 	st := &state.State{}
-	st.AddSlotAttempt("web", 1, t0.Add(-time.Minute), time.Hour)
+	st.AddSlotAttempt("web", 1, t0.Add(-time.Minute), time.Hour, s.HashOf(s.App("web")))
 	step := Step{Kind: ReplaceTask, Do: TaskReplacement{App: "web", Task: fleet.Task{Slot: 1}, Attempt: true}}
 	HealTasksCommit(s, map[string]*state.Probe{"x": {Failures: 2}}, t0)(st, []Outcome{{Step: step, Data: Replaced{App: "web", OldSlot: 1, Slot: 4}}})
 	if got := st.Apps["web"].Slots; len(got["1"]) != 0 || len(got["4"]) != 2 || st.Probes["x"] == nil {

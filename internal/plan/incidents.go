@@ -14,9 +14,11 @@ import (
 // pass's outcomes, a finding whose Key names an incident the state knows
 // is quiet: not printed, not recorded, though a Partial one still makes
 // the pass exit 3. A known incident of one of the types this pass
-// evaluates that it did not find again is over: a "resolved" finding is
-// added. The commit keeps the incidents that hold, with when they began.
-func TrackIncidents(outs []Outcome, known map[string]*state.Incident, types []string, now time.Time) ([]Outcome, func(*state.State, []Outcome)) {
+// evaluates that it did not find again is over: a finding of its type
+// // marked Resolved is added (a hook filtering on the type gets both);
+// evaluates says which known incidents the pass evaluated. The commit keeps
+// the incidents that hold, with when they began.
+func TrackIncidents(outs []Outcome, known map[string]*state.Incident, evaluates func(*state.Incident) bool, now time.Time) ([]Outcome, func(*state.State, []Outcome)) {
 	found := map[string]Step{}
 	for i, o := range outs {
 		if k := o.Step.Key; k != "" && o.Step.Kind == Report {
@@ -29,9 +31,10 @@ func TrackIncidents(outs []Outcome, known map[string]*state.Incident, types []st
 	var over []string
 	for _, k := range slices.Sorted(maps.Keys(known)) {
 		inc := known[k]
-		if _, still := found[k]; !still && slices.Contains(types, inc.Type) {
+		if _, still := found[k]; !still && evaluates(inc) {
 			over = append(over, k)
-			r := NewFinding("resolved", inc.App, inc.Target, fmt.Sprintf("%s is over (since %s): %s", inc.Type, inc.Since.UTC().Format(time.RFC3339), inc.Reason))
+			r := NewFinding(inc.Type, inc.App, inc.Target, fmt.Sprintf("over (since %s): %s", inc.Since.UTC().Format(time.RFC3339), inc.Reason))
+			r.Resolved = true
 			outs = append(outs, Outcome{Step: r})
 		}
 	}

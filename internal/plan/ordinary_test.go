@@ -7,6 +7,7 @@ package plan
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -104,7 +105,7 @@ func TestARolloutToAnImageThatNeverGetsReadyPausesWithTheOldReplicasServing(t *t
 		t.Fatalf("the rollout is not paused: %+v", st.App("web"))
 	}
 	// The next pass replaces nothing: the old replicas keep serving.
-	in.Paused, in.Attempts = PausesOf(st), SlotsOf(st)
+	in.Paused, in.Attempts = PausesOf(st), SlotsOf(st, s)
 	p = ScalePass(in, now0.Add(time.Minute))
 	for _, s := range p.Steps {
 		if s.Kind == Replace {
@@ -169,6 +170,10 @@ func TestTwoOfFourReplicasFailingAtOnceStayRoutedUnderThePanicRule(t *testing.T)
 	}
 }
 
+func types(ts ...string) func(*state.Incident) bool {
+	return func(inc *state.Incident) bool { return slices.Contains(ts, inc.Type) }
+}
+
 func TestAnIncidentIsOneEventWhenItBeginsAndOneWhenItEnds(t *testing.T) {
 	crash := NewFinding("crashloop", "web", "web replica 1", "crash-looping")
 	crash.Key, crash.Partial = "crashloop web replica 1", "app web is crash-looping"
@@ -179,25 +184,119 @@ func TestAnIncidentIsOneEventWhenItBeginsAndOneWhenItEnds(t *testing.T) {
 		if pass < 6 {
 			outs = append(outs, Outcome{Step: crash})
 		}
-		outs, commit := TrackIncidents(outs, st.Incidents, []string{"crashloop"}, now0.Add(time.Duration(pass)*time.Minute))
+		outs, commit := TrackIncidents(outs, st.Incidents, types("crashloop"), now0.Add(time.Duration(pass)*time.Minute))
 		commit(st, outs)
 		for _, o := range outs {
 			if !o.Quiet {
-				kinds = append(kinds, o.Step.Type)
+				k := o.Step.Type
+				if o.Step.Resolved {
+					k += " over"
+				}
+				kinds = append(kinds, k)
 			}
 		}
 	}
-	if strings.Join(kinds, ",") != "crashloop,resolved" {
+	if strings.Join(kinds, ",") != "crashloop,crashloop over" {
 		t.Errorf("10 passes, 6 of them in the crash loop, printed and recorded %v", kinds)
 	}
 	if len(st.Incidents) != 0 {
 		t.Errorf("the incident is kept after it ended: %v", st.Incidents)
 	}
 	// A pass that does not evaluate crash loops never ends one.
-	outs, commit := TrackIncidents([]Outcome{{Step: crash}}, st.Incidents, []string{"crashloop"}, now0)
+	outs, commit := TrackIncidents([]Outcome{{Step: crash}}, st.Incidents, types("crashloop"), now0)
 	commit(st, outs)
-	outs, _ = TrackIncidents(nil, st.Incidents, []string{"panic"}, now0)
+	outs, _ = TrackIncidents(nil, st.Incidents, types("panic"), now0)
 	if len(outs) != 0 {
 		t.Errorf("lb render ended a crash loop: %+v", outs)
+	}
+}
+
+func TestAPassKilledMidRolloutKeepsTheReadyOldReplica(t *testing.T) {
+	s := specOf(t, ordinarySpec)
+	h := s.HashOf(s.App("web"))
+	oldOne := ctrAt("old", 0, "running", "oldhash", now0.Add(-time.Hour))
+	newOne := ctrAt("new", 0, "running", h, now0.Add(-time.Minute)) // started by the killed pass, never answered
+	acts := Scale(s, Wanted{"web": 1}, []fleet.Container{oldOne, newOne}, map[string]bool{"old": true})
+	if len(acts) != 2 || acts[0].Kind != Remove || acts[0].Old.ID != "new" || acts[1].Kind != Replace || acts[1].Old.ID != "old" {
+		t.Fatalf("want the unready new one removed and the old one replaced start-first: %+v", acts)
+	}
+}
+
+func TestAStableSlotIsNotHeldByScale(t *testing.T) {
+	s := specOf(t, ordinarySpec)
+	h := s.HashOf(s.App("web"))
+	gone := ctrAt("gone", 0, "exited", h, now0.Add(-10*time.Minute))
+	exits := map[string]fleet.Exit{"gone": {State: "exited", ExitCode: 137, FinishedAt: now0.Add(-time.Second)}}
+	attempts := map[Slot][]time.Time{{"web", 0}: {now0.Add(-5 * time.Second)}}
+	in := ScaleInput{Spec: s, Want: Wanted{"web": 1}, Containers: []fleet.Container{gone}, Attempts: attempts, Exits: exits}
+	p := ScalePass(in, now0)
+	if len(p.Of(Start)) != 1 || len(p.Of(Report)) != 0 {
+		t.Fatalf("a slot whose replica served 10 minutes is started at once: %+v", p.Steps)
+	}
+	st := state.New()
+	st.AddSlotAttempt("web", 0, now0.Add(-5*time.Second), time.Hour, h)
+	p.Commit(st, []Outcome{{Step: p.Of(Start)[0]}})
+	if len(st.SlotAttempts("web", 0)) != 0 {
+		t.Errorf("its slot was not started afresh: %v", st.SlotAttempts("web", 0))
+	}
+	// Without the exit (not inspected) the slot backs off as before.
+	in.Exits = nil
+	if p := ScalePass(in, now0); len(p.Of(Start)) != 0 {
+		t.Errorf("an unknown exit counts as a crash: %+v", p.Steps)
+	}
+}
+
+func TestANewSpecStartsEverySlotAfresh(t *testing.T) {
+	s := specOf(t, ordinarySpec)
+	st := state.New()
+	st.AddSlotAttempt("web", 0, now0, time.Hour, "an-older-hash")
+	if got := SlotsOf(st, s); len(got) != 0 {
+		t.Errorf("attempts made at another spec hold the slot: %v", got)
+	}
+	st.AddSlotAttempt("web", 0, now0, time.Hour, s.HashOf(s.App("web")))
+	if got := SlotsOf(st, s)[Slot{"web", 0}]; len(got) != 1 {
+		t.Errorf("an attempt at the current hash: %v", got)
+	}
+}
+
+func TestWhatWasNotAttemptedIsNoAttempt(t *testing.T) {
+	s := specOf(t, ordinarySpec)
+	a := Action{Kind: Replace, App: "web", Replica: 1, Old: &fleet.Container{ID: "o", Hash: "old"}}
+	p := ScalePass(ScaleInput{Spec: s, Want: Wanted{"web": 4}}, now0)
+	st := state.New()
+	p.Commit(st, []Outcome{
+		{Step: ActionStep(a), Err: &NotAttempted{Err: errors.New("left running: balancer sync failed")}},
+	})
+	if len(st.SlotAttempts("web", 1)) != 0 || (st.App("web") != nil && st.App("web").Paused != nil) {
+		t.Errorf("a failed balancer test counted against a slot: %+v", st.App("web"))
+	}
+	p.Commit(st, []Outcome{{Step: ActionStep(a), Err: &NotAttempted{Paused: true, Err: errors.New("not attempted: the rollout stopped")}}})
+	if st.App("web") == nil || st.App("web").Paused == nil || len(st.SlotAttempts("web", 1)) != 0 {
+		t.Errorf("a rollout that stopped is paused, and no slot is blamed: %+v", st.App("web"))
+	}
+}
+
+func TestAReplicaAPassStartedStaysRoutedAfterOneFailedProbe(t *testing.T) {
+	s := specOf(t, ordinarySpec)
+	h := s.HashOf(s.App("web"))
+	started := ctrAt("n0", 0, "running", h, now0)
+	p := ScalePass(ScaleInput{Spec: s, Want: Wanted{"web": 1}}, now0)
+	st := state.New()
+	p.Commit(st, []Outcome{{Step: p.Of(Start)[0], Data: &started}})
+	pr := UpdateProbes(s, []fleet.Container{started}, map[string]error{"n0": errors.New("status 500")}, st.Probes, now0.Add(5*time.Second))
+	if m, _ := Members(s, []fleet.Container{started}, pr.Counters); len(m) != 1 {
+		t.Errorf("one failed probe of a replica the pass started took it out: %+v", pr.Counters["n0"])
+	}
+}
+
+func TestHealReportsAPausedRollout(t *testing.T) {
+	s := specOf(t, ordinarySpec)
+	h := s.HashOf(s.App("web"))
+	cs := []fleet.Container{ctrAt("a", 0, "running", "oldhash", now0.Add(-time.Hour)), ctrAt("b", 1, "running", h, now0.Add(-time.Hour))}
+	p := HealPass(HealInput{Spec: s, Want: Wanted{"web": 2}, Containers: cs, Probes: map[string]error{"a": nil, "b": nil},
+		Paused: map[string]*state.Pause{"web": {Hash: h, Reason: "never ready"}}}, now0)
+	f := p.Of(Report)
+	if len(f) != 1 || f[0].Type != "paused" || f[0].Partial == "" {
+		t.Errorf("heal of a paused rollout: %+v", p.Steps)
 	}
 }

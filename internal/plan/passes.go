@@ -67,6 +67,9 @@ type ScaleInput struct {
 	Paused   map[string]*state.Pause
 	// Retry forgets the backoffs and pauses (scale --retry).
 	Retry bool
+	// Exits are the inspected stopped replicas of slots that back off
+	// (ToInspect): one that served long does not hold its slot.
+	Exits map[string]fleet.Exit
 	// Services are the Swarm's services, when the spec has swarm apps.
 	Services []fleet.Service
 	// Counts are the running and ready replicas per app, containers and
@@ -85,8 +88,10 @@ func ScalePass(in ScaleInput, now time.Time) Plan {
 	if in.Retry {
 		attempts, paused = nil, nil
 	}
-	actions, holds := ApplyHolds(in.Spec, Scale(in.Spec, in.Want, in.Containers, in.Ready), attempts, now)
-	actions, pauses := ApplyPauses(in.Spec, actions, paused)
+	stable := StableSlots(in.Spec, in.Want, in.Containers, in.Exits)
+	actions, holds := ApplyHolds(in.Spec, Scale(in.Spec, in.Want, in.Containers, in.Ready), attempts, stable, now)
+	actions = ApplyPauses(in.Spec, actions, paused)
+	pauses := PauseFindings(in.Spec, in.Containers, paused)
 	if in.Counts == nil {
 		in.Counts = CountReplicas(in.Containers, in.Ready)
 	}
@@ -109,26 +114,61 @@ func ScalePass(in ScaleInput, now time.Time) Plan {
 				}
 			}
 		}
+		rememberStarted(st, outs, now)
+		for slot := range stable {
+			st.ResetSlot(slot.App, slot.Replica)
+		}
 		for _, o := range outs {
 			a, ok := o.Step.Do.(*Action)
 			if !ok || o.Err == nil || !a.CountsAsAttempt() {
 				continue
 			}
 			app := in.Spec.App(a.App)
-			st.AddSlotAttempt(a.App, a.Replica, now, app.Health.CrashloopWindow.D)
+			hash := in.Spec.HashOf(app)
+			var na *NotAttempted
 			var nr *NotReady
-			if a.Kind == Replace && a.Old.Hash != in.Spec.HashOf(app) && errors.As(o.Err, &nr) {
-				st.AppState(a.App).Paused = &state.Pause{Hash: in.Spec.HashOf(app), Since: now.UTC(), Reason: o.Err.Error()}
+			if !errors.As(o.Err, &na) {
+				st.AddSlotAttempt(a.App, a.Replica, now, app.Health.CrashloopWindow.D, hash)
+			}
+			if a.Kind == Replace && a.Old.Hash != hash && (errors.As(o.Err, &nr) || (na != nil && na.Paused)) && st.AppState(a.App).Paused == nil {
+				st.AppState(a.App).Paused = &state.Pause{Hash: hash, Since: now.UTC(), Reason: o.Err.Error()}
 			}
 		}
 	}}
 }
 
-// SlotsOf are the replica slots' attempts the state remembers, and
+// rememberStarted gives every replica a pass started, and that answered
+// before it entered the balancer, probe counters: it was ready, it is in
+// rotation. The next pass's first failed probe then does not take it out
+// (leave_after), and panic routing counts it.
+func rememberStarted(st *state.State, outs []Outcome, now time.Time) {
+	for _, o := range outs {
+		if c, ok := o.Data.(*fleet.Container); ok && c != nil && o.Err == nil {
+			if st.Probes == nil {
+				st.Probes = map[string]*state.Probe{}
+			}
+			st.Probes[c.ID] = &state.Probe{Successes: 1, LastAt: now.UTC(), InRotation: true, Ever: true}
+		}
+	}
+}
+
+// SlotOfTarget reads the slot of a hold's or crash loop's target ("web
+// replica 2", HoldSteps).
+func SlotOfTarget(target string) (Slot, bool) {
+	app, r, ok := strings.Cut(target, " replica ")
+	n, err := strconv.Atoi(r)
+	return Slot{app, n}, ok && err == nil
+}
+
+// SlotsOf are the replica slots' attempts the state remembers, made at
+// each app's current spec hash (a new spec starts every slot afresh), and
 // PausesOf the apps' paused rollouts.
-func SlotsOf(st *state.State) map[Slot][]time.Time {
+func SlotsOf(st *state.State, s *spec.Spec) map[Slot][]time.Time {
 	out := map[Slot][]time.Time{}
 	for name, a := range st.Apps {
+		if app := s.App(name); app == nil || (a.SlotsHash != "" && a.SlotsHash != s.HashOf(app)) {
+			continue
+		}
 		for k, ts := range a.Slots {
 			if r, err := strconv.Atoi(k); err == nil {
 				out[Slot{name, r}] = ts
@@ -158,6 +198,7 @@ func HealPass(in HealInput, now time.Time) Plan {
 		steps = append(steps, NewFinding(f.Type, f.App, f.Container, f.Reason))
 	}
 	steps = append(steps, HoldSteps(hp.Holds)...)
+	steps = append(steps, PauseFindings(in.Spec, in.Containers, in.Paused)...)
 	counts := in.Counts
 	if counts == nil {
 		ready := map[string]bool{}
@@ -183,13 +224,14 @@ func HealPass(in HealInput, now time.Time) Plan {
 	for _, a := range hp.Actions {
 		steps = append(steps, ActionStep(a))
 	}
-	return Plan{Steps: steps, Commit: func(st *state.State, _ []Outcome) {
+	return Plan{Steps: steps, Commit: func(st *state.State, outs []Outcome) {
 		st.Probes = hp.Counters
+		rememberStarted(st, outs, now)
 		for _, at := range hp.Attempts {
-			if at.Reset {
+			if a := in.Spec.App(at.App); at.Reset {
 				st.ResetSlot(at.App, at.Replica)
 			} else {
-				st.AddSlotAttempt(at.App, at.Replica, now, in.Spec.App(at.App).Health.CrashloopWindow.D)
+				st.AddSlotAttempt(at.App, at.Replica, now, a.Health.CrashloopWindow.D, in.Spec.HashOf(a))
 			}
 		}
 		for _, pz := range hp.Pauses {

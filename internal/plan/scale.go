@@ -171,15 +171,17 @@ func scaleApp(a *spec.App, want int, network string, running []fleet.Container, 
 	return append(starts, actions...)
 }
 
-// best picks the container to keep for one replica index: the current spec
-// over an outdated one, a ready one over one that is not, then the newest.
+// best picks the container to keep for one replica index: a ready one over
+// one that is not (a pass killed mid-rollout leaves a new container that
+// may never answer; the old one still serves), then the current spec over
+// an outdated one, then the newest.
 func best(group []fleet.Container, hash string, ready map[string]bool) fleet.Container {
 	score := func(c fleet.Container) int {
 		s := 0
-		if c.Hash == hash {
-			s += 2
-		}
 		if ready[c.ID] {
+			s += 2 // what serves is kept: a new one that never answered is the leftover
+		}
+		if c.Hash == hash {
 			s++
 		}
 		return s

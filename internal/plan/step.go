@@ -57,6 +57,8 @@ type Step struct {
 	Partial string
 	// Hint is printed with Partial when the pass exits 3.
 	Hint string
+	// Resolved marks the finding that an incident of this Type is over.
+	Resolved bool
 	// Key names the incident a finding is part of (a slot backing off or
 	// crash-looping, a paused rollout, panic routing, a node down): the
 	// runner prints and records it when it begins and when it ends, not
@@ -103,6 +105,17 @@ type NotReady struct{ Err error }
 
 func (e *NotReady) Error() string { return e.Err.Error() }
 func (e *NotReady) Unwrap() error { return e.Err }
+
+// NotAttempted marks an action the rollout did not try: an earlier step
+// failed its balancer sync, or (Paused) the app's rollout stopped because
+// its new version failed. It is no attempt against the action's slot.
+type NotAttempted struct {
+	Err    error
+	Paused bool
+}
+
+func (e *NotAttempted) Error() string { return e.Err.Error() }
+func (e *NotAttempted) Unwrap() error { return e.Err }
 
 // Done reports whether the step was applied.
 func (o Outcome) Done() bool { return o.Err == nil }

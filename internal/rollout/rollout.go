@@ -126,7 +126,13 @@ func (r *Runner) Run(ctx context.Context, actions []plan.Action, members []fleet
 	}
 	rep := Report{Members: members}
 	images := map[string]error{}
+	w := &watch{paused: map[string]error{}, rolled: map[string][]fleet.Container{}}
 	for k, step := range steps {
+		if len(step) > 0 {
+			if step = r.held(ctx, w, step, &rep); len(step) == 0 {
+				continue
+			}
+		}
 		var outs []Outcome
 		var next []fleet.Container
 		var err error
@@ -137,17 +143,108 @@ func (r *Runner) Run(ctx context.Context, actions []plan.Action, members []fleet
 		}
 		rep.Outcomes = append(rep.Outcomes, outs...)
 		rep.Members = next
+		r.learn(w, outs)
 		if err != nil {
 			rep.SyncErr = err
 			for _, rest := range steps[k+1:] {
 				for _, a := range rest {
-					rep.Outcomes = append(rep.Outcomes, Outcome{Action: a, Err: fmt.Errorf("not attempted: %w", err)})
+					rep.Outcomes = append(rep.Outcomes, Outcome{Action: a, Err: &plan.NotAttempted{Err: fmt.Errorf("not attempted: %w", err)}})
 				}
 			}
 			break
 		}
 	}
 	return rep
+}
+
+// watch is what a rollout learned about each app's new version in this
+// pass: the replicas of it that replaced older ones, and why the app's
+// rollout stopped.
+type watch struct {
+	paused map[string]error
+	rolled map[string][]fleet.Container
+}
+
+// rollsOut: the action replaces a replica of an older spec (a rollout),
+// not an unhealthy one of the current spec.
+func (r *Runner) rollsOut(a plan.Action) bool {
+	app := r.Spec.App(a.App)
+	return a.Kind == plan.Replace && app != nil && a.Old != nil && a.Old.Hash != r.Spec.HashOf(app)
+}
+
+// learn notes a step's rollout replacements: a new replica that never got
+// ready stops its app's rollout; one that did is watched.
+func (r *Runner) learn(w *watch, outs []Outcome) {
+	for _, o := range outs {
+		if !r.rollsOut(o.Action) {
+			continue
+		}
+		var nr *plan.NotReady
+		switch {
+		case errors.As(o.Err, &nr):
+			w.paused[o.Action.App] = o.Err
+		case o.Err == nil && o.New != nil:
+			w.rolled[o.Action.App] = append(w.rolled[o.Action.App], *o.New)
+		}
+	}
+}
+
+// held drops from a step the rollout replacements of apps whose rollout
+// stopped, as not attempted. Before the next replacement of an app it
+// watches the app's new replicas of this pass for update.monitor (Swarm's
+// update monitor): each must still run and pass its check, or the app's
+// rollout stops with the older replicas serving.
+func (r *Runner) held(ctx context.Context, w *watch, step []plan.Action, rep *Report) []plan.Action {
+	var kept []plan.Action
+	for _, a := range step {
+		if !r.rollsOut(a) {
+			kept = append(kept, a)
+			continue
+		}
+		if w.paused[a.App] == nil && len(w.rolled[a.App]) > 0 {
+			w.paused[a.App] = r.monitor(ctx, r.Spec.App(a.App), w.rolled[a.App])
+			w.rolled[a.App] = nil // watched
+		}
+		if why := w.paused[a.App]; why != nil {
+			rep.Outcomes = append(rep.Outcomes, Outcome{Action: a,
+				Err: &plan.NotAttempted{Paused: true, Err: fmt.Errorf("not attempted: the rollout stopped (%v)", why)}})
+			continue
+		}
+		kept = append(kept, a)
+	}
+	return kept
+}
+
+// monitor waits until the newest of cs has run update.monitor and checks
+// that each still runs and passes its check; nil when they do.
+func (r *Runner) monitor(ctx context.Context, app *spec.App, cs []fleet.Container) error {
+	d := app.MonitorFor()
+	if d <= 0 {
+		return nil
+	}
+	newest := cs[0].Created
+	for _, c := range cs[1:] {
+		if c.Created.After(newest) {
+			newest = c.Created
+		}
+	}
+	if wait := newest.Add(d).Sub(r.Clock.Now()); wait > 0 {
+		r.logf("watching the new replicas of %s for %s (update.monitor)", app.Name, wait.Round(time.Millisecond))
+		if err := r.Clock.Sleep(ctx, wait); err != nil {
+			return nil
+		}
+	}
+	check := CheckOf(app)
+	for _, c := range cs {
+		x, err := r.Engine.Inspect(ctx, c.ID)
+		if err == nil && !x.Running() {
+			return &plan.NotReady{Err: fmt.Errorf("new replica %s %s within update.monitor (%s)", c.Name, x.String(), d)}
+		}
+		if err := r.Probe.Do(ctx, probe.Target{Addr: c.Addr, Direct: c.DirectAddr, ContainerID: c.ID, Health: x.Health, Check: check}); err != nil {
+			return &plan.NotReady{Err: fmt.Errorf("new replica %s failed its check within update.monitor (%s): %w", c.Name, d, err)}
+		}
+	}
+	return nil
 }
 
 // step runs one step and returns its outcomes and the new membership.
@@ -194,7 +291,7 @@ func (r *Runner) step(ctx context.Context, step []plan.Action, members []fleet.C
 	if err := r.Sync(ctx, next); err != nil {
 		for i := range outs {
 			if outs[i].Action.Kind != plan.Start && outs[i].Err == nil {
-				outs[i].Err = fmt.Errorf("left running: balancer sync failed")
+				outs[i].Err = &plan.NotAttempted{Err: fmt.Errorf("left running: balancer sync failed")}
 			}
 		}
 		return outs, members, err

@@ -34,6 +34,10 @@ type world struct {
 	removed  []string
 	failPrep map[string]error // by volume or network name
 	prepared map[string]int
+	// For the monitor (monitor_test.go): clock stamps new containers'
+	// creation; exits are new containers ("web-1") that exit once started.
+	clock *clock.Fake
+	exits map[string]bool
 }
 
 func (w *world) prep(what string) error {
@@ -81,7 +85,11 @@ func (w *world) Start(ctx context.Context, want fleet.Want) (fleet.Container, er
 	id := fmt.Sprintf("new%d-%s-%d", w.n, want.App, want.Replica)
 	w.mu.Unlock()
 	w.record("start " + id)
-	return fleet.Container{ID: id, Name: id, App: want.App, Replica: want.Replica, Hash: want.Hash, State: "running", Addr: "127.0.0.1:" + id}, nil
+	c := fleet.Container{ID: id, Name: id, App: want.App, Replica: want.Replica, Hash: want.Hash, State: "running", Addr: "127.0.0.1:" + id}
+	if w.clock != nil {
+		c.Created = w.clock.Now()
+	}
+	return c, nil
 }
 
 func (w *world) Stop(ctx context.Context, id string, grace time.Duration) error {
@@ -108,6 +116,11 @@ func (w *world) Remove(ctx context.Context, id string) error {
 func (w *world) Rename(ctx context.Context, id, name string) error { return nil }
 
 func (w *world) Inspect(ctx context.Context, id string) (fleet.Exit, error) {
+	for k := range w.exits {
+		if strings.HasSuffix(id, k) && w.clock != nil {
+			return fleet.Exit{State: "exited", ExitCode: 1}, nil
+		}
+	}
 	return fleet.Exit{State: "running"}, nil
 }
 

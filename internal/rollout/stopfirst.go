@@ -101,7 +101,7 @@ func (r *Runner) stopFirstStep(ctx context.Context, a plan.Action, members []fle
 	}
 	if routed {
 		if err := r.Sync(ctx, without); err != nil {
-			out.Err = fmt.Errorf("left running: balancer sync failed")
+			out.Err = &plan.NotAttempted{Err: fmt.Errorf("left running: balancer sync failed")}
 			return []Outcome{out}, members, err
 		}
 		if app.Drain.D > 0 {

@@ -192,6 +192,7 @@ var fieldDocs = map[string]string{
 	"Targets.latency_p95":             "p95 request time",
 	"Targets.memory":                  "of the memory limit",
 	"Targets.rps":                     "requests per second per ready replica",
+	"Update.monitor":                  "Monitor is how long a new replica of a rollout must keep running (and passing its check) before the next replica of the app is replaced, like a Swarm update's monitor; a failure in it pauses the rollout with the older replicas serving. Default 5s.",
 	"Update.order":                    "Order is start-first (default: the new replica is ready before the old one stops) or stop-first (the old one leaves the balancer and stops, then the new one starts: for a singleton that owns a fixed host port or an exclusive volume).",
 	"Volume.driver":                   "Driver is the volume driver of a volume baton creates (default: Docker's local).",
 	"Volume.driver_opts":              "DriverOpts are the driver's options.",

@@ -669,7 +669,23 @@ func (a *App) Hash(network string) string {
 		Reserve int64      `json:",omitempty"`
 		Stack   *stackHash `json:",omitempty"`
 		Swarm   *swarmHash `json:",omitempty"`
-	}{imageref.Normalize(a.Image), a.Command, a.Args, a.Environment(), a.Port, a.Resources.Memory.Bytes, a.Resources.CPU.Milli, a.Labels, network, a.Resources.ReserveMemory.Bytes, stack, a.swarmPart()})
+	}{imageref.Normalize(a.Image), orNil(a.Command), orNil(a.Args), orNilMap(a.Environment()), a.Port, a.Resources.Memory.Bytes, a.Resources.CPU.Milli, orNilMap(a.Labels), network, a.Resources.ReserveMemory.Bytes, stack, a.swarmPart()})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:6])
+}
+
+// orNil and orNilMap make an empty list or map hash as an absent one:
+// `env: {}` and no env are the same container.
+func orNil(l []string) []string {
+	if len(l) == 0 {
+		return nil
+	}
+	return l
+}
+
+func orNilMap(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
 }

@@ -24,6 +24,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Volume is a named volume of the stack (top-level volumes). baton creates
@@ -86,6 +87,11 @@ type Update struct {
 	// stops, then the new one starts: for a singleton that owns a fixed
 	// host port or an exclusive volume).
 	Order string `yaml:"order"`
+	// Monitor is how long a new replica of a rollout must keep running
+	// (and passing its check) before the next replica of the app is
+	// replaced, like a Swarm update's monitor; a failure in it pauses the
+	// rollout with the older replicas serving. Default 5s.
+	Monitor Duration `yaml:"monitor"`
 }
 
 // Dependency is one entry of depends_on.
@@ -455,6 +461,18 @@ func (a *App) LogConfig() (string, map[string]string) {
 	return driver, opts
 }
 
+// DefaultMonitor is update.monitor's default, as Swarm's.
+const DefaultMonitor = 5 * time.Second
+
+// MonitorFor is how long a rollout watches a new replica of the app
+// before it replaces the next one.
+func (a *App) MonitorFor() time.Duration {
+	if a.Update.Monitor.Set {
+		return a.Update.Monitor.D
+	}
+	return DefaultMonitor
+}
+
 // Order is the app's update order, start-first unless stop-first is set.
 func (a *App) Order() string {
 	if a.Update.Order == "" {
@@ -658,7 +676,7 @@ func (a *App) usesStack() []string {
 		on   bool
 	}{
 		{"volumes", len(a.Volumes) > 0}, {"tmpfs", len(a.Tmpfs) > 0}, {"ports", len(a.Ports) > 0},
-		{"logging", a.Logging != nil}, {"update", a.Update.Order != ""},
+		{"logging", a.Logging != nil}, {"update", a.Update.Order != "" || a.Update.Monitor.Set},
 		{"env_file", len(a.EnvFile) > 0}, {"user", a.User != ""}, {"working_dir", a.WorkingDir != ""},
 		{"stop_signal", a.StopSignal != ""}, {"read_only", a.ReadOnly}, {"cap_add", len(a.CapAdd) > 0},
 		{"cap_drop", len(a.CapDrop) > 0}, {"extra_hosts", len(a.ExtraHosts) > 0}, {"restart", a.Restart != ""},

@@ -435,7 +435,7 @@ func (d *decoder) validateMods(m *Mods) {
 // EventTypes are the event types hooks can filter on.
 var EventTypes = []string{"start", "replace", "remove", "unhealthy", "recovered", "hold", "crashloop", "download", "prune", "label",
 	"create-service", "roll-service", "scale-service", "remove-service", "rebalance-move", "rebalance-unpin", "balancer",
-	"waiting", "remove-network", "paused", "panic", "down", "resolved",
+	"waiting", "remove-network", "paused", "panic", "down",
 	// swarm (plan/swarmapps.go, labels.go, rebalance.go)
 	"place-service", "remove-secret", "remove-config", "move-failed", "quorum"}
 
