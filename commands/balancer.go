@@ -19,11 +19,17 @@ type lbResult struct {
 	Path     string `json:"path"`
 	Changed  bool   `json:"changed"`
 	Reloaded bool   `json:"reloaded"`
-	Diff     string `json:"diff,omitempty"`
+	// Tested: the test command ran on these bytes (new ones, or untested
+	// ones a killed pass left on disk).
+	Tested bool   `json:"tested,omitempty"`
+	Diff   string `json:"diff,omitempty"`
 	// during: the sync was part of other actions (a rollout's step, a
 	// swarm change), which the event log records instead.
 	during bool
 }
+
+// acted reports whether the sync did anything: wrote, tested or reloaded.
+func (r *lbResult) acted() bool { return r.Changed || r.Reloaded || r.Tested }
 
 // planned is the printed result of a step on a dry run.
 func planned(s plan.Step) any {
@@ -72,7 +78,7 @@ func (x *pass) applyBalancer(ctx context.Context, s plan.Step) plan.Outcome {
 	n := x.spec.Nginx
 	r, err := balancer.Apply(ctx, balancer.Config{Path: ch.Path, Test: n.Test, Reload: n.Reload, Dir: x.spec.Dir, Files: ch.Files},
 		ch.Rendered, x.state.BalancerState(ch.Path), x.clock.Now())
-	res := &lbResult{Path: ch.Path, Changed: r.Changed, Reloaded: r.Reloaded}
+	res := &lbResult{Path: ch.Path, Changed: r.Changed, Reloaded: r.Reloaded, Tested: r.Tested}
 	if err != nil {
 		x.syncErr = fmt.Errorf("balancer %s: %w", ch.Path, err)
 		return plan.Outcome{Step: s, Err: x.syncErr, Data: res}

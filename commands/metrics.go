@@ -73,7 +73,7 @@ func (x *pass) countPass(outs []plan.Outcome) {
 		switch {
 		case o.Quiet:
 		case s.Kind == plan.Sync:
-			if r, ok := o.Data.(*lbResult); o.Err != nil || (ok && (r.Changed || r.Reloaded)) {
+			if r, ok := o.Data.(*lbResult); o.Err != nil || (ok && r.acted()) {
 				x.state.Count(counterReloads, cmd+fmt.Sprintf(",result=%q", result(o.Err)), 1)
 			}
 		case s.Kind == plan.Report:

@@ -3,8 +3,10 @@ package commands
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -50,6 +52,15 @@ func modsPass() passDef[map[string]plan.ModFileObs] {
 			return plan.ModsPass(x.spec.Mods, onDisk, x.state.Mods, now)
 		},
 		exec: []executor{execFetch, execPrune},
+		tidy: func(x *pass) {
+			if m := x.spec.Mods; m != nil {
+				dests := slices.Collect(maps.Keys(x.state.Mods))
+				for _, f := range m.Files {
+					dests = append(dests, f.Dest)
+				}
+				mods.RemoveLeftovers(m.Dir, dests)
+			}
+		},
 		view: view{rows: "files", columns: []column{
 			stepColumn("DEST", "dest", func(s plan.Step) any { return s.Target }),
 			stepColumn("ACTION", "action", func(s plan.Step) any { return s.Do.(plan.ModAction).Kind }),

@@ -97,7 +97,7 @@ func (r *report) split(verbose bool) (findings, actions, syncs []plan.Outcome) {
 		case o.Step.Kind == plan.Report:
 			findings = append(findings, o)
 		case o.Step.Kind == plan.Sync:
-			if res, ok := o.Data.(*lbResult); o.Err != nil || (ok && (res.Changed || res.Reloaded)) {
+			if res, ok := o.Data.(*lbResult); o.Err != nil || (ok && res.acted()) {
 				syncs = append(syncs, o)
 			}
 		default:

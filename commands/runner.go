@@ -22,6 +22,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/baton-orchestrator/baton/internal/atomicfile"
 	"github.com/baton-orchestrator/baton/internal/hook"
 	"github.com/baton-orchestrator/baton/internal/plan"
 	"github.com/baton-orchestrator/baton/state"
@@ -43,6 +44,9 @@ type passDef[O any] struct {
 	// replica runs).
 	incidents []string
 	skip      func(x *pass, inc *state.Incident) bool
+	// tidy, when set, removes what killed passes left behind in the
+	// pass's own files (never on a dry run; under the lock).
+	tidy func(x *pass)
 }
 
 // evaluates says which known incidents this pass judged.
@@ -111,6 +115,12 @@ func runOpen[O any](ctx context.Context, x *pass, d passDef[O], rep *report) err
 		}
 		rep.outcomes, _ = plan.TrackIncidents(rep.outcomes, x.state.Incidents, d.evaluates(x), x.clock.Now())
 		return rep.print(x.env)
+	}
+	if d.tidy != nil {
+		d.tidy(x)
+	}
+	if x.env.MetricsDir != "" {
+		atomicfile.RemoveLeftovers(metricsFile(x.env.MetricsDir, x.name)) // written after the lock, by this command only
 	}
 	var incidents func(*state.State, []plan.Outcome)
 	outs := append(x.execute(ctx, d.exec, p.Steps), x.nodesAfter(ctx)...) // swarm.go
@@ -204,7 +214,7 @@ func (x *pass) record(outs []plan.Outcome) error {
 		if o.Quiet || (s.Kind == plan.Report && s.App == "" && s.Key == "" && !s.Resolved) {
 			continue
 		}
-		if r, ok := o.Data.(*lbResult); ok && (r.during || (o.Err == nil && !r.Changed && !r.Reloaded)) {
+		if r, ok := o.Data.(*lbResult); ok && (r.during || (o.Err == nil && !r.acted())) {
 			continue
 		}
 		ev := state.Event{Time: now, Command: x.name, Type: s.EventType(), App: s.App, Target: s.Target, Reason: s.Reason, Resolved: s.Resolved}

@@ -88,8 +88,12 @@ func balancerResult(dry bool, b *lbResult, err error) string {
 		return "would reload"
 	case b.Changed:
 		return "rewritten, tested, reloaded"
+	case b.Reloaded && b.Tested:
+		return "tested, reloaded"
 	case b.Reloaded:
 		return "reloaded"
+	case b.Tested:
+		return "tested"
 	}
 	return "unchanged"
 }
