@@ -105,12 +105,17 @@ func hoistGlobalFlags(app *cli.App, args []string) []string {
 	// rest are the subcommand's flags, then its arguments (flags may
 	// follow arguments too, as with cobra: `logs web -f`), then -- and
 	// what follows it.
-	var rest, positional, dashed []string
+	var rest, positional, dashed, last []string
 	for i < len(args) {
 		w := args[i]
 		if w == "--" {
 			dashed = args[i:]
 			break
+		}
+		if w == "--generate-bash-completion" {
+			last = append(last, w) // urfave reads it as the last word only
+			i++
+			continue
 		}
 		name, inline, ok := splitFlag(w)
 		takes, isLocal := local[name]
@@ -141,5 +146,6 @@ func hoistGlobalFlags(app *cli.App, args []string) []string {
 	out = append(out, path...)
 	out = append(out, rest...)
 	out = append(out, positional...)
-	return append(out, dashed...)
+	out = append(out, dashed...)
+	return append(out, last...)
 }
