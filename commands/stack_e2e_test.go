@@ -413,7 +413,7 @@ func TestDependentStartsOnlyOnceItsDependencyIsReady(t *testing.T) {
     image: %s
     pull: never
     port: 8080
-    health: {type: http, path: /healthz, ready_timeout: 20s}
+    health: {type: http, path: /healthz, ready_timeout: 20s, interval: 500ms}
 `, img)
 	web := fmt.Sprintf(`  - name: web
     image: %s
@@ -428,6 +428,7 @@ func TestDependentStartsOnlyOnceItsDependencyIsReady(t *testing.T) {
 	e.mustBaton(0, "scale")
 	dbAddr := hostAddr(t, e.replicaID("db", 0))
 	httpGet(t, "http://"+dbAddr+"/control/health?status=500")
+	time.Sleep(time.Second) // past db's health.interval: the next pass probes it again
 	e.writeStack(top, db+web)
 	out := e.mustBaton(0, "scale")
 	if !strings.Contains(out, "waiting") || !strings.Contains(out, "waits for db: 1 running, none ready (depends_on condition ready)") {
@@ -440,6 +441,7 @@ func TestDependentStartsOnlyOnceItsDependencyIsReady(t *testing.T) {
 		t.Errorf("events: %+v", evs)
 	}
 	httpGet(t, "http://"+dbAddr+"/control/health?status=200")
+	time.Sleep(time.Second)
 	out = e.mustBaton(0, "scale")
 	if !strings.Contains(out, "web replica 0") || e.replicaID("web", 0) == "" {
 		t.Fatalf("once db answers, web starts:\n%s", out)

@@ -52,13 +52,21 @@ func runStatus(ctx context.Context, env *Env, apps []string) error {
 	now := x.clock.Now()
 	in := plan.StatusInput{Spec: x.spec, Apps: x.apps, Ready: x.fleet.ready, ProbeErr: x.fleet.probeErr, State: x.state,
 		Containers: append(append([]fleet.Container(nil), x.fleet.containers...), x.fleet.taskReplicas...)}
-	if imgs, err := x.engine.Images(ctx); err == nil {
-		in.Images = []string{}
-		for _, img := range imgs {
-			in.Images = append(in.Images, img.Tags...)
+	// The images are only asked for when an app on this host runs short,
+	// so a status of a healthy fleet stays one list call.
+	short := slices.ContainsFunc(x.apps, func(as plan.AppStatus) bool {
+		a := x.spec.App(as.App)
+		return a != nil && !a.OnSwarm() && as.Running < as.Want
+	})
+	if short {
+		if imgs, err := x.engine.Images(ctx); err == nil {
+			in.Images = []string{}
+			for _, img := range imgs {
+				in.Images = append(in.Images, img.Tags...)
+			}
+		} else {
+			env.logf("status: images: %v", err)
 		}
-	} else {
-		env.logf("status: images: %v", err)
 	}
 	if evs, _, err := state.ReadEventLog(env.StatePath); err == nil {
 		in.Events = evs
