@@ -78,3 +78,73 @@ func (p Panic) formatScalar() (string, bool) {
 	}
 	return strconv.FormatFloat(p.Fraction*100, 'f', -1, 64) + "%", p.Set
 }
+
+// Resources limits a container, in the units of the Orchestry seed.
+type Resources struct {
+	// Memory is the container's memory limit (64m, 1g, bytes; binary units, at
+	// least 6m).
+	Memory Size     `yaml:"memory"`
+	CPU    MilliCPU `yaml:"cpu"`
+	// ReserveMemory is a swarm app's memory reservation per task: Swarm
+	// places a task only on a node with that much unreserved, and
+	// rebalance counts it.
+	ReserveMemory Size `yaml:"reserve_memory"`
+}
+
+// Health is how baton decides a replica answers. Every pass uses it as the
+// readiness check (only replicas that pass are in the balancer, and a new
+// replica enters only once it passes); heal adds the thresholds, the
+// backoff and the crash-loop limit.
+type Health struct {
+	// Type is http, tcp, exec, docker or none. Default: http when Path is
+	// set, tcp when the app has a port, none otherwise.
+	Type string `yaml:"type"`
+	// Path is the path an http check GETs on the container port (default /).
+	Path string `yaml:"path"`
+	// Statuses are the HTTP codes an http check accepts (default 200-399).
+	Statuses []int `yaml:"statuses"`
+	// Headers are extra request headers of an http check; Host sets the
+	// virtual host it asks for.
+	Headers map[string]string `yaml:"headers"`
+	// Command is the argv run inside the container for type exec; exit 0
+	// passes.
+	Command []string `yaml:"command"`
+	// Timeout is one probe's limit (default 1s).
+	Timeout Duration `yaml:"timeout"`
+	// StartPeriod: heal gives no verdict while a fresh container warms up this
+	// long (default 0s).
+	StartPeriod Duration `yaml:"start_period"`
+	// ReadyTimeout is how long a new replica may take to answer before it is
+	// given up on and removed; the old replica keeps serving (default 30s).
+	ReadyTimeout Duration `yaml:"ready_timeout"`
+	// FailureThreshold is how many heal passes in a row a replica must fail
+	// before it is replaced (1-100, default 3).
+	FailureThreshold int `yaml:"failure_threshold"`
+	// SuccessThreshold is how many passing probes in a row clear a replica's
+	// failure count (1-100, default 1).
+	SuccessThreshold int `yaml:"success_threshold"`
+	// Backoff is the delay after heal's first replacement of the app,
+	// doubled for each further one within CrashloopWindow, up to BackoffMax.
+	Backoff Duration `yaml:"backoff"`
+	// BackoffMax caps the backoff delay (default 5m).
+	BackoffMax Duration `yaml:"backoff_max"`
+	// CrashloopAttempts replacements within CrashloopWindow mark the app
+	// crash-looping (exit 3, an event); heal keeps backing off.
+	CrashloopAttempts int      `yaml:"crashloop_attempts"`
+	CrashloopWindow   Duration `yaml:"crashloop_window"`
+	// StableAfter: a replica that failed within this long of starting is
+	// a crash-loop attempt against its replica slot; one that served
+	// longer resets its slot. Default 60s.
+	StableAfter Duration `yaml:"stable_after"`
+	// LeaveAfter is how many failed probes in a row take a replica out of
+	// the balancer (one failed probe does not). Default 2, at most
+	// failure_threshold.
+	LeaveAfter int `yaml:"leave_after"`
+	// Panic is the share of an app's replicas in the balancer at or below
+	// which it routes to every replica that was ever ready (fails open);
+	// "off" never does. Default 50%.
+	Panic Panic `yaml:"panic"`
+	// Interval is how fresh a probe verdict must be for passes other than
+	// heal to reuse it instead of probing again. Default 10s.
+	Interval Duration `yaml:"interval"`
+}
