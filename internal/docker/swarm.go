@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/swarm"
@@ -140,20 +139,7 @@ func (e *Engine) EditNode(ctx context.Context, n fleet.Node, edit fleet.NodeEdit
 // fresh read of the service at that read's version, re-read and
 // re-applied when Swarm refuses the version.
 func (e *Engine) EditService(ctx context.Context, s fleet.Service, edit fleet.ServiceEdit) error {
-	return retryConflicts("update service "+s.Name, func() error {
-		ctx, cancel := e.bound(ctx, 1)
-		defer cancel()
-		cur, _, err := e.cli.ServiceInspectWithRaw(ctx, s.ID, swarm.ServiceInspectOptions{})
-		if err != nil {
-			return e.wrap(fmt.Sprintf("inspect service %s", s.Name), err)
-		}
-		spec := cur.Spec
-		ApplyEdit(&spec, edit)
-		if _, err := e.cli.ServiceUpdate(ctx, s.ID, cur.Version, spec, swarm.ServiceUpdateOptions{}); err != nil {
-			return e.wrap(fmt.Sprintf("update service %s", s.Name), err)
-		}
-		return nil
-	})
+	return e.updateService(ctx, s, false, func(spec *swarm.ServiceSpec) { ApplyEdit(spec, edit) })
 }
 
 // ApplyEdit applies a fleet.ServiceEdit to a service spec.
@@ -162,27 +148,7 @@ func ApplyEdit(spec *swarm.ServiceSpec, edit fleet.ServiceEdit) {
 		spec.TaskTemplate.Placement = &swarm.Placement{}
 	}
 	p := spec.TaskTemplate.Placement
-	norm := func(c string) string { return strings.ReplaceAll(c, " ", "") }
-	var kept []string
-	for _, c := range p.Constraints {
-		drop := false
-		for _, r := range edit.RemoveConstraints {
-			drop = drop || norm(r) == norm(c)
-		}
-		if !drop {
-			kept = append(kept, c)
-		}
-	}
-	for _, a := range edit.AddConstraints {
-		have := false
-		for _, c := range kept {
-			have = have || norm(c) == norm(a)
-		}
-		if !have {
-			kept = append(kept, a)
-		}
-	}
-	p.Constraints = kept
+	p.Constraints = edit.Constraints(p.Constraints)
 	if spec.Labels == nil {
 		spec.Labels = map[string]string{}
 	}

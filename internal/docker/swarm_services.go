@@ -269,9 +269,16 @@ func (e *Engine) UnpinService(ctx context.Context, s fleet.Service) error {
 func PinConstraint(host string) string { return "node.hostname==" + host }
 
 // editService applies edit to a fresh read of the service, if its
-// constraints are still those read by the pass, at that read's version;
-// when Swarm refuses the version it reads again (the check included).
+// constraints are still those read by the pass (see updateService).
 func (e *Engine) editService(ctx context.Context, s fleet.Service, edit func(*swarm.ServiceSpec)) error {
+	return e.updateService(ctx, s, true, edit)
+}
+
+// updateService applies edit to a fresh read of the service at that
+// read's version; when Swarm refuses the version it reads again. With
+// sameConstraints, a service whose constraints changed since the pass
+// read them is left alone: the next pass re-decides.
+func (e *Engine) updateService(ctx context.Context, s fleet.Service, sameConstraints bool, edit func(*swarm.ServiceSpec)) error {
 	return retryConflicts("update service "+s.Name, func() error {
 		ctx, cancel := e.bound(ctx, 1)
 		defer cancel()
@@ -283,7 +290,7 @@ func (e *Engine) editService(ctx context.Context, s fleet.Service, edit func(*sw
 		if p := cur.Spec.TaskTemplate.Placement; p != nil {
 			now = p.Constraints
 		}
-		if strings.Join(now, "\x00") != strings.Join(s.Constraints, "\x00") {
+		if sameConstraints && strings.Join(now, "\x00") != strings.Join(s.Constraints, "\x00") {
 			return fmt.Errorf("the constraints of service %s changed since they were read; the next pass re-decides", s.Name)
 		}
 		spec := cur.Spec

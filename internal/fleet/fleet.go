@@ -257,12 +257,6 @@ type Usage struct {
 
 }
 
-// Empty reports whether the edit changes nothing.
-func (e ServiceEdit) Empty() bool {
-	return len(e.AddConstraints) == 0 && len(e.RemoveConstraints) == 0 && len(e.SetLabels) == 0 &&
-		len(e.RemoveLabels) == 0 && !e.StartFirst && e.RestoreOrder == ""
-}
-
 // Labels baton puts on the Swarm services it owns and on services it
 // pinned to a node while moving them.
 const (

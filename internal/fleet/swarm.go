@@ -268,3 +268,36 @@ func ParseConstraint(c string) (key, op, value string, ok bool) {
 	}
 	return strings.TrimSpace(c[:i]), op, strings.TrimSpace(c[i+2:]), true
 }
+
+// Empty reports whether the edit changes nothing.
+// Constraints are the constraints cur becomes under the edit: the removed
+// ones dropped, the added ones appended unless present (compared without
+// spaces, as Swarm writes "node.labels.a == b" and "node.labels.a==b").
+func (e ServiceEdit) Constraints(cur []string) []string {
+	norm := func(c string) string { return strings.ReplaceAll(c, " ", "") }
+	var kept []string
+	for _, c := range cur {
+		drop := false
+		for _, r := range e.RemoveConstraints {
+			drop = drop || norm(r) == norm(c)
+		}
+		if !drop {
+			kept = append(kept, c)
+		}
+	}
+	for _, a := range e.AddConstraints {
+		have := false
+		for _, c := range kept {
+			have = have || norm(c) == norm(a)
+		}
+		if !have {
+			kept = append(kept, a)
+		}
+	}
+	return kept
+}
+
+func (e ServiceEdit) Empty() bool {
+	return len(e.AddConstraints) == 0 && len(e.RemoveConstraints) == 0 && len(e.SetLabels) == 0 &&
+		len(e.RemoveLabels) == 0 && !e.StartFirst && e.RestoreOrder == ""
+}

@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/baton-orchestrator/baton/internal/fleet"
 )
 
 // Swarm describes what `baton labels sync` keeps true on a Docker Swarm.
@@ -103,7 +105,7 @@ func (d *decoder) validateSwarmApp(a *App, p string) {
 	}
 	for i, c := range pl.Constraints {
 		f := fmt.Sprintf("%s.placement.constraints[%d]", p, i)
-		key, _, value, ok := parseConstraint(c)
+		key, _, value, ok := fleet.ParseConstraint(c)
 		switch {
 		case !ok:
 			d.problem(f, "invalid constraint %q: want KEY==VALUE or KEY!=VALUE", c)
@@ -129,20 +131,6 @@ func (d *decoder) refuseSwarmFields(a *App, p string) {
 	if a.Placement != nil {
 		d.problem(p+".placement", "only for an app with engine: swarm")
 	}
-}
-
-// parseConstraint splits "key==value" or "key!=value" (the first
-// operator), trimming spaces.
-func parseConstraint(c string) (key, op, value string, ok bool) {
-	op = "=="
-	i := strings.Index(c, "==")
-	if j := strings.Index(c, "!="); j >= 0 && (i < 0 || j < i) {
-		i, op = j, "!="
-	}
-	if i < 0 {
-		return "", "", "", false
-	}
-	return strings.TrimSpace(c[:i]), op, strings.TrimSpace(c[i+2:]), true
 }
 
 // Rebalance moves services off nodes under memory pressure, the way the

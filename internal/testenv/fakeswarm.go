@@ -174,27 +174,7 @@ func (f *FakeEngine) EditService(_ context.Context, s fleet.Service, edit fleet.
 	if cur == nil {
 		return fmt.Errorf("no such service %s", s.Name)
 	}
-	norm := func(c string) string { return strings.ReplaceAll(c, " ", "") }
-	var kept []string
-	for _, c := range cur.Constraints {
-		drop := false
-		for _, r := range edit.RemoveConstraints {
-			drop = drop || norm(r) == norm(c)
-		}
-		if !drop {
-			kept = append(kept, c)
-		}
-	}
-	for _, a := range edit.AddConstraints {
-		have := false
-		for _, c := range kept {
-			have = have || norm(c) == norm(a)
-		}
-		if !have {
-			kept = append(kept, a)
-		}
-	}
-	cur.Constraints = kept
+	cur.Constraints = edit.Constraints(cur.Constraints)
 	if edit.StartFirst {
 		if _, saved := cur.Labels[edit.SaveOrder]; edit.SaveOrder != "" && !saved {
 			cur.Labels[edit.SaveOrder] = cur.UpdateOrder
