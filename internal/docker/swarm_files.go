@@ -28,26 +28,13 @@ func (e *Engine) EnsureSwarmFile(ctx context.Context, project, kind string, f fl
 	}
 	var id string
 	var labels map[string]string
-	switch kind {
-	case "secret":
-		list, err := e.cli.SecretList(ctx, swarm.SecretListOptions{Filters: filters.NewArgs(filters.Arg("name", f.Name))})
-		if err != nil {
-			return "", e.wrap("list secrets", err)
-		}
-		for _, x := range list {
-			if x.Spec.Name == f.Name {
-				id, labels = x.ID, x.Spec.Labels
-			}
-		}
-	default:
-		list, err := e.cli.ConfigList(ctx, swarm.ConfigListOptions{Filters: filters.NewArgs(filters.Arg("name", f.Name))})
-		if err != nil {
-			return "", e.wrap("list configs", err)
-		}
-		for _, x := range list {
-			if x.Spec.Name == f.Name {
-				id, labels = x.ID, x.Spec.Labels
-			}
+	list, err := e.listSwarmFiles(ctx, kind, filters.NewArgs(filters.Arg("name", f.Name)))
+	if err != nil {
+		return "", err
+	}
+	for _, x := range list {
+		if x.Name == f.Name { // the filter matches a prefix
+			id, labels = x.ID, x.Labels
 		}
 	}
 	switch {
@@ -79,22 +66,39 @@ func (e *Engine) SwarmFiles(ctx context.Context, project string) ([]fleet.SwarmF
 	ctx, cancel := e.bound(ctx, 2)
 	defer cancel()
 	f := filters.NewArgs(filters.Arg("label", fleet.LabelProject+"="+project))
-	secrets, err := e.cli.SecretList(ctx, swarm.SecretListOptions{Filters: f})
+	secrets, err := e.listSwarmFiles(ctx, "secret", f)
 	if err != nil {
-		return nil, e.wrap("list secrets", err)
+		return nil, err
 	}
-	configs, err := e.cli.ConfigList(ctx, swarm.ConfigListOptions{Filters: f})
+	configs, err := e.listSwarmFiles(ctx, "config", f)
+	if err != nil {
+		return nil, err
+	}
+	out := append(secrets, configs...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Kind+out[i].Name < out[j].Kind+out[j].Name })
+	return out, nil
+}
+
+// listSwarmFiles lists the secrets or configs (kind) the filter matches.
+func (e *Engine) listSwarmFiles(ctx context.Context, kind string, f filters.Args) ([]fleet.SwarmFile, error) {
+	var out []fleet.SwarmFile
+	if kind == "secret" {
+		list, err := e.cli.SecretList(ctx, swarm.SecretListOptions{Filters: f})
+		if err != nil {
+			return nil, e.wrap("list secrets", err)
+		}
+		for _, x := range list {
+			out = append(out, fleet.SwarmFile{Kind: kind, ID: x.ID, Name: x.Spec.Name, Labels: x.Spec.Labels})
+		}
+		return out, nil
+	}
+	list, err := e.cli.ConfigList(ctx, swarm.ConfigListOptions{Filters: f})
 	if err != nil {
 		return nil, e.wrap("list configs", err)
 	}
-	var out []fleet.SwarmFile
-	for _, x := range secrets {
-		out = append(out, fleet.SwarmFile{Kind: "secret", ID: x.ID, Name: x.Spec.Name, Labels: x.Spec.Labels})
+	for _, x := range list {
+		out = append(out, fleet.SwarmFile{Kind: kind, ID: x.ID, Name: x.Spec.Name, Labels: x.Spec.Labels})
 	}
-	for _, x := range configs {
-		out = append(out, fleet.SwarmFile{Kind: "config", ID: x.ID, Name: x.Spec.Name, Labels: x.Spec.Labels})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Kind+out[i].Name < out[j].Kind+out[j].Name })
 	return out, nil
 }
 
