@@ -47,6 +47,9 @@ type passDef[O any] struct {
 	// tidy, when set, removes what killed passes left behind in the
 	// pass's own files (never on a dry run; under the lock).
 	tidy func(x *pass)
+	// explainOnly: the pass prints its plan and stops, as a dry run does
+	// (scale --explain, which like kubectl explain changes nothing).
+	explainOnly bool
 }
 
 // evaluates says which known incidents this pass judged.
@@ -81,7 +84,7 @@ func run[O any](ctx context.Context, env *Env, d passDef[O]) error {
 	start := clk.Now()
 	// The one dry-run decision: the report knows, and runOpen stops after
 	// printing the plan.
-	rep := &report{command: d.name, dryRun: env.DryRun, view: d.view, kinds: kindsOf(d.exec)}
+	rep := &report{command: d.name, dryRun: env.DryRun || d.explainOnly, view: d.view, kinds: kindsOf(d.exec)}
 	x, err := openPass(ctx, env, d.name, true)
 	if err == nil {
 		err = runOpen(ctx, x, d, rep)

@@ -27,9 +27,6 @@ func newScaleCommand(env *Env) *cli.Command {
 			&cli.BoolFlag{Name: "retry", Usage: "forget every replica slot's backoff and every paused rollout, and try again now", Destination: &retry},
 		},
 		func(c *cli.Context) error {
-			if explain {
-				env.DryRun = true // --explain only explains (issue #18)
-			}
 			return run(c.Context, env, scalePass(explain, metricsPath, retry))
 		})
 }
@@ -67,7 +64,8 @@ func scalePass(explain bool, metricsPath string, retry bool) passDef[scaleSeen] 
 	}
 	v.after = printPreview
 	return passDef[scaleSeen]{
-		name: "scale",
+		name:        "scale",
+		explainOnly: explain,
 		observe: func(ctx context.Context, x *pass) (scaleSeen, error) {
 			var seen scaleSeen
 			if err := x.observeFleet(ctx); err != nil {
