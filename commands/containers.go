@@ -45,7 +45,7 @@ var execRollout = executor{kinds: []plan.Kind{plan.Start, plan.Replace, plan.Rem
 		now, later, waiting := plan.HoldForDependencies(x.spec, pending, counts)
 		if len(now) == 0 {
 			for _, f := range waiting {
-				outs = append(outs, plan.Outcome{Step: plan.NewFinding(f.Type, f.App, f.Container, f.Reason+"; its start in this pass did not answer")})
+				outs = append(outs, plan.Outcome{Step: plan.WaitingFinding(f, f.Reason+"; its start in this pass did not answer")})
 			}
 			break
 		}

@@ -122,7 +122,7 @@ var commandDocs = map[string]cmdDoc{
 		"baton completion zsh > /usr/local/share/zsh/site-functions/_baton",
 		"baton completion fish > ~/.config/fish/completions/baton.fish",
 	}},
-	"version": {exits: []int{ExitOK}, exitText: map[int]string{ExitOK: "always"}, examples: []string{
+	"version": {exits: []int{ExitOK, ExitError}, exitText: map[int]string{ExitOK: "the version was printed", ExitError: "a flag it does not take, or stdout was closed"}, examples: []string{
 		"baton version",
 		"baton version -o json",
 	}},

@@ -40,7 +40,7 @@ func TestEveryCommandHelpHasExamplesAndItsExitCodes(t *testing.T) {
 		"scale": "0 1 3 75", "heal": "0 1 3 75", "lb render": "0 1 3 75", "gc": "0 1 3 75", "mods refresh": "0 1 3 75",
 		"labels sync": "0 1 3 75", "rebalance": "0 1 3 75", "swarm join": "0 1 3 75",
 		"events": "0 1", "status": "0 1", "logs": "0 1", "doctor": "0 1", "validate": "0 1", "import compose": "0 1",
-		"schedule crontab": "0 1", "schedule systemd": "0 1", "completion": "0 1", "version": "0",
+		"schedule crontab": "0 1", "schedule systemd": "0 1", "completion": "0 1", "version": "0 1",
 	}
 	for _, p := range leafPaths(app) {
 		out, errOut, code := runApp(t, append(strings.Fields(p), "--help")...)

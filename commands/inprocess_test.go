@@ -343,6 +343,22 @@ func TestInProcessNodes(t *testing.T) {
 	if code != 3 || a.fake.NodeSet[1].Role != "manager" || !strings.Contains(errOut, "refusing to demote node2: 1 of the 2 manager(s) left would be reachable, a quorum needs 2") {
 		t.Fatalf("the quorum guard: exit %d\n%s%s", code, out, errOut)
 	}
+	// One refusal is one incident: the next pass exits 3 saying nothing,
+	// the event log (and so a hook) has it once; once the demotion is
+	// safe it is done and the incident's end is an event.
+	out, errOut, code = a.run("labels", "sync")
+	if code != 3 || out != "" || strings.Contains(errOut, "refusing") {
+		t.Errorf("a known refusal: exit %d\n%s%s", code, out, errOut)
+	}
+	if evs := a.must(0, "-o", "json", "events", "--type", "quorum"); strings.Count(evs, "refusing to demote node2") != 1 || strings.Contains(evs, `"resolved"`) {
+		t.Errorf("quorum events: %s", evs)
+	}
+	a.fake.NodeSet[2].Reachable = true
+	a.must(0, "labels", "sync")
+	if evs := a.must(0, "-o", "json", "events", "--type", "quorum"); strings.Count(evs, `"resolved": true`) != 1 || a.fake.NodeSet[1].Role != "worker" {
+		t.Errorf("the refusal's end: node2 %s, events %s", a.fake.NodeSet[1].Role, evs)
+	}
+	a.fake.NodeSet[1].Role = "manager"
 	// A node that goes down while the pass acts.
 	a.fake.NodeSet[2].Reachable = true
 	a.write(`"true"`, "swarm:\n  nodes:\n    node1: {labels: {zone: a}}\n")

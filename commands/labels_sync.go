@@ -57,8 +57,9 @@ func (x *pass) observeSwarm(ctx context.Context) (swarmSeen, error) {
 // labelsPass: plan.LabelsPass decides from the nodes, services and tasks.
 func labelsPass() passDef[swarmSeen] {
 	return passDef[swarmSeen]{
-		name:    "labels sync",
-		observe: func(ctx context.Context, x *pass) (swarmSeen, error) { return x.observeSwarm(ctx) },
+		name:      "labels sync",
+		incidents: []string{"quorum"},
+		observe:   func(ctx context.Context, x *pass) (swarmSeen, error) { return x.observeSwarm(ctx) },
 		decide: func(x *pass, seen swarmSeen, now time.Time) plan.Plan {
 			return plan.LabelsPass(plan.LabelsInput{Spec: x.spec, Nodes: x.nodes, Services: seen.services, Tasks: seen.tasks,
 				Owned: x.state.NodeLabels, Now: now})

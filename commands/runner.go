@@ -208,13 +208,15 @@ func isAction(o plan.Outcome) bool {
 // record notes the outcomes: each app's last action in the state and, in
 // the event log, every step of the plan that acted (a balancer sync a
 // rollout made inside its steps is part of those), every finding about an
-// app, and the beginning and end of every incident.
+// app or of a type of its own (a refused demotion, a failed move: not the
+// plain "finding" of a swarm pass), and the beginning and end of every
+// incident.
 func (x *pass) record(outs []plan.Outcome) error {
 	now := x.clock.Now().UTC()
 	var events []state.Event
 	for _, o := range outs {
 		s := o.Step
-		if o.Quiet || (s.Kind == plan.Report && s.App == "" && s.Key == "" && !s.Resolved) {
+		if o.Quiet || (s.Kind == plan.Report && s.Type == "finding" && s.App == "" && s.Key == "" && !s.Resolved) {
 			continue
 		}
 		if r, ok := o.Data.(*lbResult); ok && (r.during || (o.Err == nil && !r.acted())) {

@@ -113,7 +113,7 @@ func scalePass(explain bool, metricsPath string, retry bool) passDef[scaleSeen] 
 		},
 		exec:      []executor{execRollout, execServices, execSwarmFiles, execNetworks, execSync},
 		view:      v,
-		incidents: []string{"hold", "crashloop", "paused", "panic"},
+		incidents: []string{"hold", "crashloop", "paused", "panic", "network-in-use", "waiting"},
 		skip:      (*pass).runsReplica,
 	}
 }

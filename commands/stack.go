@@ -20,7 +20,9 @@ var execNetworks = executor{kinds: []plan.Kind{plan.PruneNetwork}, run: func(ctx
 	for _, s := range steps {
 		err := x.engine.RemoveNetwork(ctx, x.spec.Project, s.Target)
 		if errors.Is(err, docker.ErrInUse) {
-			outs = append(outs, plan.Outcome{Step: plan.NewFinding("network-in-use", "", s.Target, "kept: "+err.Error())})
+			f := plan.NewFinding("network-in-use", "", s.Target, "kept: "+err.Error())
+			f.Key = "network-in-use " + s.Target
+			outs = append(outs, plan.Outcome{Step: f})
 			continue
 		}
 		outs = append(outs, plan.Outcome{Step: s, Err: err})

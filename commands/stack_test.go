@@ -47,8 +47,9 @@ func TestInProcessStackComesUpInOnePassDependenciesFirst(t *testing.T) {
 }
 
 // TestInProcessDependentWaitsWhileItsDependencyIsNotReady: db's start
-// fails, so web and worker are not started; a finding says why, in this
-// pass and the next (db backs off), and they start once db runs.
+// fails, so web and worker are not started; a finding says why (once: the
+// wait is an incident, repeated by --verbose while db backs off), and they
+// start once db runs, which ends the wait.
 func TestInProcessDependentWaitsWhileItsDependencyIsNotReady(t *testing.T) {
 	a := newInproc(t)
 	a.write(`"true"`, depStack)
@@ -61,15 +62,24 @@ func TestInProcessDependentWaitsWhileItsDependencyIsNotReady(t *testing.T) {
 		t.Fatalf("started %v, want only db's attempt", got)
 	}
 	delete(a.fake.Fail, "start db")
-	// db backs off for a minute: web still waits, said at decide time.
+	// db backs off for a minute: web still waits, said at decide time,
+	// but the wait is a known incident: only --verbose repeats it.
 	out = a.must(0, "scale")
+	if strings.Contains(out, "waiting") || strings.Contains(out, "web replica 0") {
+		t.Fatalf("while db backs off, a known wait is not repeated:\n%s", out)
+	}
+	out = a.must(0, "--verbose", "scale")
 	if !strings.Contains(out, "waiting") || !strings.Contains(out, "waits for db: no ready replica") || strings.Contains(out, "web replica 0") {
-		t.Fatalf("while db backs off:\n%s", out)
+		t.Fatalf("while db backs off (--verbose):\n%s", out)
 	}
 	a.clock.Advance(2 * 60e9)
 	a.must(0, "scale")
 	if got := strings.Join(a.starts(), " "); got != "db db web worker" {
 		t.Fatalf("starts %q, want db db web worker", got)
+	}
+	evs := a.must(0, "-o", "json", "events", "--type", "waiting")
+	if strings.Count(evs, `"type": "waiting"`) != 4 || strings.Count(evs, `"resolved": true`) != 2 {
+		t.Errorf("want web's and worker's waits begun and ended, one event each:\n%s", evs)
 	}
 }
 

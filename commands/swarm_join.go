@@ -38,7 +38,8 @@ type joinSeen struct {
 
 func joinPass() passDef[joinSeen] {
 	return passDef[joinSeen]{
-		name: "swarm join",
+		name:      "swarm join",
+		incidents: []string{"join"},
 		observe: func(ctx context.Context, x *pass) (joinSeen, error) {
 			seen := joinSeen{members: map[string]fleet.Membership{}, errs: map[string]error{}}
 			if err := x.needSwarm(); err != nil {

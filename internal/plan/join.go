@@ -61,6 +61,7 @@ func JoinNodes(in JoinInput) Plan {
 	}
 	partial := func(host, why string) {
 		f := NewFinding("join", "", "node "+host, why)
+		f.Key = "join node " + host
 		f.Partial = fmt.Sprintf("node %s: %s", host, why)
 		steps = append(steps, f)
 	}
@@ -68,7 +69,9 @@ func JoinNodes(in JoinInput) Plan {
 		n := sw.Nodes[h]
 		if n.Docker == "" {
 			if len(listed[h]) == 0 {
-				steps = append(steps, NewFinding("join", "", "node "+h, fmt.Sprintf("not in the swarm, and without swarm.nodes.%s.docker baton cannot join it", h)))
+				f := NewFinding("join", "", "node "+h, fmt.Sprintf("not in the swarm, and without swarm.nodes.%s.docker baton cannot join it", h))
+				f.Key = "join node " + h
+				steps = append(steps, f)
 			}
 			continue
 		}

@@ -91,6 +91,7 @@ func LabelsPass(in LabelsInput) Plan {
 		s := NewFinding("finding", "", "", f)
 		if strings.HasPrefix(f, QuorumRefusal) {
 			s.Type, s.Partial = "quorum", f
+			s.Key = "quorum node " + strings.SplitN(strings.TrimPrefix(f, QuorumRefusal), ":", 2)[0]
 			s.Hint = "a demotion that leaves too few reachable managers would freeze the swarm: bring the managers back, or promote others first"
 		}
 		steps = append(steps, s)

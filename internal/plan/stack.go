@@ -306,10 +306,19 @@ func GateDependencies(s *spec.Spec, actions []Action, counts map[string]Counts) 
 	var steps []Step
 	for _, f := range findings {
 		if !deferred[f.App] {
-			steps = append(steps, NewFinding(f.Type, f.App, f.Container, unmet(s.App(f.App), counts, coming)))
+			steps = append(steps, WaitingFinding(f, unmet(s.App(f.App), counts, coming)))
 		}
 	}
 	return keep, steps
+}
+
+// WaitingFinding is the incident of an app that waits for its
+// dependencies, with the reason to print: one event when the wait begins,
+// one when it ends.
+func WaitingFinding(f Finding, reason string) Step {
+	s := NewFinding(f.Type, f.App, f.Container, reason)
+	s.Key = "waiting " + f.App
+	return s
 }
 
 // without returns deps less the apps in skip.
