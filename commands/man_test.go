@@ -52,7 +52,7 @@ func TestManPageRenders(t *testing.T) {
 		}
 		return rest
 	}
-	for name, want := range map[string]string{"validate": "Exit status: 0, 1.", "version": "Exit status: 0.", "scale": "Exit status: 0, 1, 3, 75."} {
+	for name, want := range map[string]string{"validate": "Exit status: 0, 1.", "version": "Exit status: 0, 1.", "scale": "Exit status: 0, 1, 3, 75."} {
 		if sec := section(name); !strings.Contains(sec, want) {
 			t.Errorf("baton %s's section does not say %q:\n%s", name, want, sec)
 		}
