@@ -126,6 +126,75 @@ apps:
     lb: {host: second.example.com, tls: {cert: tls/second.pem}}
 `
 
+// goldenHAProxySpec is goldenSpec for HAProxy, which has no access log.
+const goldenHAProxySpec = `
+project: shop
+nginx: {kind: haproxy, config: baton.cfg, test: [haproxy, -c], reload: [systemctl, reload, haproxy], listen: "127.0.0.1:8080"}
+apps:
+  - name: web
+    image: web:1
+    port: 8080
+    lb: {path: /, method: least_conn, keepalive: 32}
+  - name: api
+    image: api:1
+    port: 9000
+    lb:
+      host: [api.example.com, api.example.org]
+      path: /v1
+      method: ip_hash
+      connect_timeout: 500ms
+      read_timeout: 1h
+      send_timeout: 30s
+      max_body: 10m
+      retries: 0
+      max_fails: 0
+  - name: admin
+    image: admin:1
+    port: 9000
+    lb: {path: /admin, retries: 3, max_fails: 5, fail_timeout: 30s, max_body: 0}
+  - name: tenants
+    image: tenants:1
+    port: 8080
+    lb: {host: "*.example.com"}
+  - name: worker
+    image: worker:1
+`
+
+// goldenNoDefaultCertSpec: HTTPS for one host, and a catch-all default
+// server (an app without host) that has no certificate: nginx refuses the
+// handshake for a name no server has a certificate for
+// (ssl_reject_handshake), HAProxy does the same with strict-sni.
+const goldenNoDefaultCertSpec = `
+project: strict
+nginx: {kind: %s, config: baton.conf, test: [true], reload: [true], listen: "127.0.0.1:8080", listen_tls: "127.0.0.1:8443"}
+apps:
+  - name: site
+    image: site:1
+    port: 8080
+    lb: {host: site.example.com, tls: {cert: certs/site.pem}}
+  - name: rest
+    image: rest:1
+    port: 8080
+    lb: {path: /}
+`
+
+// goldenDefaultHostNoCertSpec: the default server is an app's host
+// (lb.default) without a certificate, beside a host with one: the
+// handshake for an unknown name is refused as in goldenNoDefaultCertSpec.
+const goldenDefaultHostNoCertSpec = `
+project: strict
+nginx: {kind: %s, config: baton.conf, test: [true], reload: [true], listen: "127.0.0.1:8080", listen_tls: "127.0.0.1:8443"}
+apps:
+  - name: site
+    image: site:1
+    port: 8080
+    lb: {host: site.example.com, tls: {cert: certs/site.pem}}
+  - name: main
+    image: main:1
+    port: 8080
+    lb: {host: main.example.com, default: true}
+`
+
 type goldenCase struct {
 	golden, tmpl, spec string
 	members            map[string]int
@@ -136,9 +205,13 @@ var goldenCases = []goldenCase{
 	{"nginx-no-ready-replica.conf", Default, goldenSpec, map[string]int{"web": 2}},
 	{"nginx-tls.conf", Default, goldenTLSSpec, map[string]int{"shop": 2, "api": 1, "tenants": 1, "legacy": 1, "plain": 1}},
 	{"nginx-shared.conf", Default, goldenSharedSpec, map[string]int{"web": 1}},
-	{"haproxy-apps.cfg", HAProxy, goldenSpec, map[string]int{"web": 3, "api": 2, "admin": 1, "tenants": 1}},
-	{"haproxy-no-ready-replica.cfg", HAProxy, goldenSpec, map[string]int{"web": 2}},
+	{"nginx-tls-no-default-cert.conf", Default, fmt.Sprintf(goldenNoDefaultCertSpec, spec.KindNginx), map[string]int{"site": 1, "rest": 1}},
+	{"nginx-tls-default-host-no-cert.conf", Default, fmt.Sprintf(goldenDefaultHostNoCertSpec, spec.KindNginx), map[string]int{"site": 1, "main": 1}},
+	{"haproxy-apps.cfg", HAProxy, goldenHAProxySpec, map[string]int{"web": 3, "api": 2, "admin": 1, "tenants": 1}},
+	{"haproxy-no-ready-replica.cfg", HAProxy, goldenHAProxySpec, map[string]int{"web": 2}},
 	{"haproxy-tls.cfg", HAProxy, goldenHAProxyTLSSpec, map[string]int{"shop": 2, "api": 1, "tenants": 1, "legacy": 1, "plain": 1}},
+	{"haproxy-tls-no-default-cert.cfg", HAProxy, fmt.Sprintf(goldenNoDefaultCertSpec, spec.KindHAProxy), map[string]int{"site": 1, "rest": 1}},
+	{"haproxy-tls-default-host-no-cert.cfg", HAProxy, fmt.Sprintf(goldenDefaultHostNoCertSpec, spec.KindHAProxy), map[string]int{"site": 1, "main": 1}},
 }
 
 func members(apps map[string]int) []fleet.Container {
