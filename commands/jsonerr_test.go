@@ -39,12 +39,7 @@ type jsonError struct {
 // decodes it.
 func oneObject(t *testing.T, out string) (jsonError, map[string]json.RawMessage) {
 	t.Helper()
-	jq := testenv.Tool(t, "jq")
-	cmd := exec.Command(jq, "-e", "-s", `length == 1 and (.[0] | type) == "object"`)
-	cmd.Stdin = strings.NewReader(out)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("jq: not exactly one JSON object (%v: %s):\n%s", err, b, out)
-	}
+	checkOneObject(t, out)
 	var e jsonError
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(out), &e); err != nil {
@@ -55,6 +50,17 @@ func oneObject(t *testing.T, out string) (jsonError, map[string]json.RawMessage)
 		t.Errorf("error object lacks hints, problems or exit_code:\n%s", out)
 	}
 	return e, raw
+}
+
+// checkOneObject checks with jq that out is exactly one JSON object.
+func checkOneObject(t *testing.T, out string) {
+	t.Helper()
+	jq := testenv.Tool(t, "jq")
+	cmd := exec.Command(jq, "-e", "-s", `length == 1 and (.[0] | type) == "object"`)
+	cmd.Stdin = strings.NewReader(out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("jq: not exactly one JSON object (%v: %s):\n%s", err, b, out)
+	}
 }
 
 func TestJSONErrorOnEveryFailingPath(t *testing.T) {
