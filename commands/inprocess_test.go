@@ -561,6 +561,22 @@ func TestInProcessSwarmJoin(t *testing.T) {
 	if _, errOut, code := a.run("swarm", "join"); code != 3 || !strings.Contains(errOut, "in another swarm (cluster another)") {
 		t.Errorf("a node of another swarm: exit %d\n%s", code, errOut)
 	}
+	// A node engine that does not answer: the same incident (the node
+	// cannot be joined), quiet now, still exit 3.
+	a.fake.Fail["membership"] = fmt.Errorf("connection refused")
+	if out, errOut, code := a.run("swarm", "join"); code != 3 || out != "" || errOut != "" {
+		t.Errorf("an engine that does not answer: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, errOut, code := a.run("--verbose", "swarm", "join"); code != 3 || !strings.Contains(errOut, "does not answer: connection refused") {
+		t.Errorf("an engine that does not answer (--verbose): exit %d\n%s", code, errOut)
+	}
+	// A join that fails: the action failed (exit 3), the incident is over.
+	delete(a.fake.Fail, "membership")
+	a.fake.Member = fleet.Membership{State: "inactive"}
+	a.fake.Fail["join SWMTKN-manager 10.0.0.2"] = fmt.Errorf("timeout joining")
+	if out, errOut, code := a.run("swarm", "join"); code != 3 || !strings.Contains(errOut, "1 of 1 actions failed") || !strings.Contains(out, "timeout joining") {
+		t.Errorf("a failed join: exit %d\n%s%s", code, out, errOut)
+	}
 }
 
 func TestInProcessRebalance(t *testing.T) {
@@ -616,15 +632,19 @@ func TestInProcessModsRefreshDryRunAndFailure(t *testing.T) {
 	}
 }
 
-// TestInProcessEveryPassExitCodes: every pass exits 1 on a bad spec
-// (touching nothing), 75 while another holds the lock, and 3 when a node
-// of the Swarm is down (after doing the rest).
+// TestInProcessEveryPassExitCodes: every pass exits 0 with every node
+// ready, 1 on a bad spec (touching nothing), 75 while another holds the
+// lock, and 3 when a node of the Swarm is down (after doing the rest).
 func TestInProcessEveryPassExitCodes(t *testing.T) {
-	passes := [][]string{{"scale"}, {"heal"}, {"lb", "render"}, {"gc"}, {"mods", "refresh"}, {"labels", "sync"}, {"rebalance"}}
+	passes := [][]string{{"scale"}, {"heal"}, {"lb", "render"}, {"gc"}, {"mods", "refresh"}, {"labels", "sync"}, {"rebalance"}, {"swarm", "join"}}
 	for _, p := range passes {
 		t.Run(strings.Join(p, " "), func(t *testing.T) {
 			a := newInproc(t)
 			a.write(`"true"`, swarmSpec+"apps: [{name: web, image: \"web:1\", replicas: 0}]\n")
+			a.nodes(true, true)
+			if _, errOut, code := a.run(p...); code != 0 {
+				t.Errorf("every node ready: exit %d\n%s", code, errOut)
+			}
 			a.nodes(true, false)
 			_, errOut, code := a.run(p...)
 			if code != 3 || !strings.Contains(errOut, "node node2 is down: skipped; the rest of the pass was done") {
