@@ -6,6 +6,7 @@ package commands
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/baton-orchestrator/baton/internal/docker"
 	"github.com/baton-orchestrator/baton/internal/plan"
@@ -13,8 +14,9 @@ import (
 
 // execNetworks removes the networks baton created that no app joins any
 // more, after the rollout removed their containers. A network something
-// else is still attached to is kept and reported, not failed: baton never
-// detaches what it did not attach.
+// else is still attached to is kept and reported: baton never detaches
+// what it did not attach. It is an incident that makes the pass partly
+// done (exit 3; quiet while it lasts) until the network is freed.
 var execNetworks = executor{kinds: []plan.Kind{plan.PruneNetwork}, run: func(ctx context.Context, x *pass, steps []plan.Step) []plan.Outcome {
 	outs := make([]plan.Outcome, 0, len(steps))
 	for _, s := range steps {
@@ -22,6 +24,8 @@ var execNetworks = executor{kinds: []plan.Kind{plan.PruneNetwork}, run: func(ctx
 		if errors.Is(err, docker.ErrInUse) {
 			f := plan.NewFinding("network-in-use", "", s.Target, "kept: "+err.Error())
 			f.Key = "network-in-use " + s.Target
+			f.Partial = err.Error() + "; it is kept, and the next pass removes it once nothing is attached"
+			f.Hint = fmt.Sprintf("`docker network inspect %s` lists what is attached; baton never detaches what it did not attach", s.Target)
 			outs = append(outs, plan.Outcome{Step: f})
 			continue
 		}

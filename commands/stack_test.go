@@ -1,13 +1,17 @@
 package commands_test
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
+	engine "github.com/baton-orchestrator/baton/internal/docker"
 	"github.com/baton-orchestrator/baton/internal/plan"
 	"github.com/baton-orchestrator/baton/internal/spec"
+	"github.com/baton-orchestrator/baton/state"
 )
 
 const depStack = `networks: {default: {}}
@@ -113,4 +117,83 @@ func TestStackEventTypesAreKnown(t *testing.T) {
 			t.Errorf("event type %q is not in spec.EventTypes", ty)
 		}
 	}
+}
+
+// TestInProcessNetworkInUseIsKeptAndReported: a network baton created
+// that no app joins, but that something else is attached to, is kept (the
+// engine refuses: engine.ErrInUse) and reported as a network-in-use
+// incident: the pass that finds it exits 3 with the finding, the passes
+// while it lasts exit 3 printing nothing, and once it is freed the next
+// pass removes the network and records the incident's end.
+func TestInProcessNetworkInUseIsKeptAndReported(t *testing.T) {
+	a := newInproc(t)
+	a.write(`"true"`, "networks: {default: {}}\napps:\n  - {name: web, image: \"web:1\", port: 8080, lb: {}, health: {type: http, path: /}}\n")
+	a.must(0, "scale")
+	a.write(`"true"`, "networks: {default: {}}\napps: []\n")
+	inUse := fmt.Errorf("network %q is %w by someone-else", "ip_default", engine.ErrInUse)
+	a.fake.Fail["remove network ip_default"] = inUse
+
+	out, errOut, code := a.run("-o", "json", "scale")
+	checkOneObject(t, out)
+	var rep struct {
+		Actions  []map[string]any `json:"actions"`
+		Findings []struct {
+			Type, Target, Reason string
+		} `json:"findings"`
+		ExitCode int `json:"exit_code"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if code != 3 || rep.ExitCode != 3 || len(rep.Findings) != 1 || rep.Findings[0].Type != "network-in-use" || rep.Findings[0].Target != "ip_default" ||
+		!strings.Contains(rep.Findings[0].Reason, "kept: "+inUse.Error()) || len(a.fake.NetworkSet) != 1 {
+		t.Fatalf("the pass that finds it: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "baton: error: network \"ip_default\" is in use by someone-else; it is kept") ||
+		!strings.Contains(errOut, "baton: hint: `docker network inspect ip_default` lists what is attached") {
+		t.Errorf("the error does not name the network and say what to do:\n%s", errOut)
+	}
+
+	// While it lasts: a quiet exit 3, the same incident (no new event).
+	for i := 0; i < 2; i++ {
+		if out, errOut, code := a.run("scale"); code != 3 || out != "" || errOut != "" {
+			t.Fatalf("pass %d while the network is in use: exit %d\n%s%s", i+2, code, out, errOut)
+		}
+	}
+	if _, errOut, code := a.run("--verbose", "scale"); code != 3 || !strings.Contains(errOut, "ip_default") {
+		t.Errorf("--verbose repeats the known incident: exit %d\n%s", code, errOut)
+	}
+	evs, err := state.ReadEvents(a.state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := countEvents(evs, "network-in-use", false); n != 1 {
+		t.Errorf("%d network-in-use events while it lasts, want 1: %+v", n, evs)
+	}
+
+	// Freed: the network goes and the incident's end is recorded.
+	delete(a.fake.Fail, "remove network ip_default")
+	out = a.must(0, "scale")
+	if len(a.fake.NetworkSet) != 0 || !strings.Contains(out, "remove network") {
+		t.Fatalf("once freed:\n%s\nnetworks %+v", out, a.fake.NetworkSet)
+	}
+	evs, _ = state.ReadEvents(a.state)
+	if countEvents(evs, "network-in-use", false) != 1 || countEvents(evs, "network-in-use", true) != 1 || countEvents(evs, "remove-network", false) != 1 {
+		t.Errorf("want the incident begun and ended once each and the removal: %+v", evs)
+	}
+	if out := a.must(0, "scale"); out != "" {
+		t.Errorf("a converged pass printed:\n%s", out)
+	}
+}
+
+// countEvents counts the events of type ty that end an incident (resolved)
+// or not.
+func countEvents(evs []state.Event, ty string, resolved bool) int {
+	n := 0
+	for _, e := range evs {
+		if e.Type == ty && e.Resolved == resolved {
+			n++
+		}
+	}
+	return n
 }
