@@ -37,8 +37,9 @@ type pass struct {
 	want plan.Wanted
 	// nodes are the Swarm's nodes when the spec involves a Swarm; down
 	// names the ones that are down.
-	nodes []fleet.Node
-	down  []string
+	nodes    []fleet.Node
+	down     []string
+	nodesErr error // why the nodes could not be listed
 	// fleet is what observeFleet saw; members the balancer's members as
 	// the executors change them.
 	fleet   fleetView
@@ -149,6 +150,7 @@ func (x *pass) observeNodes(ctx context.Context) error {
 		if x.spec.HasSwarmApps() {
 			return fmt.Errorf("observe swarm: %w", err)
 		}
+		x.nodesErr = err // the swarm passes fail with it (needSwarm)
 		x.env.warnf("swarm: %v", err)
 		return nil
 	}
@@ -163,6 +165,9 @@ func (x *pass) needSwarm() error {
 		return fmt.Errorf("%s: the spec has no swarm section", x.name)
 	}
 	if x.nodes == nil {
+		if x.nodesErr != nil {
+			return fmt.Errorf("%s: could not list the swarm's nodes: %w", x.name, x.nodesErr)
+		}
 		return fmt.Errorf("%s: could not list the swarm's nodes", x.name)
 	}
 	return nil

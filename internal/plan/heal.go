@@ -208,6 +208,8 @@ func Heal(in HealInput, now time.Time) HealPlan {
 	})
 	replaced := map[string]bool{}
 	outdated := outdatedApps(s, in.Containers)
+	panicking := panicking(s, in.Containers, pr.Counters)
+	failingReplaced := map[string]int{}
 	for _, k := range keys {
 		a := s.App(k.app)
 		group := groups[k]
@@ -242,6 +244,18 @@ func Heal(in HealInput, now time.Time) HealPlan {
 			continue
 		}
 		slot := Slot{k.app, k.replica}
+		if pc, ok := panicking[k.app]; ok && cand.Old != nil {
+			// A failure that hits most of an app's replicas at once is
+			// rarely the replicas' own (a network or dependency outage,
+			// an overloaded host): replacing them all churns the app and
+			// holds the lock for the whole rollout. One per pass.
+			if failingReplaced[k.app] >= 1 {
+				p.Holds = append(p.Holds, Hold{App: k.app, Replica: k.replica,
+					Reason: fmt.Sprintf("fails its check, but only %d of %d replicas of %s pass theirs (at or below health.panic %s): heal replaces one failing replica per pass", pc.in, pc.ever, k.app, pct(a.Health.Panic.Fraction))})
+				continue
+			}
+			failingReplaced[k.app]++
+		}
 		if ServedLong(a, failed.Created, failedAt) {
 			cand.Reason += fmt.Sprintf("; it served %s, so its slot starts afresh", failedAt.Sub(failed.Created).Round(time.Second))
 			p.Attempts = append(p.Attempts, SlotAttempt{Slot: slot, Reset: true})
@@ -289,6 +303,35 @@ func Heal(in HealInput, now time.Time) HealPlan {
 		}
 	}
 	return p
+}
+
+// panicCount is how many of an app's replicas that were ever ready pass
+// their checks.
+type panicCount struct{ in, ever int }
+
+// panicking are the apps at or below their panic share (as Members judges
+// it for the balancer), with their counts.
+func panicking(s *spec.Spec, observed []fleet.Container, counters map[string]*state.Probe) map[string]panicCount {
+	counts := map[string]panicCount{}
+	for _, c := range observed {
+		cnt := counters[c.ID]
+		if s.App(c.App) == nil || !c.Running() || c.Retiring() || cnt == nil || !cnt.Ever {
+			continue
+		}
+		pc := counts[c.App]
+		pc.ever++
+		if cnt.InRotation {
+			pc.in++
+		}
+		counts[c.App] = pc
+	}
+	out := map[string]panicCount{}
+	for app, pc := range counts {
+		if inPanic(s.App(app).Health.Panic.Fraction, pc.in, pc.ever) {
+			out[app] = pc
+		}
+	}
+	return out
 }
 
 // ServedLong reports whether a replica created at created that failed at

@@ -46,7 +46,7 @@ func Members(s *spec.Spec, observed []fleet.Container, counters map[string]*stat
 	for _, app := range order {
 		p := pools[app]
 		share := s.App(app).Health.Panic.Fraction
-		if len(p.in) < len(p.ever) && share > 0 && float64(len(p.in)) <= math.Floor(share*float64(len(p.ever))+1e-9) {
+		if inPanic(share, len(p.in), len(p.ever)) {
 			f := NewFinding("panic", app, app, fmt.Sprintf("%d of %d replicas pass their checks, at or below the panic share %s: the balancer routes to all %d",
 				len(p.in), len(p.ever), pct(share), len(p.ever)))
 			f.Key = "panic " + app
@@ -57,4 +57,11 @@ func Members(s *spec.Spec, observed []fleet.Container, counters map[string]*stat
 		out = append(out, p.in...)
 	}
 	return out, findings
+}
+
+// inPanic reports whether in of ever replicas (those that were ever
+// ready) passing their checks is at or below the panic share (0: off),
+// with at least one failing.
+func inPanic(share float64, in, ever int) bool {
+	return in < ever && share > 0 && float64(in) <= math.Floor(share*float64(ever)+1e-9)
 }

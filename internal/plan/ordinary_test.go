@@ -300,3 +300,65 @@ func TestHealReportsAPausedRollout(t *testing.T) {
 		t.Errorf("heal of a paused rollout: %+v", p.Steps)
 	}
 }
+
+// TestHealReplacesOneFailingReplicaPerPassInPanic: when most of an app's
+// replicas fail their checks at once (an outage beyond them: the network,
+// a dependency, an overloaded host), heal replaces one per pass and holds
+// the others with a reason, instead of churning the whole app; below the
+// panic share each failing replica is replaced at once, and an exited one
+// always is.
+func TestHealReplacesOneFailingReplicaPerPassInPanic(t *testing.T) {
+	s := specOf(t, ordinarySpec)
+	h := s.HashOf(s.App("web"))
+	fail := errors.New("GET /: context deadline exceeded")
+	for _, tc := range []struct {
+		name     string
+		failing  []string // past the failure threshold, out of rotation
+		exited   []string
+		replaced []int
+		held     []int
+	}{
+		{name: "all four fail: one replaced, three held", failing: []string{"a", "b", "c", "d"}, replaced: []int{0}, held: []int{1, 2, 3}},
+		{name: "two of four fail (at the 50% share): one replaced", failing: []string{"c", "d"}, replaced: []int{2}, held: []int{3}},
+		{name: "one of four fails: replaced at once", failing: []string{"d"}, replaced: []int{3}},
+		{name: "an exited replica is always started, beside the one failing", failing: []string{"b", "c", "d"}, exited: []string{"a"}, replaced: []int{0, 1}, held: []int{2, 3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var cs []fleet.Container
+			counters := map[string]*state.Probe{}
+			probes := map[string]error{}
+			for i, id := range []string{"a", "b", "c", "d"} {
+				st := "running"
+				if slices.Contains(tc.exited, id) {
+					st = "exited"
+				}
+				cs = append(cs, ctrAt(id, i, st, h, now0.Add(-time.Hour)))
+				counters[id] = &state.Probe{Successes: 5, InRotation: true, Ever: true}
+				if slices.Contains(tc.failing, id) {
+					counters[id] = &state.Probe{Failures: 2, Ever: true, FailingSince: now0.Add(-10 * time.Second), LastError: fail.Error()}
+					probes[id] = fail
+				} else if st == "running" {
+					probes[id] = nil
+				}
+			}
+			exits := map[string]fleet.Exit{}
+			for _, id := range tc.exited {
+				exits[id] = fleet.Exit{State: "exited", ExitCode: 137, FinishedAt: now0.Add(-time.Minute)}
+			}
+			p := Heal(HealInput{Spec: s, Want: Desired(s, nil, nil), Containers: cs, Exits: exits, Probes: probes, Counters: counters}, now0)
+			var replaced, held []int
+			for _, a := range p.Actions {
+				replaced = append(replaced, a.Replica)
+			}
+			for _, hd := range p.Holds {
+				held = append(held, hd.Replica)
+				if !strings.Contains(hd.Reason, "heal replaces one failing replica per pass") {
+					t.Errorf("hold reason %q", hd.Reason)
+				}
+			}
+			if fmt.Sprint(replaced) != fmt.Sprint(tc.replaced) || fmt.Sprint(held) != fmt.Sprint(tc.held) {
+				t.Errorf("replaced %v held %v, want %v and %v", replaced, held, tc.replaced, tc.held)
+			}
+		})
+	}
+}
