@@ -37,6 +37,7 @@ func newDoctorCommand(env *Env) *cli.Command {
 		Description: "One row per check, each with a hint when it is not ok:\n" +
 			"  spec       the spec loads and validates\n" +
 			"  docker     which daemon (and why: --docker-host, DOCKER_HOST, a context), its version and API\n" +
+			"  neighbours the host's ARP table holds every replica (a local engine)\n" +
 			"  balancer   the spec's test command runs and exits 0\n" +
 			"  state      the state directory is writable and the lock can be taken (tried, not held)\n" +
 			"  schedule   a crontab (--cron) or systemd timers (--systemd) run this spec\n" +
@@ -64,6 +65,7 @@ func runDoctor(ctx context.Context, env *Env, app *cli.App, cron, units string) 
 	eng, daemonNow := doctorDocker(ctx, env, add)
 	if eng != nil {
 		defer eng.Close()
+		add(doctorNeighbours(s, eng.Host()))
 	}
 	add(doctorBalancer(ctx, s))
 	add(doctorState(ctx, env))

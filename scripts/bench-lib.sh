@@ -11,8 +11,27 @@ bench_setup() {
   trap bench_cleanup EXIT
 }
 
+# bench_neigh N: every replica is an ARP neighbour of the host; past the
+# kernel's gc_thresh3 (default 1,024) the host drops packets to new ones
+# and probes time out (baton doctor's neighbours check). Raise the limits
+# for N replicas as `baton doctor` hints; bench_cleanup puts them back.
+neigh=/proc/sys/net/ipv4/neigh/default
+bench_neigh() {
+  local n=$1
+  [ -n "${neigh_saved:-}" ] || neigh_saved="$(cat $neigh/gc_thresh1) $(cat $neigh/gc_thresh2) $(cat $neigh/gc_thresh3)"
+  if [ "$(cat $neigh/gc_thresh2)" -le "$n" ]; then
+    echo "$n" >$neigh/gc_thresh1
+    echo $((2 * n)) >$neigh/gc_thresh2
+    echo $((4 * n)) >$neigh/gc_thresh3
+  fi
+}
+
 bench_cleanup() {
   local ids
+  if [ -n "${neigh_saved:-}" ]; then
+    set -- $neigh_saved
+    echo "$1" >$neigh/gc_thresh1; echo "$2" >$neigh/gc_thresh2; echo "$3" >$neigh/gc_thresh3
+  fi
   ids=$(docker ps -aq --filter "label=baton.project=$project")
   [ -n "$ids" ] && docker rm -f $ids >/dev/null
   rm -rf "$dir"

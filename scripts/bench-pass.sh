@@ -49,6 +49,7 @@ echo "| replicas | docker ps -q --filter (s) | lb render no-op | scale no-op | s
 echo "|---|---|---|---|---|---|"
 for n in "${sizes[@]}"; do
   spec "$n"
+  bench_neigh "$n"
   baton --lock-timeout 600s scale >/dev/null
   baton heal >/dev/null
   baton scale >/dev/null
