@@ -157,9 +157,9 @@ func (h *HAProxy) Load(t testing.TB, config []byte) {
 	if _, errOut, code := Run(t, "", h.Reload()...); code != 0 {
 		t.Fatalf("reload haproxy: %s", errOut)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := wall.Now().Add(10 * time.Second) // the one wall clock (internal/clock)
 	for strings.Count(h.Log(), "Loading success.") <= before {
-		if time.Now().After(deadline) {
+		if wall.Now().After(deadline) {
 			t.Fatalf("haproxy did not load the new config:\n%s", h.Log())
 		}
 		time.Sleep(20 * time.Millisecond)

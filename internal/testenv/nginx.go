@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/baton-orchestrator/baton/internal/clock"
 )
 
 // ReloadAndWait tests and reloads n's configuration and waits (at most
@@ -26,7 +28,7 @@ func (n *Nginx) ReloadAndWait(t testing.TB) {
 	if _, stderr, code := Run(t, n.Dir, n.Reload()...); code != 0 {
 		t.Fatalf("nginx reload: %s", stderr)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := wall.Now().Add(10 * time.Second) // the one wall clock (internal/clock)
 	for {
 		now := children(master)
 		replaced := len(now) > 0
@@ -38,7 +40,7 @@ func (n *Nginx) ReloadAndWait(t testing.TB) {
 		if replaced {
 			return
 		}
-		if time.Now().After(deadline) {
+		if wall.Now().After(deadline) {
 			t.Fatalf("nginx workers %v did not give way to new ones within 10 s", old)
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -69,3 +71,6 @@ func children(pid int) map[int]bool {
 	}
 	return out
 }
+
+// wall is the clock of the waits here: the one wall clock (internal/clock).
+var wall clock.Clock = clock.Real{}

@@ -118,14 +118,14 @@ X11Forwarding no
 		_ = cmd.Wait()
 		logFile.Close()
 	})
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := wall.Now().Add(10 * time.Second) // the one wall clock (internal/clock)
 	for {
 		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", s.Port), time.Second)
 		if err == nil {
 			c.Close()
 			break
 		}
-		if time.Now().After(deadline) {
+		if wall.Now().After(deadline) {
 			b, _ := os.ReadFile(filepath.Join(dir, "sshd.log"))
 			t.Fatalf("sshd did not listen on 127.0.0.1:%d: %v\n%s", s.Port, err, b)
 		}
