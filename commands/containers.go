@@ -149,9 +149,15 @@ func (x *pass) backingOff() []fleet.Container {
 // has a running replica — heal judges those (it may be unhealthy), not
 // scale, which leaves the incident as it is.
 func (x *pass) runsReplica(inc *state.Incident) bool {
-	slot, ok := plan.SlotOfTarget(inc.Target)
-	if !ok || (inc.Type != "hold" && inc.Type != "crashloop") {
+	if inc.Type != "hold" && inc.Type != "crashloop" {
 		return false
+	}
+	if a := x.spec.App(inc.App); a != nil && a.OnSwarm() {
+		return true // a task's hold: heal judges tasks
+	}
+	slot, ok := plan.SlotOfTarget(inc.Target)
+	if !ok {
+		return true // heal's panic hold of an app (heal judges it)
 	}
 	for _, c := range x.fleet.containers {
 		if c.App == slot.App && c.Replica == slot.Replica && c.Running() && !c.Retiring() {

@@ -44,7 +44,7 @@ func localReplicas(s *spec.Spec) int {
 func neighCheck(replicas, soft, hard int) check {
 	detail := fmt.Sprintf("up to %d replicas; the kernel's neighbour table keeps %d entries (gc_thresh2) and at most %d (gc_thresh3)", replicas, soft, hard)
 	hint := fmt.Sprintf("raise it: sysctl -w net.ipv4.neigh.default.gc_thresh1=%d net.ipv4.neigh.default.gc_thresh2=%d net.ipv4.neigh.default.gc_thresh3=%d (and in /etc/sysctl.d)",
-		replicas, 2*replicas, 4*replicas)
+		replicas, max(soft, 2*replicas), max(hard, 4*replicas))
 	switch {
 	case replicas >= hard:
 		return check{"neighbours", "fail", detail + ": past the limit, the host drops packets to new replicas, so probes and the balancer time out", hint}

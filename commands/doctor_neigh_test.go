@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -16,6 +17,7 @@ func TestNeighbourCheck(t *testing.T) {
 		{1000, 512, 1024, "warn"},
 		{1024, 512, 1024, "fail"},
 		{1000, 4096, 8192, "ok"},
+		{600, 512, 8192, "warn"},
 	} {
 		c := neighCheck(tc.replicas, tc.soft, tc.hard)
 		if c.Result != tc.result {
@@ -23,6 +25,9 @@ func TestNeighbourCheck(t *testing.T) {
 		}
 		if tc.result != "ok" && !strings.Contains(c.Hint, "gc_thresh3=") {
 			t.Errorf("no sysctl hint: %q", c.Hint)
+		}
+		if tc.hard > 4*tc.replicas && !strings.Contains(c.Hint, fmt.Sprintf("gc_thresh3=%d ", tc.hard)) && tc.result != "ok" {
+			t.Errorf("the hint lowers gc_thresh3 %d: %q", tc.hard, c.Hint)
 		}
 	}
 }

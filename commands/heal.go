@@ -77,7 +77,7 @@ func healPass() passDef[healSeen] {
 		},
 		exec:      []executor{execRollout, execReplaceTask, execSync},
 		view:      actionsView(),
-		incidents: []string{"hold", "crashloop", "paused", "panic"},
+		incidents: []string{"hold", "crashloop", "paused", "panic", "waiting", "unhealthy"},
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/baton-orchestrator/baton/internal/fleet"
 	"github.com/baton-orchestrator/baton/internal/plan"
+	"github.com/baton-orchestrator/baton/state"
 )
 
 func newLabelsCommand(env *Env) *cli.Command {
@@ -59,7 +60,10 @@ func labelsPass() passDef[swarmSeen] {
 	return passDef[swarmSeen]{
 		name:      "labels sync",
 		incidents: []string{"quorum"},
-		observe:   func(ctx context.Context, x *pass) (swarmSeen, error) { return x.observeSwarm(ctx) },
+		// With a node down its demotion is not decided, so a refusal
+		// stands until every node answers again.
+		skip:    func(x *pass, inc *state.Incident) bool { return inc.Type == "quorum" && len(x.down) > 0 },
+		observe: func(ctx context.Context, x *pass) (swarmSeen, error) { return x.observeSwarm(ctx) },
 		decide: func(x *pass, seen swarmSeen, now time.Time) plan.Plan {
 			return plan.LabelsPass(plan.LabelsInput{Spec: x.spec, Nodes: x.nodes, Services: seen.services, Tasks: seen.tasks,
 				Owned: x.state.NodeLabels, Now: now})

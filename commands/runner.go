@@ -55,7 +55,13 @@ type passDef[O any] struct {
 // evaluates says which known incidents this pass judged.
 func (d passDef[O]) evaluates(x *pass) func(*state.Incident) bool {
 	return func(inc *state.Incident) bool {
-		return (inc.Type == "down" || slices.Contains(d.incidents, inc.Type)) && (d.skip == nil || !d.skip(x, inc))
+		switch {
+		case inc.Type == "down":
+			return x.nodes != nil // a pass that could not list the nodes saw none come back
+		case inc.Type == "waiting" && inc.By != "" && inc.By != d.name:
+			return false // heal's gated replacement is not scale's to judge, nor scale's start heal's
+		}
+		return slices.Contains(d.incidents, inc.Type) && (d.skip == nil || !d.skip(x, inc))
 	}
 }
 
@@ -116,7 +122,7 @@ func runOpen[O any](ctx context.Context, x *pass, d passDef[O], rep *report) err
 		for i, s := range p.Steps {
 			rep.outcomes[i] = plan.Outcome{Step: s, Data: planned(s)}
 		}
-		rep.outcomes, _ = plan.TrackIncidents(rep.outcomes, x.state.Incidents, d.evaluates(x), x.clock.Now())
+		rep.outcomes, _ = plan.TrackIncidents(rep.outcomes, x.state.Incidents, d.evaluates(x), d.name, x.clock.Now())
 		return rep.print(x.env)
 	}
 	if d.tidy != nil {
@@ -127,7 +133,7 @@ func runOpen[O any](ctx context.Context, x *pass, d passDef[O], rep *report) err
 	}
 	var incidents func(*state.State, []plan.Outcome)
 	outs := append(x.execute(ctx, d.exec, p.Steps), x.nodesAfter(ctx)...) // swarm.go
-	rep.outcomes, incidents = plan.TrackIncidents(outs, x.state.Incidents, d.evaluates(x), x.clock.Now())
+	rep.outcomes, incidents = plan.TrackIncidents(outs, x.state.Incidents, d.evaluates(x), d.name, x.clock.Now())
 	plan.Commits(p.Commit, incidents)(x.state, rep.outcomes)
 	x.storeSwarmMemory(ctx) // swarm.go: what swarm apps remember goes to their services
 	rep.extra = x.info

@@ -85,7 +85,7 @@ func scalePass(explain bool, metricsPath string, retry bool) passDef[scaleSeen] 
 			if err == nil && x.spec.Nginx != nil {
 				seen.config, _, err = balancer.Current(x.spec.Resolve(x.spec.Nginx.Config))
 			}
-			if err == nil && plan.NeedsNetworks(x.spec, x.fleet.containers) {
+			if err == nil && (plan.NeedsNetworks(x.spec, x.fleet.containers) || x.state.HasIncident("network-in-use")) {
 				if seen.networks, err = x.engine.Networks(ctx, x.spec.Project); err != nil {
 					err = fmt.Errorf("observe docker: %w", err)
 				}

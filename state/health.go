@@ -20,6 +20,19 @@ type Incident struct {
 	Target string    `json:"target,omitempty"`
 	Reason string    `json:"reason"`
 	Since  time.Time `json:"since"`
+	// By is the pass that found it; an incident only that pass can see
+	// (a wait for dependencies heal's replacement hit) is judged by it.
+	By string `json:"by,omitempty"`
+}
+
+// HasIncident reports whether an incident of type typ is known.
+func (s *State) HasIncident(typ string) bool {
+	for _, inc := range s.Incidents {
+		if inc.Type == typ {
+			return true
+		}
+	}
+	return false
 }
 
 // SlotAttempts returns the recent attempts at replica slot of app.

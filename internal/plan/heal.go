@@ -82,6 +82,9 @@ type HealPlan struct {
 	// Pauses are the apps whose rollout stops: a replica of the spec they
 	// roll to crash-looped while older replicas still serve.
 	Pauses []Pause
+	// PanicHeld are, per app in panic, the failing replicas not replaced
+	// in this pass (one is: see Heal).
+	PanicHeld map[string][]int
 }
 
 // Pause stops an app's rollout to Hash.
@@ -183,7 +186,7 @@ func newestStopped(group []fleet.Container) *fleet.Container {
 func Heal(in HealInput, now time.Time) HealPlan {
 	s := in.Spec
 	pr := UpdateProbes(s, in.Containers, in.Probes, in.Counters, now)
-	p := HealPlan{Counters: pr.Counters, Findings: pr.Findings}
+	p := HealPlan{Counters: pr.Counters, Findings: pr.Findings, PanicHeld: map[string][]int{}}
 	unhealthy := map[string]*fleet.Container{}
 	for i := range in.Containers {
 		c := &in.Containers[i]
@@ -244,17 +247,13 @@ func Heal(in HealInput, now time.Time) HealPlan {
 			continue
 		}
 		slot := Slot{k.app, k.replica}
-		if pc, ok := panicking[k.app]; ok && cand.Old != nil {
+		if _, ok := panicking[k.app]; ok && cand.Old != nil && failingReplaced[k.app] >= 1 {
 			// A failure that hits most of an app's replicas at once is
 			// rarely the replicas' own (a network or dependency outage,
 			// an overloaded host): replacing them all churns the app and
 			// holds the lock for the whole rollout. One per pass.
-			if failingReplaced[k.app] >= 1 {
-				p.Holds = append(p.Holds, Hold{App: k.app, Replica: k.replica,
-					Reason: fmt.Sprintf("fails its check, but only %d of %d replicas of %s pass theirs (at or below health.panic %s): heal replaces one failing replica per pass", pc.in, pc.ever, k.app, pct(a.Health.Panic.Fraction))})
-				continue
-			}
-			failingReplaced[k.app]++
+			p.PanicHeld[k.app] = append(p.PanicHeld[k.app], k.replica)
+			continue
 		}
 		if ServedLong(a, failed.Created, failedAt) {
 			cand.Reason += fmt.Sprintf("; it served %s, so its slot starts afresh", failedAt.Sub(failed.Created).Round(time.Second))
@@ -273,6 +272,12 @@ func Heal(in HealInput, now time.Time) HealPlan {
 		}
 		p.Actions = append(p.Actions, *cand)
 		replaced[k.app] = true
+		if cand.Old != nil {
+			failingReplaced[k.app]++
+		}
+	}
+	for app := range p.PanicHeld {
+		delete(replaced, app) // its dependents restart once, when its last held replica is replaced
 	}
 
 	// Dependents restart with what they depend on.
@@ -315,8 +320,8 @@ func panicking(s *spec.Spec, observed []fleet.Container, counters map[string]*st
 	counts := map[string]panicCount{}
 	for _, c := range observed {
 		cnt := counters[c.ID]
-		if s.App(c.App) == nil || !c.Running() || c.Retiring() || cnt == nil || !cnt.Ever {
-			continue
+		if a := s.App(c.App); a == nil || a.LB == nil || c.Addr == "" || !c.Running() || c.Retiring() || cnt == nil || !cnt.Ever {
+			continue // as Members counts: the panic rule is the balancer's
 		}
 		pc := counts[c.App]
 		pc.ever++

@@ -133,11 +133,14 @@ func HealTasks(in HealTasksInput, now time.Time) ([]Step, map[string]*state.Prob
 		case !ok:
 			continue
 		case svc.Updating():
-			steps = append(steps, NewFinding("hold", a.Name, target, why+"; Swarm is updating the service: it is replaced when the update is done"))
+			f := NewFinding("hold", a.Name, target, why+"; Swarm is updating the service: it is replaced when the update is done")
+			f.Key = "hold " + target
+			steps = append(steps, f)
 			continue
 		case endpoint == "":
 			f := NewFinding("unhealthy", a.Name, target, why+fmt.Sprintf("; it cannot be replaced: its node's engine is unknown (give swarm.nodes.%s.docker)", node.Hostname))
 			f.Partial = fmt.Sprintf("swarm app %q: task %s fails its check and cannot be replaced without swarm.nodes.%s.docker", a.Name, target, node.Hostname)
+			f.Key = "unhealthy " + target
 			steps = append(steps, f)
 			continue
 		case !node.Ready:

@@ -18,7 +18,7 @@ import (
 // // marked Resolved is added (a hook filtering on the type gets both);
 // evaluates says which known incidents the pass evaluated. The commit keeps
 // the incidents that hold, with when they began.
-func TrackIncidents(outs []Outcome, known map[string]*state.Incident, evaluates func(*state.Incident) bool, now time.Time) ([]Outcome, func(*state.State, []Outcome)) {
+func TrackIncidents(outs []Outcome, known map[string]*state.Incident, evaluates func(*state.Incident) bool, by string, now time.Time) ([]Outcome, func(*state.State, []Outcome)) {
 	found := map[string]Step{}
 	for i, o := range outs {
 		if k := o.Step.Key; k != "" && o.Step.Kind == Report {
@@ -49,7 +49,7 @@ func TrackIncidents(outs []Outcome, known map[string]*state.Incident, evaluates 
 			if st.Incidents == nil {
 				st.Incidents = map[string]*state.Incident{}
 			}
-			st.Incidents[k] = &state.Incident{Type: s.Type, App: s.App, Target: s.Target, Reason: s.Reason, Since: now.UTC()}
+			st.Incidents[k] = &state.Incident{Type: s.Type, App: s.App, Target: s.Target, Reason: s.Reason, Since: now.UTC(), By: by}
 		}
 	}
 }

@@ -184,7 +184,7 @@ func TestAnIncidentIsOneEventWhenItBeginsAndOneWhenItEnds(t *testing.T) {
 		if pass < 6 {
 			outs = append(outs, Outcome{Step: crash})
 		}
-		outs, commit := TrackIncidents(outs, st.Incidents, types("crashloop"), now0.Add(time.Duration(pass)*time.Minute))
+		outs, commit := TrackIncidents(outs, st.Incidents, types("crashloop"), "heal", now0.Add(time.Duration(pass)*time.Minute))
 		commit(st, outs)
 		for _, o := range outs {
 			if !o.Quiet {
@@ -203,9 +203,9 @@ func TestAnIncidentIsOneEventWhenItBeginsAndOneWhenItEnds(t *testing.T) {
 		t.Errorf("the incident is kept after it ended: %v", st.Incidents)
 	}
 	// A pass that does not evaluate crash loops never ends one.
-	outs, commit := TrackIncidents([]Outcome{{Step: crash}}, st.Incidents, types("crashloop"), now0)
+	outs, commit := TrackIncidents([]Outcome{{Step: crash}}, st.Incidents, types("crashloop"), "heal", now0)
 	commit(st, outs)
-	outs, _ = TrackIncidents(nil, st.Incidents, types("panic"), now0)
+	outs, _ = TrackIncidents(nil, st.Incidents, types("panic"), "heal", now0)
 	if len(outs) != 0 {
 		t.Errorf("lb render ended a crash loop: %+v", outs)
 	}
@@ -350,15 +350,44 @@ func TestHealReplacesOneFailingReplicaPerPassInPanic(t *testing.T) {
 			for _, a := range p.Actions {
 				replaced = append(replaced, a.Replica)
 			}
-			for _, hd := range p.Holds {
-				held = append(held, hd.Replica)
-				if !strings.Contains(hd.Reason, "heal replaces one failing replica per pass") {
-					t.Errorf("hold reason %q", hd.Reason)
-				}
+			held = p.PanicHeld["web"]
+			if steps := PanicHoldSteps(s, p.PanicHeld); len(tc.held) > 0 && (len(steps) != 1 || steps[0].Key != "hold panic web" ||
+				!strings.Contains(steps[0].Reason, "heal replaces one failing replica per pass")) {
+				t.Errorf("want one hold for the app: %+v", steps)
 			}
 			if fmt.Sprint(replaced) != fmt.Sprint(tc.replaced) || fmt.Sprint(held) != fmt.Sprint(tc.held) {
 				t.Errorf("replaced %v held %v, want %v and %v", replaced, held, tc.replaced, tc.held)
 			}
 		})
+	}
+}
+
+// TestPanicBudgetIsSpentOnlyOnAReplacement: a failing slot that backs off
+// does not use up the one replacement of a pass in panic; an app whose
+// failing replicas wait does not restart its restart_with dependents
+// until the last of them is replaced.
+func TestPanicBudgetIsSpentOnlyOnAReplacement(t *testing.T) {
+	s := specOf(t, ordinarySpec+"  - {name: side, image: \"side:1\", port: 80, replicas: 1, restart_with: [web], health: {type: http, path: /}}\n")
+	h := s.HashOf(s.App("web"))
+	fail := errors.New("status 500")
+	var cs []fleet.Container
+	counters := map[string]*state.Probe{}
+	probes := map[string]error{}
+	for i, id := range []string{"a", "b", "c", "d"} {
+		cs = append(cs, ctrAt(id, i, "running", h, now0.Add(-30*time.Second))) // failed soon after starting: attempts
+		counters[id] = &state.Probe{Failures: 2, Ever: true, FailingSince: now0.Add(-10 * time.Second), LastError: fail.Error()}
+		probes[id] = fail
+	}
+	side := fleet.Container{ID: "s", Name: "side-0", App: "side", Replica: 0, State: "running", Hash: s.HashOf(s.App("side")), Created: now0.Add(-time.Hour), Addr: "127.0.0.1:2"}
+	cs = append(cs, side)
+	probes["s"] = nil
+	attempts := map[Slot][]time.Time{{"web", 0}: {now0.Add(-time.Second)}} // slot 0 backs off
+	p := Heal(HealInput{Spec: s, Want: Desired(s, nil, nil), Containers: cs, Probes: probes, Counters: counters, Attempts: attempts}, now0)
+	var replaced []string
+	for _, a := range p.Actions {
+		replaced = append(replaced, fmt.Sprintf("%s/%d", a.App, a.Replica))
+	}
+	if fmt.Sprint(replaced) != "[web/1]" || len(p.Holds) != 1 || p.Holds[0].Replica != 0 || fmt.Sprint(p.PanicHeld["web"]) != "[2 3]" {
+		t.Errorf("replaced %v, holds %+v, panic-held %v; want web/1 replaced, slot 0 backing off, 2 and 3 waiting", replaced, p.Holds, p.PanicHeld)
 	}
 }

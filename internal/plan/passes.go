@@ -8,6 +8,8 @@ package plan
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -152,6 +154,29 @@ func rememberStarted(st *state.State, outs []Outcome, now time.Time) {
 	}
 }
 
+// PanicHoldSteps are one hold per app in panic whose failing replicas
+// heal replaces one per pass: one incident for the app, not one per
+// replica.
+func PanicHoldSteps(s *spec.Spec, held map[string][]int) []Step {
+	var out []Step
+	for _, app := range slices.Sorted(maps.Keys(held)) {
+		rs := held[app]
+		f := NewFinding("hold", app, app, fmt.Sprintf("%d more failing replica(s) (%s) wait: %s is at or below health.panic %s, so heal replaces one failing replica per pass",
+			len(rs), joinInts(rs), app, pct(s.App(app).Health.Panic.Fraction)))
+		f.Key = "hold panic " + app
+		out = append(out, f)
+	}
+	return out
+}
+
+func joinInts(is []int) string {
+	ss := make([]string, len(is))
+	for i, n := range is {
+		ss[i] = strconv.Itoa(n)
+	}
+	return strings.Join(ss, ", ")
+}
+
 // SlotOfTarget reads the slot of a hold's or crash loop's target ("web
 // replica 2", HoldSteps).
 func SlotOfTarget(target string) (Slot, bool) {
@@ -198,6 +223,7 @@ func HealPass(in HealInput, now time.Time) Plan {
 		steps = append(steps, NewFinding(f.Type, f.App, f.Container, f.Reason))
 	}
 	steps = append(steps, HoldSteps(hp.Holds)...)
+	steps = append(steps, PanicHoldSteps(in.Spec, hp.PanicHeld)...)
 	steps = append(steps, PauseFindings(in.Spec, in.Containers, in.Paused)...)
 	counts := in.Counts
 	if counts == nil {
