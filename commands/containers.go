@@ -145,10 +145,10 @@ func (x *pass) backingOff() []fleet.Container {
 	return out
 }
 
-// runsReplica: the incident is a slot's hold or crash loop and the slot
-// has a running replica — heal judges those (it may be unhealthy), not
-// scale, which leaves the incident as it is.
-func (x *pass) runsReplica(inc *state.Incident) bool {
+// healJudges: the incident is a hold or crash loop only heal can judge
+// (a slot whose replica runs and may be unhealthy, a swarm task, an app's
+// panic hold), so scale leaves it as it is.
+func (x *pass) healJudges(inc *state.Incident) bool {
 	if inc.Type != "hold" && inc.Type != "crashloop" {
 		return false
 	}

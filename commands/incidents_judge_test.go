@@ -26,7 +26,7 @@ apps:
 		t.Fatal(err)
 	}
 	x := &pass{spec: s}
-	scale := passDef[struct{}]{name: "scale", incidents: []string{"hold", "crashloop", "waiting"}, skip: (*pass).runsReplica}
+	scale := passDef[struct{}]{name: "scale", incidents: []string{"hold", "crashloop", "waiting"}, skip: (*pass).healJudges}
 	heal := passDef[struct{}]{name: "heal", incidents: []string{"hold", "crashloop", "waiting"}}
 	for _, tc := range []struct {
 		name  string

@@ -114,6 +114,6 @@ func scalePass(explain bool, metricsPath string, retry bool) passDef[scaleSeen] 
 		exec:      []executor{execRollout, execServices, execSwarmFiles, execNetworks, execSync},
 		view:      v,
 		incidents: []string{"hold", "crashloop", "paused", "panic", "network-in-use", "waiting"},
-		skip:      (*pass).runsReplica,
+		skip:      (*pass).healJudges,
 	}
 }

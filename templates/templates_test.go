@@ -127,38 +127,9 @@ apps:
 `
 
 // goldenHAProxySpec is goldenSpec for HAProxy, which has no access log.
-const goldenHAProxySpec = `
-project: shop
-nginx: {kind: haproxy, config: baton.cfg, test: [haproxy, -c], reload: [systemctl, reload, haproxy], listen: "127.0.0.1:8080"}
-apps:
-  - name: web
-    image: web:1
-    port: 8080
-    lb: {path: /, method: least_conn, keepalive: 32}
-  - name: api
-    image: api:1
-    port: 9000
-    lb:
-      host: [api.example.com, api.example.org]
-      path: /v1
-      method: ip_hash
-      connect_timeout: 500ms
-      read_timeout: 1h
-      send_timeout: 30s
-      max_body: 10m
-      retries: 0
-      max_fails: 0
-  - name: admin
-    image: admin:1
-    port: 9000
-    lb: {path: /admin, retries: 3, max_fails: 5, fail_timeout: 30s, max_body: 0}
-  - name: tenants
-    image: tenants:1
-    port: 8080
-    lb: {host: "*.example.com"}
-  - name: worker
-    image: worker:1
-`
+var goldenHAProxySpec = strings.Replace(goldenSpec,
+	`nginx: {config: baton.conf, test: [nginx, -t], reload: [nginx, -s, reload], listen: "127.0.0.1:8080", access_log: logs/access.log}`,
+	`nginx: {kind: haproxy, config: baton.cfg, test: [haproxy, -c], reload: [systemctl, reload, haproxy], listen: "127.0.0.1:8080"}`, 1)
 
 // goldenNoDefaultCertSpec: HTTPS for one host, and a catch-all default
 // server (an app without host) that has no certificate: nginx refuses the
