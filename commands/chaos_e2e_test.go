@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -173,7 +174,7 @@ func TestChaosUnderLoadNeverTakesTheAppDown(t *testing.T) {
 				t.Fatalf("wrk sent nothing:\n%s", res.raw)
 			}
 			if res.non2xx != 0 || (kind == "connection-close" && res.socketErrors != 0) {
-				t.Errorf("%s clients: %d non-2xx, %d socket errors of %d requests\n%s\nheal:\n%s", kind, res.non2xx, res.socketErrors, res.requests, res.raw, healOut.String())
+				t.Errorf("%s clients: %d non-2xx, %d socket errors of %d requests\n%s\nnginx:\n%s\nheal:\n%s", kind, res.non2xx, res.socketErrors, res.requests, res.raw, nginxFailures(e.nginx), healOut.String())
 			}
 			if n := emptyUpstreams.Load(); n != 0 {
 				t.Errorf("the balancer had no server for the app %d times", n)
@@ -192,4 +193,36 @@ func TestChaosUnderLoadNeverTakesTheAppDown(t *testing.T) {
 			}
 		})
 	}
+}
+
+// nginxFailures is what nginx logged of the failed requests: the access
+// log's non-2xx lines and the error log's lines of the same seconds (at most
+// 40 of each), so a failed chaos run says which status and which replicas.
+func nginxFailures(n *testenv.Nginx) string {
+	var b strings.Builder
+	read := func(file string) []string {
+		data, err := os.ReadFile(filepath.Join(n.Dir, "logs", file))
+		if err != nil {
+			fmt.Fprintf(&b, "%s: %v\n", file, err)
+		}
+		return strings.Split(string(data), "\n")
+	}
+	status := regexp.MustCompile(`:(\d\d:\d\d:\d\d) [^]]*\] "[^"]*" ([0-9]{3}) `)
+	seconds := map[string]bool{}
+	kept := 0
+	for _, l := range read("access.log") {
+		if m := status.FindStringSubmatch(l); m != nil && m[2][0] != '2' && kept < 40 {
+			fmt.Fprintf(&b, "access.log: %s\n", l)
+			seconds[m[1]] = true
+			kept++
+		}
+	}
+	kept = 0
+	for _, l := range read("error.log") {
+		if f := strings.Fields(l); len(f) > 1 && seconds[f[1]] && kept < 40 {
+			fmt.Fprintf(&b, "error.log: %s\n", l)
+			kept++
+		}
+	}
+	return b.String()
 }

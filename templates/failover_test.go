@@ -218,3 +218,62 @@ func TestOnlyIdempotentRequestsAreRetried(t *testing.T) {
 		})
 	}
 }
+
+// refused is an address on 127.0.0.n whose connects are refused, as a
+// killed replica's published port is until the next pass drops it. The
+// balancer lists servers sorted, so those on 127.0.0.2 and up sit side by
+// side after the backends on 127.0.0.1.
+func refused(t *testing.T, n int) string {
+	t.Helper()
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.%d:0", n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := l.Addr().String()
+	l.Close()
+	return a
+}
+
+// TestReplicasDeadAtOnceCostNoRequestUpToRetries: replicas that die at once
+// (an OOM kill and a docker kill seconds apart, before a pass drops them)
+// sit side by side in the upstream, and a freshly reloaded balancer knows
+// nothing of them yet: a request that lands on the first is passed to the
+// next, dead too. With the default two retries two such replicas cost no
+// request; with one retry (the old default) the first request that meets
+// them fails with 502 (once per worker), which shows the count is the
+// retries' doing; and
+// `retries: n` covers n.
+func TestReplicasDeadAtOnceCostNoRequestUpToRetries(t *testing.T) {
+	for _, b := range liveBalancers(t) {
+		t.Run(b.kind, func(t *testing.T) {
+			for _, c := range []struct {
+				lb   string
+				dead int
+				fail int // 0: none may fail; 1: some do
+			}{
+				{"{path: /}", 2, 0},
+				{"{path: /, retries: 3}", 3, 0},
+				{"{path: /, retries: 1}", 2, 1},
+			} {
+				if b.kind == spec.KindHAProxy && c.fail != 0 {
+					continue // HAProxy redispatches a refused connect on its own
+				}
+				addrs := []string{backend(t, "a"), backend(t, "b")}
+				for i := 0; i < c.dead; i++ {
+					addrs = append(addrs, refused(t, 2+i))
+				}
+				renderLive(t, b, c.lb, addrs...)
+				client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
+				failed := 0
+				for i := 0; i < 30; i++ {
+					if code, _ := timedGet(client, "GET", "http://"+b.listen+"/"); code != 200 {
+						failed++
+					}
+				}
+				if (failed == 0) != (c.fail == 0) {
+					t.Errorf("lb %s, %d dead side by side: %d of 30 requests failed, want %s", c.lb, c.dead, failed, map[bool]string{true: "none", false: "some"}[c.fail == 0])
+				}
+			}
+		})
+	}
+}

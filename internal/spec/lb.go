@@ -76,7 +76,8 @@ type LB struct {
 	// MaxBody is the largest request body (default 1m; 0: no limit).
 	MaxBody *Size `yaml:"max_body"`
 	// Retries is how many other replicas an idempotent request is tried on
-	// after an error, a timeout, a 502 or a 503 (default 1; 0: none).
+	// after an error, a timeout, a 502 or a 503 (default 2, as ingress-nginx
+	// tries 3 times: two replicas that die at once cost no request; 0: none).
 	Retries *int `yaml:"retries"`
 	// MaxFails failed attempts within FailTimeout take a replica out of
 	// the balancer's rotation for FailTimeout (passive failure detection;
@@ -121,7 +122,7 @@ const (
 	DefaultReadTimeout    = 60 * time.Second
 	DefaultSendTimeout    = 60 * time.Second
 	DefaultMaxBody        = 1 << 20
-	DefaultRetries        = 1
+	DefaultRetries        = 2
 	DefaultMaxFails       = 1
 	DefaultFailTimeout    = 10 * time.Second
 )

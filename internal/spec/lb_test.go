@@ -30,7 +30,7 @@ apps:
 		{"send timeout", web.SendTimeout.D, 60 * time.Second},
 		{"fail timeout", web.FailTimeout.D, 10 * time.Second},
 		{"max body", web.MaxBody.Bytes, int64(1 << 20)},
-		{"retries", *web.Retries, 1},
+		{"retries", *web.Retries, 2},
 		{"max fails", *web.MaxFails, 1},
 		{"redirect", *web.TLS.Redirect, true},
 		{"explicit retries 0 kept", *api.Retries, 0},

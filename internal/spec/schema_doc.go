@@ -102,7 +102,7 @@ var fieldDocs = map[string]string{
 	"LB.method":                       "Method is the balancing method: round_robin (default), least_conn or ip_hash.",
 	"LB.path":                         "Path is the location prefix routed to the app (default /): [A-Za-z0-9._~/%+-] only, no .. or //.",
 	"LB.read_timeout":                 "ReadTimeout and SendTimeout bound the time between two reads from, or writes to, a replica (default 60s); for WebSockets and streams, ReadTimeout is the longest idle time.",
-	"LB.retries":                      "Retries is how many other replicas an idempotent request is tried on after an error, a timeout, a 502 or a 503 (default 1; 0: none).",
+	"LB.retries":                      "Retries is how many other replicas an idempotent request is tried on after an error, a timeout, a 502 or a 503 (default 2, as ingress-nginx tries 3 times: two replicas that die at once cost no request; 0: none).",
 	"LB.send_timeout":                 "ReadTimeout and SendTimeout bound the time between two reads from, or writes to, a replica (default 60s); for WebSockets and streams, ReadTimeout is the longest idle time.",
 	"LB.tls":                          "TLS is where a host's certificate and key come from: files that whatever renews them (certbot, acme.sh, a corporate CA) rewrites. Their contents are part of what baton tests and reloads.",
 	"Logging.driver":                  "Driver is the log driver, as docker run --log-driver (default json-file, capped at 10m x 3).",
