@@ -15,7 +15,6 @@ import (
 	"github.com/baton-orchestrator/baton/internal/fleet"
 	"github.com/baton-orchestrator/baton/internal/plan"
 	"github.com/baton-orchestrator/baton/internal/rollout"
-	"github.com/baton-orchestrator/baton/state"
 )
 
 // execRollout applies scale's and heal's container actions.
@@ -143,26 +142,4 @@ func (x *pass) backingOff() []fleet.Container {
 		}
 	}
 	return out
-}
-
-// healJudges: the incident is a hold or crash loop only heal can judge
-// (a slot whose replica runs and may be unhealthy, a swarm task, an app's
-// panic hold), so scale leaves it as it is.
-func (x *pass) healJudges(inc *state.Incident) bool {
-	if inc.Type != "hold" && inc.Type != "crashloop" {
-		return false
-	}
-	if a := x.spec.App(inc.App); a != nil && a.OnSwarm() {
-		return true // a task's hold: heal judges tasks
-	}
-	slot, ok := plan.SlotOfTarget(inc.Target)
-	if !ok {
-		return true // heal's panic hold of an app (heal judges it)
-	}
-	for _, c := range x.fleet.containers {
-		if c.App == slot.App && c.Replica == slot.Replica && c.Running() && !c.Retiring() {
-			return true
-		}
-	}
-	return false
 }

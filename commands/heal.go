@@ -75,9 +75,8 @@ func healPass() passDef[healSeen] {
 			}
 			return p
 		},
-		exec:      []executor{execRollout, execReplaceTask, execSync},
-		view:      actionsView(),
-		incidents: []string{"hold", "crashloop", "paused", "panic", "waiting", "unhealthy"},
+		exec: []executor{execRollout, execReplaceTask, execSync},
+		view: actionsView(),
 	}
 }
 

@@ -12,7 +12,6 @@ import (
 
 	"github.com/baton-orchestrator/baton/internal/fleet"
 	"github.com/baton-orchestrator/baton/internal/plan"
-	"github.com/baton-orchestrator/baton/state"
 )
 
 func newLabelsCommand(env *Env) *cli.Command {
@@ -36,7 +35,7 @@ type swarmSeen struct {
 	services []fleet.Service
 	tasks    []fleet.Task
 	usage    map[string]int64 // rebalance's measured task memory
-	findings []string         // rebalance's usage findings
+	unread   []plan.NodeNote  // rebalance: the nodes whose usage was not read
 }
 
 // observeSwarm lists the services and tasks of a Swarm manager.
@@ -58,11 +57,7 @@ func (x *pass) observeSwarm(ctx context.Context) (swarmSeen, error) {
 // labelsPass: plan.LabelsPass decides from the nodes, services and tasks.
 func labelsPass() passDef[swarmSeen] {
 	return passDef[swarmSeen]{
-		name:      "labels sync",
-		incidents: []string{"quorum"},
-		// With a node down its demotion is not decided, so a refusal
-		// stands until every node answers again.
-		skip:    func(x *pass, inc *state.Incident) bool { return inc.Type == "quorum" && len(x.down) > 0 },
+		name:    "labels sync",
 		observe: func(ctx context.Context, x *pass) (swarmSeen, error) { return x.observeSwarm(ctx) },
 		decide: func(x *pass, seen swarmSeen, now time.Time) plan.Plan {
 			return plan.LabelsPass(plan.LabelsInput{Spec: x.spec, Nodes: x.nodes, Services: seen.services, Tasks: seen.tasks,

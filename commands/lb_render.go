@@ -37,8 +37,7 @@ func lbRenderPass() passDef[[]plan.Step] {
 		decide: func(x *pass, sync []plan.Step, _ time.Time) plan.Plan {
 			return plan.Plan{Steps: append(x.fleetSteps(true), sync...), Commit: x.rememberProbes}
 		},
-		exec:      []executor{execSync},
-		view:      actionsView(),
-		incidents: []string{"panic"},
+		exec: []executor{execSync},
+		view: actionsView(),
 	}
 }

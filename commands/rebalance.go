@@ -33,14 +33,14 @@ func rebalancePass() passDef[swarmSeen] {
 		observe: func(ctx context.Context, x *pass) (swarmSeen, error) {
 			seen, err := x.observeSwarm(ctx)
 			if cfg, _ := x.spec.Swarm.RebalanceOrReport(); err == nil && cfg.Usage == "docker" {
-				seen.usage, seen.findings = x.readUsage(ctx)
+				seen.usage, seen.unread = x.readUsage(ctx)
 			}
 			return seen, err
 		},
 		decide: func(x *pass, seen swarmSeen, now time.Time) plan.Plan {
 			cfg, reportOnly := x.spec.Swarm.RebalanceOrReport()
 			return plan.RebalancePass(plan.RebalanceInput{Config: cfg, Nodes: x.nodes, Services: seen.services, Tasks: seen.tasks,
-				Usage: seen.usage, Anchors: x.spec.Swarm.Anchors, Moved: plan.MovedFrom(seen.services, x.state.Moved), Now: now, ReportOnly: reportOnly}, seen.findings)
+				Usage: seen.usage, Anchors: x.spec.Swarm.Anchors, Moved: plan.MovedFrom(seen.services, x.state.Moved), Now: now, ReportOnly: reportOnly}, seen.unread)
 		},
 		exec: []executor{execUnpin, execMove},
 		view: rebalanceView(),

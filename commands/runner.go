@@ -37,13 +37,6 @@ type passDef[O any] struct {
 	// its kinds (in plan order).
 	exec []executor
 	view view
-	// incidents are the types of incident the pass evaluates (besides a
-	// node down, which every pass does): one it knew and no longer finds
-	// is over. skip, when set, leaves out incidents of those types the
-	// pass could not see this time (scale does not judge a slot whose
-	// replica runs).
-	incidents []string
-	skip      func(x *pass, inc *state.Incident) bool
 	// tidy, when set, removes what killed passes left behind in the
 	// pass's own files (never on a dry run; under the lock).
 	tidy func(x *pass)
@@ -52,17 +45,10 @@ type passDef[O any] struct {
 	explainOnly bool
 }
 
-// evaluates says which known incidents this pass judged.
+// evaluates says which known incidents this pass judged (plan.Judges).
 func (d passDef[O]) evaluates(x *pass) func(*state.Incident) bool {
-	return func(inc *state.Incident) bool {
-		switch {
-		case inc.Type == "down":
-			return x.nodes != nil // a pass that could not list the nodes saw none come back
-		case inc.Type == "waiting" && inc.By != "" && inc.By != d.name:
-			return false // heal's gated replacement is not scale's to judge, nor scale's start heal's
-		}
-		return slices.Contains(d.incidents, inc.Type) && (d.skip == nil || !d.skip(x, inc))
-	}
+	sight := plan.Sight{Pass: d.name, NodesListed: x.nodes != nil, NodesDown: len(x.down) > 0, Spec: x.spec, Containers: x.fleet.containers}
+	return func(inc *state.Incident) bool { return plan.Judges(sight, inc) }
 }
 
 // executor applies the steps of some kinds. It returns one outcome per

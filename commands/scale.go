@@ -111,9 +111,7 @@ func scalePass(explain bool, metricsPath string, retry bool) passDef[scaleSeen] 
 			p.Commit = plan.Commits(x.rememberProbes, p.Commit, remember, seen.autoscale.remember)
 			return p
 		},
-		exec:      []executor{execRollout, execServices, execSwarmFiles, execNetworks, execSync},
-		view:      v,
-		incidents: []string{"hold", "crashloop", "paused", "panic", "network-in-use", "waiting"},
-		skip:      (*pass).healJudges,
+		exec: []executor{execRollout, execServices, execSwarmFiles, execNetworks, execSync},
+		view: v,
 	}
 }

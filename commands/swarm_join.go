@@ -38,8 +38,7 @@ type joinSeen struct {
 
 func joinPass() passDef[joinSeen] {
 	return passDef[joinSeen]{
-		name:      "swarm join",
-		incidents: []string{"join"},
+		name: "swarm join",
 		observe: func(ctx context.Context, x *pass) (joinSeen, error) {
 			seen := joinSeen{members: map[string]fleet.Membership{}, errs: map[string]error{}}
 			if err := x.needSwarm(); err != nil {

@@ -13,20 +13,21 @@ import (
 	"github.com/baton-orchestrator/baton/internal/bounded"
 	"github.com/baton-orchestrator/baton/internal/docker"
 	"github.com/baton-orchestrator/baton/internal/fleet"
+	"github.com/baton-orchestrator/baton/internal/plan"
 )
 
 // readUsage reads the memory of every Swarm task's container at each
 // node's own engine (taskStats). A node without an endpoint or that does
 // not answer counts reservations, and is reported.
-func (p *pass) readUsage(ctx context.Context) (map[string]int64, []string) {
+func (p *pass) readUsage(ctx context.Context) (map[string]int64, []plan.NodeNote) {
 	got, problems := p.taskStats(ctx, p.nodes, nil)
 	usage := make(map[string]int64, len(got))
 	for id, u := range got {
 		usage[id] = int64(u.MemBytes)
 	}
-	var out []string
+	var out []plan.NodeNote
 	for _, np := range problems {
-		out = append(out, np.String("its reservations count"))
+		out = append(out, plan.NodeNote{Node: np.node, Text: np.String("its reservations count")})
 	}
 	return usage, out
 }

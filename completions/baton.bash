@@ -77,7 +77,7 @@ _baton() {
             "heal|--for") COMPREPLY=() ;;
             "heal|--every") COMPREPLY=() ;;
             "events|--app") COMPREPLY=($(compgen -W "$(_baton_apps)" -- "$cur")) ;;
-            "events|--type") COMPREPLY=($(compgen -W "start replace remove unhealthy recovered hold crashloop download prune label create-service roll-service scale-service remove-service rebalance-move rebalance-unpin balancer waiting remove-network paused panic down place-service remove-secret remove-config move-failed quorum join network-in-use" -- "$cur")) ;;
+            "events|--type") COMPREPLY=($(compgen -W "start replace remove unhealthy recovered hold crashloop download prune label create-service roll-service scale-service remove-service rebalance-move rebalance-unpin balancer waiting remove-network paused panic down place-service remove-secret remove-config move-failed quorum join network-in-use anchor dependent label-kept pressure moving usage" -- "$cur")) ;;
             "events|--since") COMPREPLY=() ;;
             "logs|--since") COMPREPLY=() ;;
             "logs|--tail") COMPREPLY=($(compgen -W "all 10 100" -- "$cur")) ;;

@@ -268,7 +268,7 @@ complete -c baton -n '__fish_baton_at \'swarm join\'' -l metrics-dir -r -f -a '(
 
 # baton events
 complete -c baton -n '__fish_baton_at \'events\'' -l app -r -f -a '(__fish_baton_apps)' -d 'only events of this app'
-complete -c baton -n '__fish_baton_at \'events\'' -l type -r -f -a 'start replace remove unhealthy recovered hold crashloop download prune label create-service roll-service scale-service remove-service rebalance-move rebalance-unpin balancer waiting remove-network paused panic down place-service remove-secret remove-config move-failed quorum join network-in-use' -d 'only events of these types, comma-separated (start, replace, remove, unhealthy, recovered, hold, crashloop)'
+complete -c baton -n '__fish_baton_at \'events\'' -l type -r -f -a 'start replace remove unhealthy recovered hold crashloop download prune label create-service roll-service scale-service remove-service rebalance-move rebalance-unpin balancer waiting remove-network paused panic down place-service remove-secret remove-config move-failed quorum join network-in-use anchor dependent label-kept pressure moving usage' -d 'only events of these types, comma-separated (start, replace, remove, unhealthy, recovered, hold, crashloop)'
 complete -c baton -n '__fish_baton_at \'events\'' -l since -r -f -d 'only events after a duration ago (1h) or a time (RFC 3339)'
 complete -c baton -n '__fish_baton_at \'events\'' -l spec -s f -r -F -d 'the YAML spec FILE'
 complete -c baton -n '__fish_baton_at \'events\'' -l state -r -F -d 'the JSON state FILE (locked through FILE.lock)'

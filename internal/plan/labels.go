@@ -109,6 +109,7 @@ type LabelsPlan struct {
 	// anchor with no running task, a move in its cooldown, a label kept
 	// for a service that still needs it).
 	Findings []string
+	lasting  Lasting // those of Findings that are incidents
 	// Owned is what remains of the state file's legacy record after the
 	// pass (by node ID): the unnamespaced anchor labels this host's baton
 	// set that are still there. Ownership of everything else lives on the

@@ -19,12 +19,20 @@ func (r *labelsRun) followAnchors() {
 		r.inSpec[a.Service] = true
 		d, ok := r.byName[a.Service]
 		if !ok {
-			p.Findings = append(p.Findings, fmt.Sprintf("dependent service %q does not exist", a.Service))
+			p.lasting.Note(&p.Findings, "dependent", "service "+a.Service, fmt.Sprintf("dependent service %q does not exist", a.Service))
 			continue
 		}
 		c := AnchorConstraint(project, a.Anchor)
 		ch := ServiceChange{ID: "service " + d.ID, Service: d, Edit: fleet.ServiceEdit{SetLabels: map[string]string{}}}
 		var why []string
+		if !hasConstraint(d, c) && !r.carried(a.key) {
+			// No node carries the anchor's label (an anchor that never ran,
+			// or one missing before its label was set): the constraint would
+			// leave the dependent nowhere to run, its tasks pending.
+			p.lasting.Note(&p.Findings, "dependent", "service "+d.Name, fmt.Sprintf("%s does not follow %s yet: no node carries its label %s, so the constraint would leave %s nowhere to run",
+				d.Name, a.Anchor, a.key, d.Name))
+			continue
+		}
 		if !hasConstraint(d, c) {
 			ch.Edit.AddConstraints = append(ch.Edit.AddConstraints, c)
 			ch.Edit.SetLabels[fleet.LabelFollows+project] = c
@@ -63,11 +71,11 @@ func (r *labelsRun) followAnchors() {
 			last, _ := time.Parse(time.RFC3339, d.Labels[fleet.LabelFollowed+project])
 			switch {
 			case d.Updating():
-				p.Findings = append(p.Findings, fmt.Sprintf("%s has tasks on %s, which %s left, but Swarm is updating it: it moves when the update is done",
+				p.lasting.Note(&p.Findings, "dependent", "service "+d.Name, fmt.Sprintf("%s has tasks on %s, which %s left, but Swarm is updating it: it moves when the update is done",
 					d.Name, strings.Join(leave, ", "), a.Anchor))
 				leave = nil
 			case !last.IsZero() && in.Now.Sub(last) < sw.RestartCooldown.D:
-				p.Findings = append(p.Findings, fmt.Sprintf("%s has tasks on %s, which %s left, but it moved %s ago (restart_cooldown %s)",
+				p.lasting.Note(&p.Findings, "dependent", "service "+d.Name, fmt.Sprintf("%s has tasks on %s, which %s left, but it moved %s ago (restart_cooldown %s)",
 					d.Name, strings.Join(leave, ", "), a.Anchor, in.Now.Sub(last).Round(time.Second), sw.RestartCooldown.D))
 				leave = nil
 			}
@@ -185,4 +193,15 @@ func (r *labelsRun) drop(service, constraint, change string) {
 		}
 		r.drops[service][key] = change
 	}
+}
+
+// carried reports whether a node carries the anchor label key after this
+// pass's label changes.
+func (r *labelsRun) carried(key string) bool {
+	for _, n := range r.in.Nodes {
+		if r.keysAfterSets(n, key) {
+			return true
+		}
+	}
+	return false
 }

@@ -64,7 +64,7 @@ func (r *labelsRun) findAnchors() {
 		ao := anchorOf{Service: a.Service, Anchor: a.Anchor, key: AnchorLabel(project, a.Anchor), runs: map[string]bool{}}
 		svc, ok := r.byName[a.Anchor]
 		if !ok {
-			p.Findings = append(p.Findings, fmt.Sprintf("anchor service %q does not exist: its labels stay where they are", a.Anchor))
+			p.lasting.Note(&p.Findings, "anchor", "service "+a.Anchor, fmt.Sprintf("anchor service %q does not exist: its labels stay where they are", a.Anchor))
 		} else {
 			for _, t := range in.Tasks {
 				if t.ServiceID == svc.ID && t.Running() && r.nodeByID[t.NodeID].Ready {
@@ -72,7 +72,7 @@ func (r *labelsRun) findAnchors() {
 				}
 			}
 			if len(ao.runs) == 0 {
-				p.Findings = append(p.Findings, fmt.Sprintf("anchor %q has no running task: its labels stay where they are", a.Anchor))
+				p.lasting.Note(&p.Findings, "anchor", "service "+a.Anchor, fmt.Sprintf("anchor %q has no running task: its labels stay where they are", a.Anchor))
 			}
 		}
 		r.anchors = append(r.anchors, ao)
@@ -240,7 +240,7 @@ func (r *labelsRun) changeNodes() {
 				}
 			}
 			if len(keep) > 0 {
-				p.Findings = append(p.Findings, fmt.Sprintf("label %s stays on %s: %s run(s) there under a constraint on it", k, np.n.Hostname, strings.Join(keep, ", ")))
+				p.lasting.Note(&p.Findings, "label-kept", "node "+np.n.Hostname+" "+k, fmt.Sprintf("label %s stays on %s: %s run(s) there under a constraint on it", k, np.n.Hostname, strings.Join(keep, ", ")))
 				continue
 			}
 			rm.Remove = append(rm.Remove, k)

@@ -618,3 +618,61 @@ func TestSyncLabelsRolesAvailabilityAndTheQuorumGuard(t *testing.T) {
 		})
 	}
 }
+
+// TestSyncLabelsNeverConstrainsADependentToNowhere: a dependent gets its
+// anchor's constraint only when some node carries the anchor's label. An
+// anchor service that does not exist (yet), or that never ran, carries
+// its label nowhere: the constraint would leave every task of the
+// dependent pending, so the pass says why it waits (an incident keyed by
+// the dependent) and the dependent keeps running where it is. Once the
+// anchor runs, the dependent follows it.
+func TestSyncLabelsNeverConstrainsADependentToNowhere(t *testing.T) {
+	running := func(w *labelWorld) int {
+		n := 0
+		for _, t := range w.tasks {
+			if t.ServiceID == "sapp" && t.State == "running" {
+				n++
+			}
+		}
+		return n
+	}
+	for _, c := range []struct {
+		name  string
+		world func(w *labelWorld)
+	}{
+		{"no anchor service", func(w *labelWorld) { w.services, w.tasks = w.services[1:], w.tasks[1:] }},
+		{"an anchor that never ran", func(w *labelWorld) { w.tasks = w.tasks[1:] }},
+	} {
+		w := newLabelWorld()
+		c.world(w)
+		p := w.sync(t, labelsSpec, nil, t0)
+		if len(p.Services) != 0 || !strings.Contains(describe(p), "app does not follow db yet: no node carries its label "+dbKey) {
+			t.Errorf("%s: the dependent is changed, or the wait not said:\n%s", c.name, describe(p))
+		}
+		if s, ok := p.lasting[p.Findings[len(p.Findings)-1]]; !ok || s.Type != "dependent" || s.Key != "dependent service app" {
+			t.Errorf("%s: the wait is not the dependent's incident: %+v", c.name, s)
+		}
+		w.converge(t, labelsSpec, t0)
+		if n := running(w); n != 2 {
+			t.Errorf("%s: %d of app's 2 tasks run", c.name, n)
+		}
+		// The anchor comes and runs on node3: the dependent follows.
+		if c.name == "no anchor service" {
+			w.services = append(w.services, fleet.Service{ID: "sdb", Name: "db", Labels: map[string]string{}})
+		}
+		w.tasks = append(w.tasks, fleet.Task{ID: "t9", ServiceID: "sdb", NodeID: "n3", State: "running"})
+		w.converge(t, labelsSpec, t0.Add(time.Hour))
+		if got := w.nodesOf("sapp"); fmt.Sprint(got) != "[n3 n3]" || running(w) != 2 {
+			t.Errorf("%s: after the anchor ran on node3, app runs on %v (%d running)", c.name, got, running(w))
+		}
+	}
+	// An anchor missing from a node that still carries its label (it ran
+	// there): its labels stay, and the dependent follows them.
+	w := newLabelWorld()
+	w.services, w.tasks = w.services[1:], w.tasks[1:]
+	w.nodes[1].Labels[dbKey] = "true"
+	w.converge(t, labelsSpec, t0)
+	if got := w.nodesOf("sapp"); fmt.Sprint(got) != "[n2 n2]" || running(w) != 2 {
+		t.Errorf("the label stayed on node2: app runs on %v (%d running)", got, running(w))
+	}
+}

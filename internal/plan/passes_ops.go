@@ -87,9 +87,8 @@ func LabelsPass(in LabelsInput) Plan {
 	for _, c := range lp.Settle {
 		steps = append(steps, service(c))
 	}
-	for _, f := range lp.Findings {
-		s := NewFinding("finding", "", "", f)
-		if strings.HasPrefix(f, QuorumRefusal) {
+	for _, s := range lp.lasting.Findings("finding", lp.Findings) {
+		if f := s.Reason; strings.HasPrefix(f, QuorumRefusal) {
 			s.Type, s.Partial = "quorum", f
 			s.Key = "quorum node " + strings.SplitN(strings.TrimPrefix(f, QuorumRefusal), ":", 2)[0]
 			s.Hint = "a demotion that leaves too few reachable managers would freeze the swarm: bring the managers back, or promote others first"
@@ -124,14 +123,21 @@ func LabelsPass(in LabelsInput) Plan {
 	}}
 }
 
+// NodeNote is a sentence about one node: one whose usage was not read.
+type NodeNote struct{ Node, Text string }
+
 // RebalancePass decides a rebalance pass (Rebalance): unpins, moves, then
-// findings (a move Swarm gave up makes the pass partly done); the node
+// findings (first those of unread, the nodes whose usage was not read) (a move Swarm gave up makes the pass partly done); the node
 // loads before and after go to Info. Afterwards moves of the legacy local
 // record older than both cooldowns are forgotten (unless the pass only
 // reports): the move times are the services' own labels.
-func RebalancePass(in RebalanceInput, usageFindings []string) Plan {
+func RebalancePass(in RebalanceInput, unread []NodeNote) Plan {
 	rp := Rebalance(in)
-	rp.Findings = append(usageFindings, rp.Findings...)
+	var first []string
+	for _, u := range unread {
+		rp.lasting.Note(&first, "usage", "node "+u.Node, u.Text)
+	}
+	rp.Findings = append(first, rp.Findings...)
 	var steps []Step
 	for _, u := range rp.Unpins {
 		steps = append(steps, Step{Kind: UnpinService, Type: "rebalance-unpin", Target: "service " + u.Name, Reason: u.Reason, Do: u})
@@ -139,7 +145,7 @@ func RebalancePass(in RebalanceInput, usageFindings []string) Plan {
 	for _, m := range rp.Moves {
 		steps = append(steps, Step{Kind: MoveService, Type: "rebalance-move", Target: "service " + m.Name, Reason: m.Reason, Do: m})
 	}
-	steps = append(steps, Findings("finding", rp.Findings)...)
+	steps = append(steps, rp.lasting.Findings("finding", rp.Findings)...)
 	for _, f := range rp.Failed {
 		s := NewFinding("move-failed", "", "", f)
 		s.Partial = f

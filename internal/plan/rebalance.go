@@ -66,6 +66,7 @@ type RebalancePlan struct {
 	Moves    []Move     `json:"moves"`
 	Unpins   []Unpin    `json:"unpins"`
 	Findings []string   `json:"findings"`
+	lasting  Lasting    // those of Findings that are incidents
 	// Failed are moves Swarm gave up (partly done: exit 3).
 	Failed []string `json:"failed,omitempty"`
 }
@@ -169,7 +170,7 @@ func Rebalance(in RebalanceInput) RebalancePlan {
 			p.Unpins = append(p.Unpins, Unpin{Service: s, Name: s.Name, Reason: fmt.Sprintf("the move to %s did not complete within %s: the pin is removed and its tasks stay where they run", host, stuckAfter(cfg))})
 		default:
 			moving[s.ID] = true
-			p.Findings = append(p.Findings, fmt.Sprintf("service %s is still moving to %s", s.Name, host))
+			p.lasting.Note(&p.Findings, "moving", "service "+s.Name, fmt.Sprintf("service %s is still moving to %s", s.Name, host))
 		}
 	}
 
@@ -181,7 +182,7 @@ func Rebalance(in RebalanceInput) RebalancePlan {
 	}
 	if len(over) == 0 || in.ReportOnly {
 		for _, l := range over {
-			p.Findings = append(p.Findings, fmt.Sprintf("node %s is at %s of its memory (threshold %s): nothing moves without swarm.rebalance in the spec",
+			p.lasting.Note(&p.Findings, "pressure", "node "+l.Node, fmt.Sprintf("node %s is at %s of its memory (threshold %s): nothing moves without swarm.rebalance in the spec",
 				l.Node, pct(l.Share), pct(cfg.Threshold.Fraction)))
 		}
 		p.After = p.Before
@@ -189,7 +190,7 @@ func Rebalance(in RebalanceInput) RebalancePlan {
 	}
 	if last := lastMove(in.Moved); !last.IsZero() && in.Now.Sub(last) < cfg.Cooldown.D {
 		for _, l := range over {
-			p.Findings = append(p.Findings, fmt.Sprintf("node %s is at %s of its memory (threshold %s): in the global cooldown until %s",
+			p.lasting.Note(&p.Findings, "pressure", "node "+l.Node, fmt.Sprintf("node %s is at %s of its memory (threshold %s): in the global cooldown until %s",
 				l.Node, pct(l.Share), pct(cfg.Threshold.Fraction), last.Add(cfg.Cooldown.D).UTC().Format(time.RFC3339)))
 		}
 		p.After = p.Before
@@ -204,7 +205,7 @@ func Rebalance(in RebalanceInput) RebalancePlan {
 	})
 	for _, src := range over {
 		if len(p.Moves) >= cfg.MaxMoves {
-			p.Findings = append(p.Findings, fmt.Sprintf("node %s stays over the threshold: max_moves (%d) reached", src.Node, cfg.MaxMoves))
+			p.lasting.Note(&p.Findings, "pressure", "node "+src.Node, fmt.Sprintf("node %s stays over the threshold: max_moves (%d) reached", src.Node, cfg.MaxMoves))
 			continue
 		}
 		srcNode, _ := nodeByHost(in.Nodes, src.Node)
@@ -279,7 +280,7 @@ func Rebalance(in RebalanceInput) RebalancePlan {
 			case len(p.Moves) >= cfg.MaxMoves:
 				why = fmt.Sprintf("max_moves (%d) reached", cfg.MaxMoves)
 			}
-			p.Findings = append(p.Findings, fmt.Sprintf("node %s stays at %s of its memory (threshold %s): %s",
+			p.lasting.Note(&p.Findings, "pressure", "node "+src.Node, fmt.Sprintf("node %s stays at %s of its memory (threshold %s): %s",
 				src.Node, pct(float64(used[srcNode.ID])/float64(srcNode.MemoryBytes)), pct(cfg.Threshold.Fraction), why))
 		}
 	}

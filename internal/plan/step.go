@@ -125,10 +125,33 @@ func NewFinding(typ, app, target, reason string) Step {
 	return Step{Kind: Report, Type: typ, App: app, Target: target, Reason: reason}
 }
 
-// Findings turns the sentences some deciders report into finding steps.
-func Findings(typ string, texts []string) []Step {
+// Lasting are the findings of a decider that reports in sentences which
+// are incidents: a condition that lasts from pass to pass (an anchor with
+// no task, a node under memory pressure) is one event when it begins and
+// one when it ends, not a line on every cron run. By the sentence.
+type Lasting map[string]Step
+
+// Note adds a finding to findings; typ and target make it an incident,
+// keyed by both (the sentence may change: a node at 78%, then 79%).
+func (l *Lasting) Note(findings *[]string, typ, target, text string) {
+	*findings = append(*findings, text)
+	if *l == nil {
+		*l = Lasting{}
+	}
+	s := NewFinding(typ, "", target, text)
+	s.Key = typ + " " + target
+	(*l)[text] = s
+}
+
+// Findings turns the sentences some deciders report into finding steps:
+// those noted as lasting are their incidents, the others typ.
+func (l Lasting) Findings(typ string, texts []string) []Step {
 	out := make([]Step, 0, len(texts))
 	for _, t := range texts {
+		if s, ok := l[t]; ok {
+			out = append(out, s)
+			continue
+		}
 		out = append(out, NewFinding(typ, "", "", t))
 	}
 	return out

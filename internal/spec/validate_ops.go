@@ -108,7 +108,8 @@ var EventTypes = []string{"start", "replace", "remove", "unhealthy", "recovered"
 	"create-service", "roll-service", "scale-service", "remove-service", "rebalance-move", "rebalance-unpin", "balancer",
 	"waiting", "remove-network", "paused", "panic", "down",
 	// swarm (plan/swarmapps.go, labels.go, rebalance.go)
-	"place-service", "remove-secret", "remove-config", "move-failed", "quorum", "join", "network-in-use"}
+	"place-service", "remove-secret", "remove-config", "move-failed", "quorum", "join", "network-in-use",
+	"anchor", "dependent", "label-kept", "pressure", "moving", "usage"}
 
 func (d *decoder) validateHook(h *Hook, p string) {
 	if h == nil {
