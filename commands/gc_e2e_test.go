@@ -64,10 +64,12 @@ func TestGCAgainstARealEngine(t *testing.T) {
 	t.Cleanup(func() { _ = exec.Command("docker", "rm", "-f", stoppedUser, exited, keep).Run() })
 	docker(t, "wait", exited)
 	docker(t, "wait", keep)
-	// Volumes: an orphan anonymous one and an orphan named one.
-	anon := docker(t, "volume", "create")
+	// Volumes: orphan anonymous ones, of the project (as baton's starts
+	// label them) and of nobody (docker run's), and an orphan named one.
+	anon := docker(t, "volume", "create", "--label", lbl)
+	foreign := docker(t, "volume", "create")
 	named := docker(t, "volume", "create", e.project+"-named")
-	t.Cleanup(func() { _ = exec.Command("docker", "volume", "rm", "-f", anon, named).Run() })
+	t.Cleanup(func() { _ = exec.Command("docker", "volume", "rm", "-f", anon, foreign, named).Run() })
 
 	// The spec names :2; keep_images 3; :3 and :4 are unused.
 	e.writeSpec(0, repo+":2", "")
@@ -121,7 +123,8 @@ func TestGCAgainstARealEngine(t *testing.T) {
 		{"an exited container of the project past its grace goes", "container", exited, false},
 		{"an excluded container stays", "container", keep, true},
 		{"a container baton does not manage stays", "container", stoppedUser, true},
-		{"an orphan anonymous volume goes", "volume", anon, false},
+		{"an orphan anonymous volume of the project goes", "volume", anon, false},
+		{"an orphan anonymous volume of nobody's stays (gc.scope host reaches it)", "volume", foreign, true},
 		{"an orphan named volume stays", "volume", named, true},
 	}
 	for _, c := range cases {

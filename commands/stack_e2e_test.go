@@ -307,6 +307,11 @@ func TestAnonymousImageVolumesSurviveReplacements(t *testing.T) {
 		t.Fatalf("want an anonymous volume, got %q", vol)
 	}
 	t.Cleanup(func() { _ = exec.Command("docker", "volume", "rm", vol).Run() })
+	// The image's VOLUME is labelled as this project's and app's (gc.scope
+	// project removes only those), and holds the image's content there.
+	if got := dockerOut(t, "volume", "inspect", "--format", `{{index .Labels "baton.project"}} {{index .Labels "baton.app"}}`, vol); got != e.project+" db" {
+		t.Errorf("the image volume's labels: %q, want %q", got, e.project+" db")
+	}
 	httpGet(t, "http://"+hostAddr(t, first)+"/data/append?line=precious")
 	e.writeStack("", app(1))
 	e.mustBaton(0, "scale")

@@ -41,9 +41,17 @@ func TestCreateConfig(t *testing.T) {
 			w.Mounts = []fleet.Mount{{Type: "volume", Name: "p_pgdata", Target: "/data"}, {Type: "volume", Target: "/cache"}, {Type: "bind", Source: "/srv/conf", Target: "/etc/x", ReadOnly: true}}
 			w.Tmpfs = map[string]string{"/tmp": "size=16m"}
 		}, func(t *testing.T, cfg *container.Config, hc *container.HostConfig, nc *network.NetworkingConfig, extra []fleet.Attach) {
-			want := []mount.Mount{{Type: mount.TypeVolume, Source: "p_pgdata", Target: "/data"}, {Type: mount.TypeVolume, Target: "/cache"}, {Type: mount.TypeBind, Source: "/srv/conf", Target: "/etc/x", ReadOnly: true}}
+			ours := &mount.VolumeOptions{Labels: map[string]string{fleet.LabelProject: "p", fleet.LabelApp: "db"}}
+			want := []mount.Mount{{Type: mount.TypeVolume, Source: "p_pgdata", Target: "/data"}, {Type: mount.TypeVolume, Target: "/cache", VolumeOptions: ours}, {Type: mount.TypeBind, Source: "/srv/conf", Target: "/etc/x", ReadOnly: true}}
 			if !reflect.DeepEqual(hc.Mounts, want) || hc.Tmpfs["/tmp"] != "size=16m" {
 				t.Errorf("got %+v %v", hc.Mounts, hc.Tmpfs)
+			}
+			// The image's VOLUMEs no mount covers get a labelled anonymous
+			// volume: /data, /cache and /tmp are covered (/cache/ too).
+			labelImageVolumes(hc, base, []string{"/data", "/cache/", "/tmp", "/var/lib/db"})
+			want = append(want, mount.Mount{Type: mount.TypeVolume, Target: "/var/lib/db", VolumeOptions: ours})
+			if !reflect.DeepEqual(hc.Mounts, want) {
+				t.Errorf("with the image's volumes: got %+v", hc.Mounts)
 			}
 		}},
 		{"a fixed port on the balancer's container port adds a binding", func(w *fleet.Want) {

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
+	"sort"
 	"strconv"
 	"time"
 
@@ -55,6 +57,7 @@ func (e *Engine) Start(ctx context.Context, w fleet.Want) (fleet.Container, erro
 	ctx, cancel := e.bound(ctx, 1)
 	defer cancel()
 	cfg, hc, nc, extra := createConfig(w)
+	labelImageVolumes(hc, w, e.imageVolumes(ctx, w.Image))
 	created, err := e.cli.ContainerCreate(ctx, cfg, hc, nc, nil, w.Name)
 	if err != nil {
 		return fleet.Container{}, e.wrap(fmt.Sprintf("create container %q", w.Name), err)
@@ -130,8 +133,11 @@ func createConfig(w fleet.Want) (*container.Config, *container.HostConfig, *netw
 	}
 	for _, m := range w.Mounts {
 		mt := mount.Mount{Type: mount.TypeVolume, Source: m.Name, Target: m.Target, ReadOnly: m.ReadOnly}
-		if m.Type == "bind" {
+		switch {
+		case m.Type == "bind":
 			mt.Type, mt.Source = mount.TypeBind, m.Source
+		case m.Name == "":
+			mt.VolumeOptions = anonymousVolume(w)
 		}
 		hc.Mounts = append(hc.Mounts, mt)
 	}
@@ -211,4 +217,46 @@ func convertInspect(ins container.InspectResponse, networkName string) fleet.Con
 		s.NetworkSettings = &container.NetworkSettingsSummary{Networks: ins.NetworkSettings.Networks}
 	}
 	return Convert(s, networkName)
+}
+
+// anonymousVolume labels an anonymous volume Docker makes for a container
+// with the container's project and app, so gc knows it for this
+// project's (gc.scope project never removes another's).
+func anonymousVolume(w fleet.Want) *mount.VolumeOptions {
+	return &mount.VolumeOptions{Labels: map[string]string{fleet.LabelProject: w.Project, fleet.LabelApp: w.App}}
+}
+
+// imageVolumes are the paths the image declares VOLUME for (none when it
+// cannot be inspected: the create then says why).
+func (e *Engine) imageVolumes(ctx context.Context, ref string) []string {
+	ins, err := e.cli.ImageInspect(ctx, ref)
+	if err != nil || ins.Config == nil {
+		return nil
+	}
+	var out []string
+	for p := range ins.Config.Volumes {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// labelImageVolumes mounts an anonymous volume, labelled as the spec's
+// own anonymous volumes are, at each path the image declares VOLUME for
+// that no mount of the spec covers: Docker would otherwise make one with
+// no label, which gc could not tell from anybody's. Docker copies the
+// image's content at the path into it, as for its own.
+func labelImageVolumes(hc *container.HostConfig, w fleet.Want, paths []string) {
+	covered := map[string]bool{}
+	for _, m := range hc.Mounts {
+		covered[path.Clean(m.Target)] = true
+	}
+	for t := range hc.Tmpfs {
+		covered[path.Clean(t)] = true
+	}
+	for _, p := range paths {
+		if !covered[path.Clean(p)] {
+			hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeVolume, Target: p, VolumeOptions: anonymousVolume(w)})
+		}
+	}
 }

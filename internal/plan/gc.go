@@ -92,7 +92,9 @@ func GCToInspect(in GCInput) []fleet.Container {
 //   - an untagged image in scope that nobody uses goes once created grace
 //     ago;
 //   - an orphan volume (mounted by no container that stays) goes when the
-//     policy allows: anonymous only by default;
+//     policy allows: anonymous only by default, and only this project's
+//     (labelled baton.project by the start that made it) unless gc.scope
+//     is host;
 //   - anything with an excluded label stays.
 //
 // What this pass removes is left out of the in-use sets, so the pass after
@@ -255,6 +257,9 @@ func GC(in GCInput, now time.Time) GCPlan {
 		}
 		if g.Volumes == "none" || (g.Volumes == "anonymous" && !v.Anonymous()) {
 			continue
+		}
+		if g.Scope != ScopeHost && v.Labels[fleet.LabelProject] != in.Spec.Project {
+			continue // not this project's (another's, anybody's, or made before baton labelled them): gc.scope host reaches it
 		}
 		if v.Anonymous() && !v.Created.IsZero() && now.Sub(v.Created) < g.Grace.D {
 			continue // a replacement's volume is kept for at least the grace

@@ -226,14 +226,20 @@ func TestNeedsNetworks(t *testing.T) {
 
 // TestGCAndStackVolumes: gc never removes a stack's named volume unless
 // the spec opts in and no longer declares it; a replacement's anonymous
-// volume is kept for the grace.
+// volume is kept for the grace; an orphan volume that is not this
+// project's (no baton.project label of it) only goes with gc.scope host.
 func TestGCAndStackVolumes(t *testing.T) {
 	stackVol := func(name, project, key string) fleet.Volume {
 		return fleet.Volume{Name: name, Labels: map[string]string{fleet.LabelProject: project, fleet.LabelVolume: key}, Created: t0.Add(-48 * time.Hour)}
 	}
-	anon := func(c string, age time.Duration) fleet.Volume {
-		return fleet.Volume{Name: strings.Repeat(c, 64), Created: t0.Add(-age)}
+	anonOf := func(project, c string, age time.Duration) fleet.Volume {
+		v := fleet.Volume{Name: strings.Repeat(c, 64), Created: t0.Add(-age)}
+		if project != "" {
+			v.Labels = map[string]string{fleet.LabelProject: project, fleet.LabelApp: "db"}
+		}
+		return v
 	}
+	anon := func(c string, age time.Duration) fleet.Volume { return anonOf("shop", c, age) }
 	cases := []struct {
 		name    string
 		spec    string
@@ -255,6 +261,11 @@ func TestGCAndStackVolumes(t *testing.T) {
 		{"an anonymous volume orphaned inside the grace stays, an older one goes",
 			"gc: {grace: 1h}", []fleet.Volume{anon("a", 10*time.Minute), anon("b", 2*time.Hour)}, nil,
 			[]string{strings.Repeat("b", 12) + ": orphan anonymous volume: no container mounts it"}},
+		{"an orphan anonymous volume that is not this project's stays: another's, or nobody's (docker run)",
+			"gc: {grace: 1h, volumes: all}", []fleet.Volume{anonOf("other", "c", 2*time.Hour), anonOf("", "d", 2*time.Hour), {Name: "pgdata"}}, nil, nil},
+		{"gc.scope host reaches every orphan anonymous volume",
+			"gc: {grace: 1h, scope: host}", []fleet.Volume{anonOf("other", "c", 2*time.Hour), anonOf("", "d", 2*time.Hour)}, nil,
+			[]string{strings.Repeat("c", 12) + ": orphan anonymous volume: no container mounts it", strings.Repeat("d", 12) + ": orphan anonymous volume: no container mounts it"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
