@@ -47,7 +47,12 @@ type passDef[O any] struct {
 
 // evaluates says which known incidents this pass judged (plan.Judges).
 func (d passDef[O]) evaluates(x *pass) func(*state.Incident) bool {
-	sight := plan.Sight{Pass: d.name, NodesListed: x.nodes != nil, NodesDown: len(x.down) > 0, Spec: x.spec, Containers: x.fleet.containers}
+	sight := plan.Sight{Pass: d.name, NodesListed: x.nodes != nil, Spec: x.spec, Containers: x.fleet.containers}
+	for _, n := range x.nodes {
+		if !n.Ready {
+			sight.Down = append(sight.Down, n.Hostname)
+		}
+	}
 	return func(inc *state.Incident) bool { return plan.Judges(sight, inc) }
 }
 

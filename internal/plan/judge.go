@@ -2,6 +2,7 @@ package plan
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/baton-orchestrator/baton/internal/fleet"
 	"github.com/baton-orchestrator/baton/internal/spec"
@@ -13,9 +14,9 @@ import (
 // none flaps (an end and a new beginning, an alert each) between passes
 // that see different things.
 type Sight struct {
-	Pass        string // the subcommand path: "scale", "labels sync"
-	NodesListed bool   // it listed the Swarm's nodes
-	NodesDown   bool   // one of them was down
+	Pass        string   // the subcommand path: "scale", "labels sync"
+	NodesListed bool     // it listed the Swarm's nodes
+	Down        []string // the hostnames of those that were down
 	Spec        *spec.Spec
 	Containers  []fleet.Container // the project's containers it listed
 }
@@ -47,7 +48,9 @@ func Judges(s Sight, inc *state.Incident) bool {
 	case slices.Contains(finderJudges, inc.Type) && inc.By != "" && inc.By != s.Pass:
 		return false
 	case inc.Type == "quorum":
-		return !s.NodesDown // with a node down no demotion is decided: a refusal stands until every node answers
+		return len(s.Down) == 0 // with a node down no demotion is decided: a refusal stands until every node answers
+	case slices.Contains(s.Down, nodeOf(inc.Target)):
+		return false // a pass skips a down node: what it found there (pressure, a kept label) stands
 	case s.Pass == "scale" && (inc.Type == "hold" || inc.Type == "crashloop"):
 		return !healJudges(s, inc)
 	}
@@ -72,4 +75,15 @@ func healJudges(s Sight, inc *state.Incident) bool {
 		}
 	}
 	return false
+}
+
+// nodeOf is the hostname an incident's target names ("node HOST", "node
+// HOST LABEL"), or "".
+func nodeOf(target string) string {
+	rest, ok := strings.CutPrefix(target, "node ")
+	if !ok {
+		return ""
+	}
+	host, _, _ := strings.Cut(rest, " ")
+	return host
 }

@@ -51,7 +51,11 @@ apps:
 		{"a refused demotion", state.Incident{Type: "quorum"}, true, false, []string{"labels sync"}},
 		{"a refused demotion, a node down", state.Incident{Type: "quorum"}, true, true, nil},
 		{"an anchor without a task", state.Incident{Type: "anchor"}, true, false, []string{"labels sync"}},
-		{"memory pressure", state.Incident{Type: "pressure"}, true, false, []string{"rebalance"}},
+		{"memory pressure", state.Incident{Type: "pressure", Target: "node node1"}, true, false, []string{"rebalance"}},
+		{"memory pressure, another node down", state.Incident{Type: "pressure", Target: "node node1"}, true, true, []string{"rebalance"}},
+		{"memory pressure on a node down (the pass skips it)", state.Incident{Type: "pressure", Target: "node node2"}, true, true, nil},
+		{"a label kept on a node down", state.Incident{Type: "label-kept", Target: "node node2 zone"}, true, true, nil},
+		{"a label kept", state.Incident{Type: "label-kept", Target: "node node2 zone"}, true, false, []string{"labels sync"}},
 		{"a join", state.Incident{Type: "join"}, true, false, []string{"swarm join"}},
 	} {
 		for _, p := range passes {
@@ -59,7 +63,10 @@ apps:
 			for _, j := range tc.judges {
 				want = want || j == p
 			}
-			sight := Sight{Pass: p, NodesListed: tc.listed, NodesDown: tc.down, Spec: s, Containers: running}
+			sight := Sight{Pass: p, NodesListed: tc.listed, Spec: s, Containers: running}
+			if tc.down {
+				sight.Down = []string{"node2"}
+			}
 			if got := Judges(sight, &tc.inc); got != want {
 				t.Errorf("%s: %s judges it: %v, want %v", tc.name, p, got, want)
 			}

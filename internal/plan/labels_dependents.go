@@ -26,9 +26,10 @@ func (r *labelsRun) followAnchors() {
 		ch := ServiceChange{ID: "service " + d.ID, Service: d, Edit: fleet.ServiceEdit{SetLabels: map[string]string{}}}
 		var why []string
 		if !hasConstraint(d, c) && !r.carried(a.key) {
-			// No node carries the anchor's label (an anchor that never ran,
-			// or one missing before its label was set): the constraint would
-			// leave the dependent nowhere to run, its tasks pending.
+			// No node that takes tasks carries the anchor's label (an anchor
+			// that never ran, one missing before its label was set, or its
+			// node down or paused): the constraint would leave the dependent
+			// nowhere to run, its tasks pending.
 			p.lasting.Note(&p.Findings, "dependent", "service "+d.Name, fmt.Sprintf("%s does not follow %s yet: no node carries its label %s, so the constraint would leave %s nowhere to run",
 				d.Name, a.Anchor, a.key, d.Name))
 			continue
@@ -195,11 +196,13 @@ func (r *labelsRun) drop(service, constraint, change string) {
 	}
 }
 
-// carried reports whether a node carries the anchor label key after this
-// pass's label changes.
+// carried reports whether a node Swarm can place tasks on (ready, active)
+// carries the anchor label key after this pass's label changes: one only a
+// down, paused or drained node carries would leave the dependent's new
+// tasks pending.
 func (r *labelsRun) carried(key string) bool {
 	for _, n := range r.in.Nodes {
-		if r.keysAfterSets(n, key) {
+		if n.Ready && n.Active && r.keysAfterSets(n, key) {
 			return true
 		}
 	}

@@ -133,13 +133,21 @@ type Lasting map[string]Step
 
 // Note adds a finding to findings; typ and target make it an incident,
 // keyed by both (the sentence may change: a node at 78%, then 79%).
+// An incident is noted once per pass: a second finding of the same key
+// (two dependents of one missing anchor) adds nothing.
 func (l *Lasting) Note(findings *[]string, typ, target, text string) {
+	key := typ + " " + target
+	for _, s := range *l {
+		if s.Key == key {
+			return
+		}
+	}
 	*findings = append(*findings, text)
 	if *l == nil {
 		*l = Lasting{}
 	}
 	s := NewFinding(typ, "", target, text)
-	s.Key = typ + " " + target
+	s.Key = key
 	(*l)[text] = s
 }
 
