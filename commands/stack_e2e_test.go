@@ -283,8 +283,9 @@ func TestStopFirstNewReplicaThatNeverAnswersBringsTheOldOneBack(t *testing.T) {
 }
 
 // TestAnonymousImageVolumesSurviveReplacements: an image that declares a
-// VOLUME gets an anonymous volume per container; a rollout never deletes
-// the replaced container's one.
+// VOLUME gets an anonymous volume, labelled as the project's; a rollout
+// and heal's start of a crashed replica carry it to the new container, as
+// compose's recreate does, so the data survives every replacement.
 func TestAnonymousImageVolumesSurviveReplacements(t *testing.T) {
 	e := newStackE2E(t)
 	_, img := stackImage(t)
@@ -313,13 +314,38 @@ func TestAnonymousImageVolumesSurviveReplacements(t *testing.T) {
 		t.Errorf("the image volume's labels: %q, want %q", got, e.project+" db")
 	}
 	httpGet(t, "http://"+hostAddr(t, first)+"/data/append?line=precious")
+	// The data stays with the slot: a rollout (stop-first, as the volume
+	// can have one writer) and heal's start after a crash both mount the
+	// volume the replica had, and only one container runs with it.
+	holds := func(what string) string {
+		t.Helper()
+		id := e.replicaID("db", 0)
+		if got := dockerOut(t, "inspect", "--format", "{{range .Mounts}}{{.Name}}{{end}}", id); got != vol {
+			t.Fatalf("after %s the replica mounts %q, want the slot's volume %s", what, got, vol)
+		}
+		if body := httpGet(t, "http://"+hostAddr(t, id)+"/data/read"); strings.TrimSpace(body) != "precious" {
+			t.Fatalf("after %s the replica reads %q", what, body)
+		}
+		if n := len(strings.Fields(dockerOut(t, "ps", "-q", "--filter", "volume="+vol))); n != 1 {
+			t.Errorf("after %s %d running containers mount the volume", what, n)
+		}
+		return id
+	}
 	e.writeStack("", app(1))
+	if out := e.mustBaton(0, "-n", "scale"); !strings.Contains(out, "stop-first, so its anonymous volume /data carries over") {
+		t.Errorf("the dry run does not say the volume carries over:\n%s", out)
+	}
 	e.mustBaton(0, "scale")
 	if e.replicaID("db", 0) == first {
 		t.Fatal("the rollout did not replace the container")
 	}
-	if got := dockerOut(t, "volume", "ls", "-q", "--filter", "name="+vol); got != vol {
-		t.Fatalf("the replaced container's anonymous volume %s was deleted", vol)
+	rolled := holds("the rollout")
+	dockerOut(t, "kill", rolled)
+	if out := e.mustBaton(0, "heal"); !strings.Contains(out, "its anonymous volume /data carries over") {
+		t.Errorf("heal's start does not say the volume carries over:\n%s", out)
+	}
+	if holds("heal's start") == rolled {
+		t.Fatal("heal did not start a new container")
 	}
 }
 

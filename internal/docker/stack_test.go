@@ -54,6 +54,20 @@ func TestCreateConfig(t *testing.T) {
 				t.Errorf("with the image's volumes: got %+v", hc.Mounts)
 			}
 		}},
+		{"a start that carries the slot's anonymous volumes mounts them where it would get fresh ones", func(w *fleet.Want) {
+			w.Mounts = []fleet.Mount{{Type: "volume", Target: "/cache"}, {Type: "volume", Target: "/fresh"}}
+			w.Carry = map[string]string{"/cache": "v-cache", "/var/lib/db": "v-db", "/gone": "v-gone"}
+		}, func(t *testing.T, cfg *container.Config, hc *container.HostConfig, nc *network.NetworkingConfig, extra []fleet.Attach) {
+			ours := &mount.VolumeOptions{Labels: map[string]string{fleet.LabelProject: "p", fleet.LabelApp: "db"}}
+			w := base
+			w.Carry = map[string]string{"/cache": "v-cache", "/var/lib/db": "v-db", "/gone": "v-gone"}
+			labelImageVolumes(hc, w, []string{"/var/lib/db/", "/logs"})
+			want := []mount.Mount{{Type: mount.TypeVolume, Source: "v-cache", Target: "/cache"}, {Type: mount.TypeVolume, Target: "/fresh", VolumeOptions: ours},
+				{Type: mount.TypeVolume, Source: "v-db", Target: "/var/lib/db/"}, {Type: mount.TypeVolume, Target: "/logs", VolumeOptions: ours}}
+			if !reflect.DeepEqual(hc.Mounts, want) {
+				t.Errorf("got %+v\nwant %+v", hc.Mounts, want)
+			}
+		}},
 		{"a fixed port on the balancer's container port adds a binding", func(w *fleet.Want) {
 			w.Port = 8080
 			w.Ports = []fleet.PortBinding{{HostIP: "127.0.0.1", HostPort: 80, ContainerPort: 8080, Proto: "tcp"}, {HostIP: "0.0.0.0", HostPort: 53, ContainerPort: 53, Proto: "udp"}}

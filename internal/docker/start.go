@@ -136,6 +136,8 @@ func createConfig(w fleet.Want) (*container.Config, *container.HostConfig, *netw
 		switch {
 		case m.Type == "bind":
 			mt.Type, mt.Source = mount.TypeBind, m.Source
+		case m.Name == "" && w.Carry[path.Clean(m.Target)] != "":
+			mt.Source = w.Carry[path.Clean(m.Target)]
 		case m.Name == "":
 			mt.VolumeOptions = anonymousVolume(w)
 		}
@@ -241,11 +243,12 @@ func (e *Engine) imageVolumes(ctx context.Context, ref string) []string {
 	return out
 }
 
-// labelImageVolumes mounts an anonymous volume, labelled as the spec's
-// own anonymous volumes are, at each path the image declares VOLUME for
-// that no mount of the spec covers: Docker would otherwise make one with
-// no label, which gc could not tell from anybody's. Docker copies the
-// image's content at the path into it, as for its own.
+// labelImageVolumes mounts, at each path the image declares VOLUME for
+// that no mount of the spec covers, the volume the want carries there
+// (the slot's previous container's), or else an anonymous volume labelled
+// as the spec's own anonymous volumes are: Docker would otherwise make one
+// with no label, which gc could not tell from anybody's. Docker copies the
+// image's content at the path into a new one, as for its own.
 func labelImageVolumes(hc *container.HostConfig, w fleet.Want, paths []string) {
 	covered := map[string]bool{}
 	for _, m := range hc.Mounts {
@@ -255,7 +258,11 @@ func labelImageVolumes(hc *container.HostConfig, w fleet.Want, paths []string) {
 		covered[path.Clean(t)] = true
 	}
 	for _, p := range paths {
-		if !covered[path.Clean(p)] {
+		switch {
+		case covered[path.Clean(p)]:
+		case w.Carry[path.Clean(p)] != "":
+			hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeVolume, Source: w.Carry[path.Clean(p)], Target: p})
+		default:
 			hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeVolume, Target: p, VolumeOptions: anonymousVolume(w)})
 		}
 	}

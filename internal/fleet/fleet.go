@@ -5,6 +5,7 @@ package fleet
 
 import (
 	"fmt"
+	"path"
 	"strings"
 	"time"
 )
@@ -121,6 +122,12 @@ type Want struct {
 	CapAdd       []string
 	CapDrop      []string
 	ExtraHosts   []string
+	// Carry are the anonymous volumes of the container this one follows
+	// in its slot, by container path: where the new container would get a
+	// fresh anonymous volume (the spec's /path, the image's VOLUME), it
+	// mounts that one instead, as compose's recreate does, so the data
+	// stays with the slot.
+	Carry map[string]string
 	// Restart is Docker's restart policy name (empty: none) and
 	// RestartRetries its on-failure count.
 	Restart        string
@@ -236,11 +243,28 @@ type Volume struct {
 
 // Anonymous reports whether Docker generated the volume's name (64 hex
 // digits; dockerd 20.10 has no label for it).
-func (v Volume) Anonymous() bool {
-	if len(v.Name) != 64 {
+func (v Volume) Anonymous() bool { return anonymousName(v.Name) }
+
+// AnonymousVolumes are the container's anonymous volumes by container
+// path (nil: none).
+func (c Container) AnonymousVolumes() map[string]string {
+	var out map[string]string
+	for _, m := range c.Mounts {
+		if m.Type == "volume" && anonymousName(m.Name) && m.Target != "" {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[path.Clean(m.Target)] = m.Name
+		}
+	}
+	return out
+}
+
+func anonymousName(name string) bool {
+	if len(name) != 64 {
 		return false
 	}
-	for _, r := range v.Name {
+	for _, r := range name {
 		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
 			return false
 		}

@@ -223,8 +223,9 @@ func Heal(in HealInput, now time.Time) HealPlan {
 		for _, c := range run {
 			if u := unhealthy[c.ID]; u != nil {
 				cnt := p.Counters[c.ID]
-				cand = &Action{Kind: Replace, App: k.app, Replica: k.replica, Old: u,
-					Reason: fmt.Sprintf("failed its health check %d times in a row: %s", cnt.Failures, cnt.LastError)}
+				r := carrying(Action{Kind: Replace, App: k.app, Replica: k.replica, Old: u,
+					Reason: fmt.Sprintf("failed its health check %d times in a row: %s", cnt.Failures, cnt.LastError)}, u)
+				cand = &r
 				failed, failedAt = u, cnt.FailingSince
 				break
 			}
@@ -239,7 +240,8 @@ func Heal(in HealInput, now time.Time) HealPlan {
 						how += " at " + x.FinishedAt.Format(time.RFC3339)
 					}
 				}
-				cand = &Action{Kind: Start, App: k.app, Replica: k.replica, Reason: fmt.Sprintf("replica %d %s (%s)", k.replica, how, c.Name)}
+				r := carrying(Action{Kind: Start, App: k.app, Replica: k.replica, Reason: fmt.Sprintf("replica %d %s (%s)", k.replica, how, c.Name)}, c)
+				cand = &r
 				failed, failedAt = c, x.FinishedAt
 			}
 		}
@@ -303,8 +305,8 @@ func Heal(in HealInput, now time.Time) HealPlan {
 				continue
 			}
 			touched[c.ID] = true
-			p.Actions = append(p.Actions, Action{Kind: Replace, App: d.Name, Replica: c.Replica, Old: &c,
-				Reason: fmt.Sprintf("restarts with %s, whose replicas were replaced", strings.Join(with, ", "))})
+			p.Actions = append(p.Actions, carrying(Action{Kind: Replace, App: d.Name, Replica: c.Replica, Old: &c,
+				Reason: fmt.Sprintf("restarts with %s, whose replicas were replaced", strings.Join(with, ", "))}, &c))
 		}
 	}
 	return p

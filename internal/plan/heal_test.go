@@ -164,3 +164,49 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// TestStartsCarryTheSlotsVolumes: a replica whose container exited (a
+// database that crashed) is started again with that container's anonymous
+// volumes, by heal and by scale alike, and the reason says so; one whose
+// container is paused or was only created shares nothing (it may run
+// again); an unhealthy replica's replacement carries its volume too.
+func TestStartsCarryTheSlotsVolumes(t *testing.T) {
+	s := testSpec(t, healSpec)
+	vol := strings.Repeat("0f", 32)
+	withVol := func(c fleet.Container) fleet.Container {
+		c.Mounts = []fleet.Mount{{Type: "volume", Name: vol, Target: "/var/lib/db"}, {Type: "bind", Source: "/srv", Target: "/srv"}}
+		return c
+	}
+	for _, c := range []struct {
+		state string
+		carry bool
+	}{{"exited", true}, {"dead", true}, {"paused", false}} {
+		dead := withVol(healCtr("d0", "db", 0, c.state, time.Hour))
+		in := HealInput{Spec: s, Want: Desired(s, nil, nil), Containers: []fleet.Container{dead}, Exits: map[string]fleet.Exit{"d0": {State: c.state, ExitCode: 1}}}
+		heal := Heal(in, t0).Actions
+		scale := Scale(s, Desired(s, nil, nil), in.Containers, nil)
+		for name, as := range map[string][]Action{"heal": heal, "scale": scale} {
+			var start *Action
+			for i := range as {
+				if as[i].Kind == Start && as[i].App == "db" {
+					start = &as[i]
+				}
+			}
+			if start == nil {
+				t.Fatalf("%s, %s: no start of db: %+v", c.state, name, as)
+			}
+			carries := start.Carry["/var/lib/db"] == vol && len(start.Carry) == 1 && strings.HasSuffix(start.Reason, "; its anonymous volume /var/lib/db carries over")
+			if carries != c.carry || (!c.carry && start.Carry != nil) {
+				t.Errorf("%s, %s: carry %v (%q), want %v", c.state, name, start.Carry, start.Reason, c.carry)
+			}
+		}
+	}
+	sick := withVol(healCtr("s0", "db", 0, "running", time.Hour))
+	in := HealInput{Spec: s, Want: Desired(s, nil, nil), Containers: []fleet.Container{sick},
+		Probes: map[string]error{"s0": errors.New("refused")}, Counters: map[string]*state.Probe{"s0": {Failures: 2}}}
+	p := Heal(in, t0)
+	if len(p.Actions) != 1 || p.Actions[0].Kind != Replace || p.Actions[0].Carry["/var/lib/db"] != vol ||
+		!strings.HasSuffix(p.Actions[0].Reason, "; stop-first, so its anonymous volume /var/lib/db carries over") {
+		t.Errorf("the unhealthy replica's replacement: %+v", p.Actions)
+	}
+}

@@ -37,6 +37,34 @@ type Action struct {
 	// Old is the container replaced or removed; nil for Start.
 	Old    *fleet.Container
 	Reason string
+	// Carry are the anonymous volumes (by container path) the new
+	// container mounts: those of the container it follows in its slot (the
+	// one replaced, or the slot's exited one). A replacement that carries
+	// volumes is made stop-first: two containers never share one.
+	Carry map[string]string
+}
+
+// carrying makes a start or replacement carry the anonymous volumes of
+// from, the container it follows in its slot, and says so in its reason.
+func carrying(a Action, from *fleet.Container) Action {
+	if from == nil || (a.Kind == Start && from.State != "exited" && from.State != "dead") {
+		return a // a start never shares a volume with a container that may run again (paused, created)
+	}
+	a.Carry = from.AnonymousVolumes()
+	if len(a.Carry) == 0 {
+		return a
+	}
+	paths := make([]string, 0, len(a.Carry))
+	for p := range a.Carry {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	how := "its anonymous volume " + strings.Join(paths, ", ") + " carries over"
+	if a.Kind == Replace {
+		how = "stop-first, so " + how
+	}
+	a.Reason += "; " + how
+	return a
 }
 
 // CountsAsAttempt reports whether a failure of the action counts as a
@@ -64,7 +92,10 @@ func (a Action) Target() string {
 //
 // Rules:
 //   - only running containers count; exited or dead ones are left for gc
-//     (and their logs for the operator) and their replica is started anew;
+//     (and their logs for the operator) and their replica is started anew,
+//     with the newest one's anonymous volumes (carrying);
+//   - a replacement carries the replaced container's anonymous volumes,
+//     stop-first;
 //   - leftovers of an interrupted pass are removed: containers marked
 //     retiring (already out of the balancer) and containers created but
 //     never started;
@@ -77,6 +108,7 @@ func (a Action) Target() string {
 func Scale(s *spec.Spec, want Wanted, observed []fleet.Container, ready map[string]bool) []Action {
 	var actions []Action
 	byApp := map[string][]fleet.Container{}
+	stopped := map[Slot]*fleet.Container{} // the newest exited container of each slot
 	for _, c := range observed {
 		switch {
 		case c.Retiring():
@@ -89,6 +121,11 @@ func Scale(s *spec.Spec, want Wanted, observed []fleet.Container, ready map[stri
 				Reason: "created but never started (an interrupted pass)"})
 		case c.Running():
 			byApp[c.App] = append(byApp[c.App], c)
+		case c.State == "exited" || c.State == "dead":
+			c := c
+			if k := (Slot{c.App, c.Replica}); stopped[k] == nil || c.Created.After(stopped[k].Created) {
+				stopped[k] = &c
+			}
 		}
 	}
 	for _, a := range s.Apps {
@@ -101,7 +138,7 @@ func Scale(s *spec.Spec, want Wanted, observed []fleet.Container, ready map[stri
 					Reason: fmt.Sprintf("app %q runs as a Swarm service now (engine: swarm)", a.Name)})
 			}
 		} else {
-			actions = append(actions, scaleApp(a, want.Of(a.Name), s.Docker.Network, byApp[a.Name], ready)...)
+			actions = append(actions, scaleApp(a, want.Of(a.Name), s.Docker.Network, byApp[a.Name], ready, stopped)...)
 		}
 		delete(byApp, a.Name)
 	}
@@ -120,7 +157,7 @@ func Scale(s *spec.Spec, want Wanted, observed []fleet.Container, ready map[stri
 	return actions
 }
 
-func scaleApp(a *spec.App, want int, network string, running []fleet.Container, ready map[string]bool) []Action {
+func scaleApp(a *spec.App, want int, network string, running []fleet.Container, ready map[string]bool, stopped map[Slot]*fleet.Container) []Action {
 	hash := a.Hash(network)
 	have := len(running)
 	byReplica := map[int][]fleet.Container{}
@@ -151,12 +188,13 @@ func scaleApp(a *spec.App, want int, network string, running []fleet.Container, 
 		}
 		if keep.Hash != hash {
 			k := keep
-			actions = append(actions, Action{Kind: Replace, App: a.Name, Replica: i, Old: &k,
-				Reason: changeReason(a, k, network, hash)})
+			actions = append(actions, carrying(Action{Kind: Replace, App: a.Name, Replica: i, Old: &k,
+				Reason: changeReason(a, k, network, hash)}, &k))
 		}
 	}
 	for i := range starts {
 		starts[i].Reason = fmt.Sprintf("have %d running replicas, want %d", have, want)
+		starts[i] = carrying(starts[i], stopped[Slot{a.Name, starts[i].Replica}])
 	}
 	// Scale-in removes the highest replica indexes first.
 	sort.SliceStable(extra, func(i, j int) bool { return extra[i].Replica > extra[j].Replica })

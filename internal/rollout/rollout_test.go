@@ -84,7 +84,11 @@ func (w *world) Start(ctx context.Context, want fleet.Want) (fleet.Container, er
 	w.n++
 	id := fmt.Sprintf("new%d-%s-%d", w.n, want.App, want.Replica)
 	w.mu.Unlock()
-	w.record("start " + id)
+	if len(want.Carry) > 0 {
+		w.record(fmt.Sprintf("start %s carrying %v", id, want.Carry))
+	} else {
+		w.record("start " + id)
+	}
 	c := fleet.Container{ID: id, Name: id, App: want.App, Replica: want.Replica, Hash: want.Hash, State: "running", Addr: "127.0.0.1:" + id}
 	if w.clock != nil {
 		c.Created = w.clock.Now()
@@ -201,6 +205,33 @@ func TestRollingReplaceIsStartFirstOneAtATime(t *testing.T) {
 	want := []string{
 		"start new1-web-0", "sync new1-web-0,o1", "drain 3s", "stop o0",
 		"start new2-web-1", "sync new1-web-0,new2-web-1", "drain 3s", "stop o1",
+	}
+	if got := strings.Join(w.log, "\n"); got != strings.Join(want, "\n") {
+		t.Errorf("got:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+	}
+}
+
+// TestAReplacementCarryingAVolumeStopsFirst: a replica with an anonymous
+// volume (its image's VOLUME: a database's data) is replaced stop-first,
+// whatever update.order says, and the new one mounts that volume: the data
+// stays with the slot and two containers never share it. A replica without
+// one still rolls start-first.
+func TestAReplacementCarryingAVolumeStopsFirst(t *testing.T) {
+	vol := strings.Repeat("ab", 32)
+	o0 := old("o0", 0)
+	o0.Mounts = []fleet.Mount{{Type: "volume", Name: vol, Target: "/var/lib/db/"}, {Type: "volume", Name: "p_named", Target: "/named"}}
+	s, w, members := setup(t, 2, o0, old("o1", 1))
+	actions := plan.Scale(s, plan.Desired(s, nil, nil), members, map[string]bool{"o0": true, "o1": true})
+	if len(actions) != 2 || !strings.HasSuffix(actions[0].Reason, "; stop-first, so its anonymous volume /var/lib/db carries over") || actions[1].Carry != nil {
+		t.Fatalf("actions: %+v", actions)
+	}
+	rep := w.runner(s).Run(context.Background(), actions, members)
+	if rep.Failed() != 0 || rep.SyncErr != nil {
+		t.Fatalf("failures: %+v", rep)
+	}
+	want := []string{
+		"start new1-web-1", "sync new1-web-1,o0", "drain 3s", "stop o1",
+		"sync new1-web-1", "drain 3s", "stop o0", "start new2-web-0 carrying map[/var/lib/db:" + vol + "]", "sync new1-web-1,new2-web-0",
 	}
 	if got := strings.Join(w.log, "\n"); got != strings.Join(want, "\n") {
 		t.Errorf("got:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))

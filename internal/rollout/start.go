@@ -45,6 +45,7 @@ func (r *Runner) startReady(ctx context.Context, a plan.Action, images map[strin
 		return nil, err
 	}
 	w := plan.Want(r.Spec, app, a.Replica, r.Suffix())
+	w.Carry = a.Carry
 	if err := prepared(w, images); err != nil {
 		return nil, err
 	}

@@ -23,13 +23,16 @@ import (
 	"github.com/baton-orchestrator/baton/internal/spec"
 )
 
-// stopsFirst reports whether a is a replacement its app wants stop-first.
+// stopsFirst reports whether a is a replacement its app wants stop-first,
+// or one that carries the old container's anonymous volumes (two
+// containers never share one: a database's data directory has one
+// writer).
 func (r *Runner) stopsFirst(a plan.Action) bool {
 	if a.Kind != plan.Replace || a.Old == nil {
 		return false
 	}
 	app := r.Spec.App(a.App)
-	return app != nil && app.Order() == spec.StopFirst
+	return app != nil && (app.Order() == spec.StopFirst || len(a.Carry) > 0)
 }
 
 // prepare makes present what the step's starts need, once per pass each:
