@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -90,7 +89,7 @@ func (d *decoder) add(n *yaml.Node, field, format string, args ...any) {
 
 // Load reads, decodes, validates and defaults the spec at path.
 func Load(path string) (*Spec, error) {
-	data, err := os.ReadFile(path)
+	data, err := readInput(path, MaxSpecFile)
 	if err != nil {
 		return nil, fmt.Errorf("read spec: %w", err)
 	}

@@ -5,7 +5,6 @@ package spec
 import (
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -289,7 +288,7 @@ func (d *decoder) validateAppStack(s *Spec, a *App, p, dir string) {
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(dir, path)
 		}
-		data, err := os.ReadFile(path)
+		data, err := readInput(path, MaxEnvFile)
 		if err != nil {
 			d.problem(f, "read env file: %v", err)
 			continue

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -112,18 +111,9 @@ func (d *decoder) validateSwarmFiles(s *Spec, dir string) {
 				if !filepath.IsAbs(path) {
 					path = filepath.Join(dir, path)
 				}
-				fi, err := os.Stat(path)
-				switch {
-				case err != nil:
+				var err error
+				if f.data, err = readInput(path, MaxSwarmFile); err != nil {
 					d.problem(p+".file", "%v", err)
-				case !fi.Mode().IsRegular():
-					d.problem(p+".file", "%s is not a regular file", path)
-				case fi.Size() > MaxSwarmFile:
-					d.problem(p+".file", "%s is %d bytes: Swarm takes at most %d", path, fi.Size(), MaxSwarmFile)
-				default:
-					if f.data, err = os.ReadFile(path); err != nil {
-						d.problem(p+".file", "%v", err)
-					}
 				}
 			}
 		}
