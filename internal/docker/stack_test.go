@@ -62,8 +62,12 @@ func TestCreateConfig(t *testing.T) {
 			w := base
 			w.Carry = map[string]string{"/cache": "v-cache", "/var/lib/db": "v-db", "/gone": "v-gone"}
 			labelImageVolumes(hc, w, []string{"/var/lib/db/", "/logs"})
+			// /cache is the spec's, carried; /fresh the spec's, new; /logs the
+			// image's, new; /gone (the image dropped its VOLUME) and
+			// /var/lib/db (the image's) carried: every carried path is
+			// mounted, as the plan says.
 			want := []mount.Mount{{Type: mount.TypeVolume, Source: "v-cache", Target: "/cache"}, {Type: mount.TypeVolume, Target: "/fresh", VolumeOptions: ours},
-				{Type: mount.TypeVolume, Source: "v-db", Target: "/var/lib/db/"}, {Type: mount.TypeVolume, Target: "/logs", VolumeOptions: ours}}
+				{Type: mount.TypeVolume, Target: "/logs", VolumeOptions: ours}, {Type: mount.TypeVolume, Source: "v-gone", Target: "/gone"}, {Type: mount.TypeVolume, Source: "v-db", Target: "/var/lib/db"}}
 			if !reflect.DeepEqual(hc.Mounts, want) {
 				t.Errorf("got %+v\nwant %+v", hc.Mounts, want)
 			}

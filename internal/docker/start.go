@@ -244,11 +244,11 @@ func (e *Engine) imageVolumes(ctx context.Context, ref string) []string {
 }
 
 // labelImageVolumes mounts, at each path the image declares VOLUME for
-// that no mount of the spec covers, the volume the want carries there
-// (the slot's previous container's), or else an anonymous volume labelled
-// as the spec's own anonymous volumes are: Docker would otherwise make one
-// with no label, which gc could not tell from anybody's. Docker copies the
-// image's content at the path into a new one, as for its own.
+// that no mount covers, an anonymous volume labelled as the spec's own
+// anonymous volumes are (Docker would otherwise make one with no label,
+// which gc could not tell from anybody's; it copies the image's content
+// at the path into it, as for its own), and then the volumes the want
+// carries (the slot's previous container's) at their paths.
 func labelImageVolumes(hc *container.HostConfig, w fleet.Want, paths []string) {
 	covered := map[string]bool{}
 	for _, m := range hc.Mounts {
@@ -258,12 +258,21 @@ func labelImageVolumes(hc *container.HostConfig, w fleet.Want, paths []string) {
 		covered[path.Clean(t)] = true
 	}
 	for _, p := range paths {
-		switch {
-		case covered[path.Clean(p)]:
-		case w.Carry[path.Clean(p)] != "":
-			hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeVolume, Source: w.Carry[path.Clean(p)], Target: p})
-		default:
+		if !covered[path.Clean(p)] && w.Carry[path.Clean(p)] == "" {
 			hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeVolume, Target: p, VolumeOptions: anonymousVolume(w)})
+		}
+	}
+	// Every carried volume no mount of the spec covers is mounted where
+	// the slot's previous container had it — also where the image no
+	// longer declares a VOLUME — as the plan (and so the dry run) says.
+	carried := make([]string, 0, len(w.Carry))
+	for p := range w.Carry {
+		carried = append(carried, p)
+	}
+	sort.Strings(carried)
+	for _, p := range carried {
+		if !covered[path.Clean(p)] {
+			hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeVolume, Source: w.Carry[p], Target: p})
 		}
 	}
 }

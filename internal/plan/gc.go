@@ -78,7 +78,10 @@ func GCToInspect(in GCInput) []fleet.Container {
 // Rules:
 //   - a stopped container of this project (or any, with all_containers)
 //     is removed once it finished at least grace ago — by its finish time,
-//     not its creation (spotify/docker-gc);
+//     not its creation (spotify/docker-gc) — but for a slot's holder: the
+//     newest stopped container, with anonymous volumes, of a replica slot
+//     the spec may want and nothing runs in (its next start carries those
+//     volumes: removing the container would orphan the slot's data);
 //   - an image is in use when a container that stays uses it (running or
 //     stopped), a Swarm service or the spec names it (references compared
 //     as images: registry, library/, :latest and digests normalized by
@@ -103,8 +106,9 @@ func GC(in GCInput, now time.Time) GCPlan {
 	g := in.Spec.GC
 	p := GCPlan{LastUsed: map[string]time.Time{}}
 	removed := map[string]bool{}
+	holders := in.slotHolders()
 	for _, c := range in.Containers {
-		if !stopped(c) || !in.inScope(c) {
+		if !stopped(c) || !in.inScope(c) || holders[c.ID] {
 			continue
 		}
 		if _, ex := excluded(g.Exclude, c.Labels); ex {
@@ -352,4 +356,45 @@ func shortID(id string) string {
 		return id[:12]
 	}
 	return id
+}
+
+// slotHolders are the IDs of the containers that hold a replica slot's
+// data: per slot of a local app of the spec (below its replicas, or its
+// autoscale max) with no running container, the newest exited one, when
+// it has anonymous volumes.
+func (in GCInput) slotHolders() map[string]bool {
+	newest := map[Slot]fleet.Container{}
+	runs := map[Slot]bool{}
+	for _, c := range in.Containers {
+		a := in.Spec.App(c.App)
+		if c.Labels[fleet.LabelProject] != in.Spec.Project || a == nil || a.OnSwarm() || c.Replica < 0 || c.Replica >= mayWant(a) {
+			continue
+		}
+		k := Slot{c.App, c.Replica}
+		switch {
+		case c.Running() || occupies(c):
+			runs[k] = true
+		case exited(c) && (newest[k].ID == "" || c.Created.After(newest[k].Created)):
+			newest[k] = c
+		}
+	}
+	out := map[string]bool{}
+	for k, c := range newest {
+		if !runs[k] && len(c.AnonymousVolumes()) > 0 {
+			out[c.ID] = true
+		}
+	}
+	return out
+}
+
+// mayWant is the most replicas the app's spec may want.
+func mayWant(a *spec.App) int {
+	n := 1
+	if a.Replicas != nil {
+		n = *a.Replicas
+	}
+	if a.Autoscale != nil && a.Autoscale.Max > n {
+		n = a.Autoscale.Max
+	}
+	return n
 }

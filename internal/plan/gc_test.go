@@ -242,3 +242,44 @@ func TestGCComparesImagesNotSpellings(t *testing.T) {
 		}
 	}
 }
+
+// TestGCKeepsTheDataOfASlotThatIsDown: the newest exited container of a
+// replica slot the spec still wants, with nothing running there, holds
+// the slot's anonymous volume (the next start carries it), so gc keeps it
+// and with it the volume, past any grace; once a replica runs in the slot
+// again, or the slot is no longer wanted, or the container has no such
+// volume, it goes as any other.
+func TestGCKeepsTheDataOfASlotThatIsDown(t *testing.T) {
+	vol := strings.Repeat("e", 64)
+	mk := func(id string, replica int, state string, withVol bool) fleet.Container {
+		c := fleet.Container{ID: id, Name: "shop-db-" + id, App: "db", Replica: replica, State: state, Created: t0.Add(-48 * time.Hour),
+			Labels: map[string]string{fleet.LabelProject: "shop", fleet.LabelApp: "db"}}
+		if withVol {
+			c.Mounts = []fleet.Mount{{Type: "volume", Name: vol, Target: "/data"}}
+			c.Volumes = []string{vol}
+		}
+		return c
+	}
+	s := testSpec(t, "project: shop\ngc: {grace: 0s}\napps:\n  - {name: db, image: \"db:1\", replicas: 1}\n")
+	volumes := []fleet.Volume{{Name: vol, Labels: map[string]string{fleet.LabelProject: "shop"}, Created: t0.Add(-48 * time.Hour)}}
+	for _, c := range []struct {
+		name       string
+		containers []fleet.Container
+		want       string
+	}{
+		{"the slot is down: its exited container and volume stay", []fleet.Container{mk("x0", 0, "exited", true)}, ""},
+		{"an older exited one of the slot goes, the newest stays", []fleet.Container{mk("x0", 0, "exited", true), func() fleet.Container {
+			c := mk("x9", 0, "exited", false)
+			c.Created = t0.Add(-72 * time.Hour)
+			return c
+		}()}, "container:shop-db-x9"},
+		{"a replica runs in the slot again: the exited one and its orphaned volume go", []fleet.Container{mk("x0", 0, "exited", true), mk("r0", 0, "running", false)}, "container:shop-db-x0 volume:eeeeeeeeeeee"},
+		{"a slot beyond the replicas is not wanted", []fleet.Container{mk("x1", 1, "exited", true)}, "container:shop-db-x1 volume:eeeeeeeeeeee"},
+		{"no anonymous volume: nothing to hold", []fleet.Container{mk("x0", 0, "exited", false)}, "container:shop-db-x0 volume:eeeeeeeeeeee"},
+	} {
+		got := names(GC(GCInput{Spec: s, Containers: c.containers, Volumes: volumes}, t0))
+		if got != c.want {
+			t.Errorf("%s: removes %q, want %q", c.name, got, c.want)
+		}
+	}
+}

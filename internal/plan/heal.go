@@ -129,7 +129,10 @@ func byIndex(s *spec.Spec, want Wanted, observed []fleet.Container) map[appIndex
 	m := map[appIndex][]fleet.Container{}
 	for _, c := range observed {
 		a := s.App(c.App)
-		if a == nil || c.Retiring() || c.Replica < 0 || c.Replica >= want.Of(a.Name) {
+		// A retiring container is out of the balancer, leaving; one that
+		// stopped still holds its slot's volumes (an interrupted stop-first
+		// replacement), so a start of the slot carries them.
+		if a == nil || (c.Retiring() && !exited(c)) || c.Replica < 0 || c.Replica >= want.Of(a.Name) {
 			continue
 		}
 		k := appIndex{c.App, c.Replica}
@@ -148,14 +151,20 @@ func running(group []fleet.Container) []fleet.Container {
 	return out
 }
 
+// newestStopped is the newest container of the group that stopped for
+// good (exited, died), else the newest only created (a leftover); nil
+// when the slot has neither, or when one occupies it (paused, or being
+// restarted by Docker: nothing starts a twin beside it).
 func newestStopped(group []fleet.Container) *fleet.Container {
 	var best *fleet.Container
 	for i := range group {
 		c := &group[i]
-		if c.Running() || c.State == "removing" {
-			continue
-		}
-		if best == nil || c.Created.After(best.Created) {
+		switch {
+		case occupies(*c):
+			return nil
+		case c.State != "created" && !exited(*c):
+			continue // running, removing
+		case best == nil || exited(*c) && !exited(*best) || exited(*c) == exited(*best) && c.Created.After(best.Created):
 			best = c
 		}
 	}
@@ -223,7 +232,7 @@ func Heal(in HealInput, now time.Time) HealPlan {
 		for _, c := range run {
 			if u := unhealthy[c.ID]; u != nil {
 				cnt := p.Counters[c.ID]
-				r := carrying(Action{Kind: Replace, App: k.app, Replica: k.replica, Old: u,
+				r := carrying(s, a, Action{Kind: Replace, App: k.app, Replica: k.replica, Old: u,
 					Reason: fmt.Sprintf("failed its health check %d times in a row: %s", cnt.Failures, cnt.LastError)}, u)
 				cand = &r
 				failed, failedAt = u, cnt.FailingSince
@@ -240,7 +249,7 @@ func Heal(in HealInput, now time.Time) HealPlan {
 						how += " at " + x.FinishedAt.Format(time.RFC3339)
 					}
 				}
-				r := carrying(Action{Kind: Start, App: k.app, Replica: k.replica, Reason: fmt.Sprintf("replica %d %s (%s)", k.replica, how, c.Name)}, c)
+				r := carrying(s, a, Action{Kind: Start, App: k.app, Replica: k.replica, Reason: fmt.Sprintf("replica %d %s (%s)", k.replica, how, c.Name)}, c)
 				cand = &r
 				failed, failedAt = c, x.FinishedAt
 			}
@@ -305,7 +314,7 @@ func Heal(in HealInput, now time.Time) HealPlan {
 				continue
 			}
 			touched[c.ID] = true
-			p.Actions = append(p.Actions, carrying(Action{Kind: Replace, App: d.Name, Replica: c.Replica, Old: &c,
+			p.Actions = append(p.Actions, carrying(s, d, Action{Kind: Replace, App: d.Name, Replica: c.Replica, Old: &c,
 				Reason: fmt.Sprintf("restarts with %s, whose replicas were replaced", strings.Join(with, ", "))}, &c))
 		}
 	}

@@ -6,6 +6,7 @@ package plan
 
 import (
 	"fmt"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -44,13 +45,23 @@ type Action struct {
 	Carry map[string]string
 }
 
-// carrying makes a start or replacement carry the anonymous volumes of
-// from, the container it follows in its slot, and says so in its reason.
-func carrying(a Action, from *fleet.Container) Action {
-	if from == nil || (a.Kind == Start && from.State != "exited" && from.State != "dead") {
+// carrying makes a start or replacement of app carry the anonymous
+// volumes of from, the container it follows in its slot, and says so in
+// its reason. A path the app's spec now mounts otherwise (a named volume,
+// a bind, a tmpfs) carries nothing: the engine mounts the spec's there.
+func carrying(s *spec.Spec, app *spec.App, a Action, from *fleet.Container) Action {
+	if from == nil || app == nil || (a.Kind == Start && !exited(*from)) {
 		return a // a start never shares a volume with a container that may run again (paused, created)
 	}
-	a.Carry = from.AnonymousVolumes()
+	cover := covered(s, app)
+	for p, name := range from.AnonymousVolumes() {
+		if !cover[p] {
+			if a.Carry == nil {
+				a.Carry = map[string]string{}
+			}
+			a.Carry[p] = name
+		}
+	}
 	if len(a.Carry) == 0 {
 		return a
 	}
@@ -109,25 +120,28 @@ func Scale(s *spec.Spec, want Wanted, observed []fleet.Container, ready map[stri
 	var actions []Action
 	byApp := map[string][]fleet.Container{}
 	stopped := map[Slot]*fleet.Container{} // the newest exited container of each slot
+	held := map[Slot]bool{}                // slots nothing starts in
+	var retiring []fleet.Container
 	for _, c := range observed {
 		switch {
 		case c.Retiring():
-			c := c
-			actions = append(actions, Action{Kind: Remove, App: c.App, Replica: c.Replica, Old: &c,
-				Reason: "left by an interrupted pass after it was taken out of the balancer"})
+			retiring = append(retiring, c)
 		case c.State == "created":
 			c := c
 			actions = append(actions, Action{Kind: Remove, App: c.App, Replica: c.Replica, Old: &c,
 				Reason: "created but never started (an interrupted pass)"})
 		case c.Running():
 			byApp[c.App] = append(byApp[c.App], c)
-		case c.State == "exited" || c.State == "dead":
+		case occupies(c):
+			held[Slot{c.App, c.Replica}] = true
+		case exited(c):
 			c := c
 			if k := (Slot{c.App, c.Replica}); stopped[k] == nil || c.Created.After(stopped[k].Created) {
 				stopped[k] = &c
 			}
 		}
 	}
+	actions = append(actions, leftRetiring(s, want, retiring, byApp, stopped, held)...)
 	for _, a := range s.Apps {
 		if a.OnSwarm() {
 			// A swarm app's replicas are Swarm tasks; local containers
@@ -138,7 +152,7 @@ func Scale(s *spec.Spec, want Wanted, observed []fleet.Container, ready map[stri
 					Reason: fmt.Sprintf("app %q runs as a Swarm service now (engine: swarm)", a.Name)})
 			}
 		} else {
-			actions = append(actions, scaleApp(a, want.Of(a.Name), s.Docker.Network, byApp[a.Name], ready, stopped)...)
+			actions = append(actions, scaleApp(s, a, want.Of(a.Name), byApp[a.Name], ready, stopped, held)...)
 		}
 		delete(byApp, a.Name)
 	}
@@ -157,7 +171,8 @@ func Scale(s *spec.Spec, want Wanted, observed []fleet.Container, ready map[stri
 	return actions
 }
 
-func scaleApp(a *spec.App, want int, network string, running []fleet.Container, ready map[string]bool, stopped map[Slot]*fleet.Container) []Action {
+func scaleApp(s *spec.Spec, a *spec.App, want int, running []fleet.Container, ready map[string]bool, stopped map[Slot]*fleet.Container, held map[Slot]bool) []Action {
+	network := s.Docker.Network
 	hash := a.Hash(network)
 	have := len(running)
 	byReplica := map[int][]fleet.Container{}
@@ -174,7 +189,9 @@ func scaleApp(a *spec.App, want int, network string, running []fleet.Container, 
 	for i := 0; i < want; i++ {
 		group := byReplica[i]
 		if len(group) == 0 {
-			starts = append(starts, Action{Kind: Start, App: a.Name, Replica: i})
+			if !held[Slot{a.Name, i}] {
+				starts = append(starts, Action{Kind: Start, App: a.Name, Replica: i})
+			}
 			continue
 		}
 		keep := best(group, hash, ready)
@@ -188,13 +205,13 @@ func scaleApp(a *spec.App, want int, network string, running []fleet.Container, 
 		}
 		if keep.Hash != hash {
 			k := keep
-			actions = append(actions, carrying(Action{Kind: Replace, App: a.Name, Replica: i, Old: &k,
+			actions = append(actions, carrying(s, a, Action{Kind: Replace, App: a.Name, Replica: i, Old: &k,
 				Reason: changeReason(a, k, network, hash)}, &k))
 		}
 	}
 	for i := range starts {
 		starts[i].Reason = fmt.Sprintf("have %d running replicas, want %d", have, want)
-		starts[i] = carrying(starts[i], stopped[Slot{a.Name, starts[i].Replica}])
+		starts[i] = carrying(s, a, starts[i], stopped[Slot{a.Name, starts[i].Replica}])
 	}
 	// Scale-in removes the highest replica indexes first.
 	sort.SliceStable(extra, func(i, j int) bool { return extra[i].Replica > extra[j].Replica })
@@ -318,4 +335,61 @@ func Want(s *spec.Spec, a *spec.App, replica int, suffix string) fleet.Want {
 	}
 	wantStack(s, a, &w)
 	return w
+}
+
+// exited reports whether c stopped for good (exited or dead), not paused,
+// restarting or only created.
+func exited(c fleet.Container) bool { return c.State == "exited" || c.State == "dead" }
+
+// occupies reports whether c holds its slot although it does not run:
+// paused (an operator's backup), or being restarted by Docker's restart
+// policy. Nothing starts a twin beside it.
+func occupies(c fleet.Container) bool { return c.State == "paused" || c.State == "restarting" }
+
+// covered are the container paths the app's spec mounts with something
+// that is not an anonymous volume (a named volume, a bind, a tmpfs).
+func covered(s *spec.Spec, a *spec.App) map[string]bool {
+	out := map[string]bool{}
+	for _, m := range s.MountsOf(a) {
+		if m.Type != "anonymous" {
+			out[path.Clean(m.Target)] = true
+		}
+	}
+	for _, t := range a.Tmpfs {
+		p, _, _ := strings.Cut(t, ":")
+		out[path.Clean(p)] = true
+	}
+	return out
+}
+
+// leftRetiring decides the containers an interrupted pass left marked
+// retiring (out of the balancer): each is removed, but one that holds
+// the data of a slot still wanted, with no running replica, is not lost
+// with it: a stopped one is the slot's volumes to carry (the start
+// carries them), a running one is replaced stop-first, its volumes
+// carried (a pass killed between the rename and the stop).
+func leftRetiring(s *spec.Spec, want Wanted, retiring []fleet.Container, byApp map[string][]fleet.Container, stopped map[Slot]*fleet.Container, held map[Slot]bool) []Action {
+	var out []Action
+	for _, c := range retiring {
+		c := c
+		k := Slot{c.App, c.Replica}
+		a := s.App(c.App)
+		runs := false
+		for _, o := range byApp[c.App] {
+			runs = runs || o.Replica == c.Replica
+		}
+		wanted := a != nil && !a.OnSwarm() && c.Replica >= 0 && c.Replica < want.Of(a.Name) && !runs && !held[k]
+		switch {
+		case wanted && c.Running() && len(c.AnonymousVolumes()) > 0:
+			held[k] = true // this replacement is the slot's start
+			out = append(out, carrying(s, a, Action{Kind: Replace, App: c.App, Replica: c.Replica, Old: &c,
+				Reason: "left running by an interrupted pass after it was taken out of the balancer"}, &c))
+			continue
+		case wanted && exited(c) && (stopped[k] == nil || c.Created.After(stopped[k].Created)):
+			stopped[k] = &c
+		}
+		out = append(out, Action{Kind: Remove, App: c.App, Replica: c.Replica, Old: &c,
+			Reason: "left by an interrupted pass after it was taken out of the balancer"})
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -166,6 +167,49 @@ func TestCountsAsAttempt(t *testing.T) {
 	for kind, want := range map[Kind]bool{Start: true, Replace: true, Remove: false} {
 		if got := (Action{Kind: kind}).CountsAsAttempt(); got != want {
 			t.Errorf("a failed %s counts as an attempt: %v, want %v", kind, got, want)
+		}
+	}
+}
+
+// TestAnInterruptedReplacementKeepsTheSlotsData: a pass killed during a
+// stop-first replacement leaves the old container marked retiring —
+// stopped, or still running when the kill came before the stop. It is
+// removed, but its slot's data is not lost with it: a stopped one's
+// volume is carried by the slot's start, a running one is replaced
+// stop-first, carrying it; one without anonymous volumes is removed and
+// its slot started as before.
+func TestAnInterruptedReplacementKeepsTheSlotsData(t *testing.T) {
+	s := testSpec(t, fmt.Sprintf(webSpec, 1))
+	vol := strings.Repeat("c", 64)
+	retiring := func(state string, withVol bool) fleet.Container {
+		c := ctr("r0", 0, "old", time.Hour)
+		c.Name += fleet.RetiringSuffix
+		c.State = state
+		if withVol {
+			c.Mounts = []fleet.Mount{{Type: "volume", Name: vol, Target: "/data"}}
+		}
+		return c
+	}
+	for _, c := range []struct {
+		name  string
+		old   fleet.Container
+		want  string
+		carry bool
+	}{
+		{"stopped, with a volume", retiring("exited", true), "remove r0, start 0", true},
+		{"running, with a volume", retiring("running", true), "replace r0", true},
+		{"running, without one", retiring("running", false), "remove r0, start 0", false},
+	} {
+		as := Scale(s, Desired(s, nil, nil), []fleet.Container{c.old}, nil)
+		var got []string
+		carried := false
+		for _, a := range as {
+			got = append(got, summary([]Action{a}))
+			carried = carried || a.Carry["/data"] == vol
+		}
+		sort.Strings(got)
+		if strings.Join(got, ", ") != c.want || carried != c.carry {
+			t.Errorf("%s: %v (carries %v), want %s (carries %v)", c.name, got, carried, c.want, c.carry)
 		}
 	}
 }
