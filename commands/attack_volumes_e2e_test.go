@@ -3,9 +3,9 @@ package commands_test
 // Adversarial end-to-end tests of the claim that a replica's anonymous
 // volume (the image's VOLUME, a database's data directory) stays with its
 // replica slot across every replacement and that gc never removes what is
-// needed. Each test here failed when it was written: it shows a way the
-// slot's data ends up in an orphan volume while the slot runs on a fresh,
-// empty one.
+// needed. Each test here failed when it was written (at 9963c7e): each
+// was a way the slot's data ended up in an orphan volume while the slot
+// ran on a fresh, empty one. They hold now.
 
 import (
 	"fmt"
@@ -59,9 +59,9 @@ func waitState(t *testing.T, id string, d time.Duration, states ...string) strin
 // TestAttackKilledStopFirstReplacementKeepsTheSlotsData: a rollout that
 // carries the slot's volume is stop-first; the pass is killed (-9) while
 // the old container stops (renamed .retiring). The next scale removes the
-// retiring leftover and starts the slot afresh, on a new empty volume: the
-// data is in an orphan that the next gc removes. Expected: the start
-// carries the retiring container's volume, as it would the old one's.
+// retiring leftover and its start carries the retiring container's volume,
+// as it would the old one's (it used to start the slot on a new, empty
+// volume, the data left in an orphan the next gc removed).
 func TestAttackKilledStopFirstReplacementKeepsTheSlotsData(t *testing.T) {
 	e := newStackE2E(t)
 	_, img := stackImage(t)
@@ -117,11 +117,9 @@ func TestAttackKilledStopFirstReplacementKeepsTheSlotsData(t *testing.T) {
 }
 
 // TestAttackPausedReplicaKeepsItsData: the replica is paused (a consistent
-// backup) while cron's scale runs. scale counts it as missing and starts a
-// second container for the slot on a fresh volume; after the unpause the
-// next scale removes the data holder as the older duplicate. Expected: a
-// paused replica holds its slot (or at least the kept container is the one
-// with the slot's data).
+// backup) while cron's scale runs: it holds its slot, so no second
+// container starts on a fresh volume (which, after the unpause, used to be
+// kept over the data holder as the newer duplicate).
 func TestAttackPausedReplicaKeepsItsData(t *testing.T) {
 	e := newStackE2E(t)
 	_, img := stackImage(t)
@@ -148,11 +146,9 @@ func TestAttackPausedReplicaKeepsItsData(t *testing.T) {
 }
 
 // TestAttackRestartingReplicaGetsNoTwin: with restart: on-failure, a
-// replica in Docker's restart delay is "restarting"; heal takes it for a
-// stopped replica and starts a second container for the slot, on a fresh
-// volume, without carrying (carrying only takes exited or dead ones).
-// Expected: no second container while Docker restarts the first, or one
-// that carries its volume.
+// replica in Docker's restart delay is "restarting": it holds its slot, and
+// heal starts no second container for it on a fresh volume (it used to take
+// it for a stopped replica).
 func TestAttackRestartingReplicaGetsNoTwin(t *testing.T) {
 	e := newStackE2E(t)
 	_, img := stackImage(t)
@@ -185,11 +181,10 @@ func TestAttackRestartingReplicaGetsNoTwin(t *testing.T) {
 // TestAttackCreatedLeftoverHidesTheSlotsVolumeFromHeal: heal's start of a
 // crashed replica, killed between create and start, leaves a "created"
 // container (it mounts the carried volume) newer than the exited one.
-// The next heal takes the created one as the slot's newest, carries
-// nothing from it (a start never carries from "created"), and starts the
-// slot on a fresh volume. (scale would carry from the exited one.) The
-// leftover is made here by hand with the labels and mount heal's create
-// gives it.
+// The next heal carries from the exited one, not the created leftover (it
+// used to take the created one as the slot's newest and start the slot on
+// a fresh volume). The leftover is made here by hand with the labels and
+// mount heal's create gives it.
 func TestAttackCreatedLeftoverHidesTheSlotsVolumeFromHeal(t *testing.T) {
 	e := newStackE2E(t)
 	_, img := stackImage(t)
@@ -221,11 +216,10 @@ func TestAttackCreatedLeftoverHidesTheSlotsVolumeFromHeal(t *testing.T) {
 
 // TestAttackGCKeepsAWantedSlotsData: a replica crashed and is not started
 // again within gc's grace (heal not run, a depends_on waiting, a hold). gc
-// removes the exited container — past its grace since it finished — and,
-// in the same pass, the volume it leaves orphan (created long before): the
-// slot's data, which the slot's next start would have carried. Expected:
-// the anonymous volume of a slot the spec still wants is kept (it is
-// needed), or at least not in the same pass that orphans it.
+// used to remove the exited container — past its grace since it finished —
+// and, in the same pass, the volume it left orphan (created long before): the
+// slot's data, which the slot's next start would have carried. gc keeps a
+// down slot's holder (its newest exited container) and so its volume.
 func TestAttackGCKeepsAWantedSlotsData(t *testing.T) {
 	e := newStackE2E(t)
 	_, img := stackImage(t)
@@ -244,8 +238,8 @@ func TestAttackGCKeepsAWantedSlotsData(t *testing.T) {
 }
 
 // TestAttackDryRunSaysCarriesOverOnlyWhenItDoes: a rollout that puts a
-// tmpfs over the VOLUME path mounts no volume there, but its reason (and
-// so the dry run) says the anonymous volume /data carries over.
+// tmpfs over the VOLUME path mounts no volume there, and its reason (and
+// so the dry run) no longer says the anonymous volume /data carries over.
 func TestAttackDryRunSaysCarriesOverOnlyWhenItDoes(t *testing.T) {
 	e := newStackE2E(t)
 	_, img := stackImage(t)
