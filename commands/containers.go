@@ -129,17 +129,3 @@ func (x *pass) inspectStopped(ctx context.Context, cs []fleet.Container) map[str
 	})
 	return out
 }
-
-// backingOff are the newest stopped replicas of slots with no running
-// one whose slot backs off: scale inspects them, so a slot whose replica
-// served long starts afresh, as heal decides (one inspect per such slot).
-func (x *pass) backingOff() []fleet.Container {
-	slots := plan.SlotsOf(x.state, x.spec)
-	var out []fleet.Container
-	for _, c := range plan.ToInspect(x.spec, x.want, x.fleet.containers) {
-		if len(slots[plan.Slot{App: c.App, Replica: c.Replica}]) > 0 {
-			out = append(out, c)
-		}
-	}
-	return out
-}

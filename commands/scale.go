@@ -80,7 +80,7 @@ func scalePass(explain bool, metricsPath string, retry bool) passDef[scaleSeen] 
 					return seen, fmt.Errorf("observe swarm: %w", err)
 				}
 			}
-			seen.exits = x.inspectStopped(ctx, x.backingOff())
+			seen.exits = x.inspectStopped(ctx, plan.ToInspect(x.spec, x.want, x.fleet.containers)) // broken slots only: a start after a crash is an attempt
 			seen.sync, seen.syncOK, err = x.balancerStep(x.members)
 			if err == nil && x.spec.Nginx != nil {
 				seen.config, _, err = balancer.Current(x.spec.Resolve(x.spec.Nginx.Config))

@@ -88,6 +88,24 @@ func StableSlots(s *spec.Spec, want Wanted, observed []fleet.Container, exits ma
 	return out
 }
 
+// CrashedSlots are the slots with no running container whose newest
+// stopped one exited within stable_after of its start (its exit known:
+// ToInspect), by slot: a start there is an attempt against the slot.
+func CrashedSlots(s *spec.Spec, want Wanted, observed []fleet.Container, exits map[string]fleet.Exit) map[Slot]*fleet.Container {
+	out := map[Slot]*fleet.Container{}
+	for k, group := range byIndex(s, want, observed) {
+		if running(group) != nil {
+			continue
+		}
+		if c := newestStopped(group); c != nil && exited(*c) {
+			if x, ok := exits[c.ID]; ok && !ServedLong(s.App(k.app), c.Created, x.FinishedAt) {
+				out[Slot{k.app, k.replica}] = c
+			}
+		}
+	}
+	return out
+}
+
 // PauseFindings are the paused rollouts (state, for each app's current
 // spec) of apps that still run older replicas: a finding each that makes
 // the pass partly done, whether or not this pass would replace one.

@@ -53,6 +53,27 @@ func Judges(s Sight, inc *state.Incident) bool {
 		return false // a pass skips a down node: what it found there (pressure, a kept label) stands
 	case s.Pass == "scale" && (inc.Type == "hold" || inc.Type == "crashloop"):
 		return !healJudges(s, inc)
+	case s.Pass == "heal" && (inc.Type == "hold" || inc.Type == "crashloop"):
+		return !scaleJudges(s, inc)
+	}
+	return true
+}
+
+// scaleJudges: the hold or crash loop is of a slot with no container at
+// all (its starts fail before one exists: a missing image), which only
+// scale starts; heal acts on slots that have a container.
+func scaleJudges(s Sight, inc *state.Incident) bool {
+	slot, ok := SlotOfTarget(inc.Target)
+	if !ok {
+		return false
+	}
+	if a := s.Spec.App(inc.App); a != nil && a.OnSwarm() {
+		return false
+	}
+	for _, c := range s.Containers {
+		if c.App == slot.App && c.Replica == slot.Replica && !c.Retiring() {
+			return false
+		}
 	}
 	return true
 }

@@ -14,6 +14,8 @@ import (
 // things: a node down is not over for a pass that could not list the
 // nodes; a wait heal's replacement hit is heal's; a swarm task's hold, a
 // running replica's and an app's panic hold are heal's, not scale's; a
+// hold of a slot with no container at all (a missing image) is scale's,
+// not heal's; a
 // refused demotion stands while a node is down; every other type belongs
 // to the passes that find it.
 func TestIncidentsAreJudgedOnlyByPassesThatSeeThem(t *testing.T) {
@@ -27,7 +29,7 @@ apps:
 	if err != nil {
 		t.Fatal(err)
 	}
-	running := []fleet.Container{{ID: "a", App: "web", Replica: 1, State: "running", Name: "p-web-1-a"}}
+	running := []fleet.Container{{ID: "a", App: "web", Replica: 1, State: "running", Name: "p-web-1-a"}, {ID: "b", App: "web", Replica: 2, State: "exited", Name: "p-web-2-b"}}
 	passes := []string{"scale", "heal", "lb render", "labels sync", "rebalance", "swarm join", "gc", "mods refresh"}
 	for _, tc := range []struct {
 		name   string
@@ -43,7 +45,8 @@ apps:
 		{"a swarm task's hold", state.Incident{Type: "hold", App: "svc", Target: "task abc"}, true, false, []string{"heal"}},
 		{"an app's panic hold", state.Incident{Type: "hold", App: "web", Target: "web"}, true, false, []string{"heal"}},
 		{"a slot's hold, its replica running", state.Incident{Type: "hold", App: "web", Target: "web replica 1"}, true, false, []string{"heal"}},
-		{"a slot's crash loop, no replica running", state.Incident{Type: "crashloop", App: "web", Target: "web replica 0"}, true, false, []string{"scale", "heal"}},
+		{"a slot's crash loop, its container exited", state.Incident{Type: "crashloop", App: "web", Target: "web replica 2"}, true, false, []string{"scale", "heal"}},
+		{"a slot's hold with no container at all (a missing image)", state.Incident{Type: "hold", App: "web", Target: "web replica 0"}, true, false, []string{"scale"}},
 		{"a paused rollout", state.Incident{Type: "paused", App: "web"}, true, false, []string{"scale", "heal"}},
 		{"panic routing", state.Incident{Type: "panic", App: "web"}, true, false, []string{"scale", "heal", "lb render"}},
 		{"an unhealthy replica", state.Incident{Type: "unhealthy", App: "web"}, true, false, []string{"heal"}},

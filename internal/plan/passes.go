@@ -91,7 +91,14 @@ func ScalePass(in ScaleInput, now time.Time) Plan {
 		attempts, paused = nil, nil
 	}
 	stable := StableSlots(in.Spec, in.Want, in.Containers, in.Exits)
-	actions, holds := ApplyHolds(in.Spec, Scale(in.Spec, in.Want, in.Containers, in.Ready), attempts, stable, now)
+	crashed := CrashedSlots(in.Spec, in.Want, in.Containers, in.Exits)
+	scaled := Scale(in.Spec, in.Want, in.Containers, in.Ready)
+	for i, a := range scaled {
+		if c := crashed[Slot{a.App, a.Replica}]; c != nil && a.Kind == Start {
+			scaled[i].Reason += fmt.Sprintf("; replica %d %s (%s)", a.Replica, in.Exits[c.ID].String(), c.Name)
+		}
+	}
+	actions, holds := ApplyHolds(in.Spec, scaled, attempts, stable, now)
 	actions = ApplyPauses(in.Spec, actions, paused)
 	pauses := PauseFindings(in.Spec, in.Containers, paused)
 	if in.Counts == nil {
@@ -122,6 +129,14 @@ func ScalePass(in ScaleInput, now time.Time) Plan {
 		}
 		for _, o := range outs {
 			a, ok := o.Step.Do.(*Action)
+			if ok && o.Err == nil && a.Kind == Start && crashed[Slot{a.App, a.Replica}] != nil {
+				// A start after a crash is an attempt against the slot, as
+				// heal's is: a replica that keeps exiting soon after it
+				// started backs off, however often cron runs scale.
+				app := in.Spec.App(a.App)
+				st.AddSlotAttempt(a.App, a.Replica, now, app.Health.CrashloopWindow.D, in.Spec.HashOf(app))
+				continue
+			}
 			if !ok || o.Err == nil || !a.CountsAsAttempt() {
 				continue
 			}
