@@ -52,6 +52,9 @@ type Env struct {
 	// stdout tracks whether anything was written to Stdout (Report prints
 	// a JSON error object only when nothing was).
 	stdout *trackedWriter
+	// argsJSON: the command line asks for -o json (read before its flags
+	// parse, so an error in them is one JSON object too).
+	argsJSON bool
 }
 
 func (e *Env) getenv(k string) string {
@@ -119,6 +122,8 @@ func NewApp(env *Env) *cli.App {
 		EnableBashCompletion: true,
 		HideHelpCommand:      true,
 		ExitErrHandler:       func(*cli.Context, error) {},
+		OnUsageError:         usageError,
+		Action:               rootAction,
 		Description: "Each subcommand is one pass: lock, load the spec and the state, observe Docker,\n" +
 			"decide (every action with a reason), act, save. A second pass right after changes\n" +
 			"nothing. --dry-run prints exactly what the real pass would do. Global options may\n" +
@@ -189,6 +194,7 @@ func Run(ctx context.Context, env *Env, args []string) int {
 	out := &trackedWriter{w: env.Stdout}
 	env.Stdout = out
 	env.stdout = out
+	env.argsJSON = outputFromArgs(args) == "json"
 	app := NewApp(env)
 	return Report(env, app.RunContext(ctx, hoistGlobalFlags(app, args)))
 }

@@ -152,7 +152,7 @@ func Report(env *Env, err error) int {
 	if err == nil {
 		return code
 	}
-	if env.Output == "json" && (env.stdout == nil || !env.stdout.wrote) {
+	if (env.Output == "json" || env.argsJSON) && (env.stdout == nil || !env.stdout.wrote) {
 		_ = writeJSON(env.Stdout, errorFields(env, err))
 	}
 	if quiet(err) && !env.Verbose {

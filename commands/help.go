@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/baton-orchestrator/baton/internal/spec"
 	"github.com/urfave/cli/v2"
 )
 
@@ -161,8 +162,96 @@ func addHelp(c *cli.Command, prefix string) {
 		c.Description += "\n\n" + examplesBlock(d) + "\n\n" + exitBlock(d)
 	}
 	c.Description += "\n\n" + globalNote
+	c.OnUsageError = usageError
+	switch {
+	case len(c.Subcommands) > 0 && c.Action == nil:
+		c.Action = needSubcommand(path, c.Subcommands)
+	case c.ArgsUsage == "" && c.Action != nil:
+		c.Action = noArguments(path, c.Action)
+	}
 	for _, sub := range c.Subcommands {
 		addHelp(sub, path)
+	}
+}
+
+// usageError is a flag that does not parse: an error (exit 1, one JSON
+// object with -o json), not the help on stdout.
+func usageError(cx *cli.Context, err error, _ bool) error {
+	name := "baton"
+	if cx.Command != nil && cx.Command.FullName() != "" && cx.Command.FullName() != "baton" {
+		name += " " + cx.Command.FullName()
+	}
+	return withCode(ExitError, err, name+" --help lists the options")
+}
+
+// rootAction is baton's own action: the help with no command (as docker
+// prints it), an error naming the closest command for an unknown one.
+func rootAction(cx *cli.Context) error {
+	if cx.Args().Len() == 0 {
+		return cli.ShowAppHelp(cx)
+	}
+	var names []string
+	for _, c := range cx.App.Commands {
+		if !c.Hidden {
+			names = append(names, c.Name)
+		}
+	}
+	got := cx.Args().First()
+	err := fmt.Errorf("unknown command %q for \"baton\"", got)
+	if best := spec.Closest(got, names); best != "" {
+		return withCode(ExitError, err, fmt.Sprintf("did you mean \"baton %s\"?", best))
+	}
+	return withCode(ExitError, err, "baton --help lists the commands")
+}
+
+// outputFromArgs is --output as args give it, read before the flags are
+// parsed, so a command line whose flags do not parse still gets its one
+// JSON object with -o json.
+func outputFromArgs(args []string) string {
+	last := ""
+	for i, a := range args {
+		switch {
+		case a == "--":
+			return last
+		case (a == "-o" || a == "--output" || a == "-output") && i+1 < len(args):
+			last = args[i+1] // the last one wins, as when the flags parse
+		case strings.HasPrefix(a, "-o=") || strings.HasPrefix(a, "--output=") || strings.HasPrefix(a, "-output="):
+			last = a[strings.Index(a, "=")+1:]
+		}
+	}
+	return last
+}
+
+// needSubcommand is a command group's action: without a subcommand, or
+// with one it does not know, it is an error naming them (a typo names the
+// closest), so `baton schedule > /etc/cron.d/baton` never writes the help
+// into cron's directory and exits 0.
+func needSubcommand(path string, subs []*cli.Command) cli.ActionFunc {
+	var names []string
+	for _, s := range subs {
+		names = append(names, s.Name)
+	}
+	return func(cx *cli.Context) error {
+		if cx.Args().Len() == 0 {
+			return withCode(ExitError, fmt.Errorf("baton %s needs a subcommand: %s", path, strings.Join(names, ", ")), "baton "+path+" --help")
+		}
+		got := cx.Args().First()
+		err := fmt.Errorf("unknown command %q for \"baton %s\" (known: %s)", got, path, strings.Join(names, ", "))
+		if best := spec.Closest(got, names); best != "" {
+			return withCode(ExitError, err, fmt.Sprintf("did you mean \"baton %s %s\"?", path, best))
+		}
+		return withCode(ExitError, err)
+	}
+}
+
+// noArguments refuses arguments to a command that takes none (`baton
+// scale web` would otherwise run a pass over every app).
+func noArguments(path string, action cli.ActionFunc) cli.ActionFunc {
+	return func(cx *cli.Context) error {
+		if cx.Args().Len() > 0 {
+			return withCode(ExitError, fmt.Errorf("baton %s takes no arguments, got %q", path, cx.Args().Slice()), "baton "+path+" --help")
+		}
+		return action(cx)
 	}
 }
 

@@ -41,19 +41,27 @@ func kindName(n *yaml.Node) string {
 // unknownField says a field is unknown and names the closest known one
 // (a typo), or lists the known ones when none is close.
 func unknownField(name string, known []string) string {
+	if best := Closest(name, known); best != "" {
+		return fmt.Sprintf("unknown field; did you mean %q?", best)
+	}
+	return fmt.Sprintf("unknown field (known: %s)", strings.Join(known, ", "))
+}
+
+// Closest is the one of known that name is a typo of, or "" when none is
+// close: at most one edit in four letters (and at most 3), or name
+// spelled with '-' where known has '_'. The CLI names subcommands so too.
+func Closest(name string, known []string) string {
 	best, bestD := "", 0
 	for _, k := range known {
 		if d := editDistance(strings.ToLower(name), k); best == "" || d < bestD {
 			best, bestD = k, d
 		}
 	}
-	// Close: at most one edit in four letters (and at most 3), or the
-	// field spelled with '-' where the spec has '_'.
 	limit := min(3, max(1, len(best)/4))
 	if best != "" && (bestD <= limit || strings.ReplaceAll(name, "-", "_") == best) {
-		return fmt.Sprintf("unknown field; did you mean %q?", best)
+		return best
 	}
-	return fmt.Sprintf("unknown field (known: %s)", strings.Join(known, ", "))
+	return ""
 }
 
 // editDistance is the Damerau–Levenshtein distance (optimal string
