@@ -2,6 +2,7 @@ package commands_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -49,5 +50,30 @@ func TestUsageErrorsAreErrors(t *testing.T) {
 	// baton alone prints its help, as docker does.
 	if out, _, code := a.run(); code != 0 || !strings.Contains(out, "USAGE") {
 		t.Errorf("baton alone: exit %d\n%s", code, out)
+	}
+}
+
+// TestInProcessDryRunListsActionsInTheOrderThePassRuns: scaling 2 → 1
+// while the spec changes removes the extra replica and then rolls the
+// other; the dry run lists them in that order, as the real pass prints
+// them.
+func TestInProcessDryRunListsActionsInTheOrderThePassRuns(t *testing.T) {
+	a := newInproc(t)
+	a.write(`"true"`, fmt.Sprintf(webApp, 2))
+	a.must(0, "scale")
+	a.write(`"true"`, "apps:\n  - {name: web, image: \"web:1\", port: 8080, replicas: 1, env: {A: b}, lb: {}, health: {type: http, path: /}}\n")
+	order := func(out string) []string {
+		var got []string
+		for _, l := range strings.Split(out, "\n") {
+			if f := strings.Fields(l); len(f) > 1 && f[0] == "web" {
+				got = append(got, f[1])
+			}
+		}
+		return got
+	}
+	dry := order(a.must(0, "-n", "scale"))
+	real := order(a.must(0, "scale"))
+	if fmt.Sprint(dry) != "[remove replace]" || fmt.Sprint(real) != fmt.Sprint(dry) {
+		t.Errorf("dry run %v, real pass %v; want [remove replace] both", dry, real)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -106,7 +107,7 @@ func ScalePass(in ScaleInput, now time.Time) Plan {
 	}
 	actions, waiting := GateDependencies(in.Spec, actions, in.Counts)
 	steps := append(append(HoldSteps(holds), pauses...), waiting...)
-	for _, a := range actions {
+	for _, a := range RunOrder(in.Spec, actions) {
 		steps = append(steps, ActionStep(a))
 	}
 	if in.Spec.HasSwarmApps() {
@@ -262,7 +263,7 @@ func HealPass(in HealInput, now time.Time) Plan {
 		}
 	}
 	hp.Attempts = attempts
-	for _, a := range hp.Actions {
+	for _, a := range RunOrder(in.Spec, hp.Actions) {
 		steps = append(steps, ActionStep(a))
 	}
 	return Plan{Steps: steps, Commit: func(st *state.State, outs []Outcome) {
@@ -317,4 +318,34 @@ func Acts(steps []Step) bool {
 		}
 	}
 	return false
+}
+
+// StopsFirst reports whether a is a replacement made stop-first: its app
+// says so (update.order), or it carries the old container's anonymous
+// volumes (two containers never share one).
+func StopsFirst(s *spec.Spec, a Action) bool {
+	if a.Kind != Replace || a.Old == nil {
+		return false
+	}
+	app := s.App(a.App)
+	return app != nil && (app.Order() == spec.StopFirst || len(a.Carry) > 0)
+}
+
+// RunOrder is the order a pass's actions run in (rollout.Runner): starts
+// and removals, then the start-first replacements one at a time, then the
+// stop-first ones; each group in plan order. The plan lists them so, so
+// a dry run prints what the pass then does, in the order it does it.
+func RunOrder(s *spec.Spec, actions []Action) []Action {
+	rank := func(a Action) int {
+		switch {
+		case StopsFirst(s, a):
+			return 2
+		case a.Kind == Replace:
+			return 1
+		}
+		return 0
+	}
+	out := append([]Action(nil), actions...)
+	sort.SliceStable(out, func(i, j int) bool { return rank(out[i]) < rank(out[j]) })
+	return out
 }

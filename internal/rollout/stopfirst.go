@@ -23,17 +23,8 @@ import (
 	"github.com/baton-orchestrator/baton/internal/spec"
 )
 
-// stopsFirst reports whether a is a replacement its app wants stop-first,
-// or one that carries the old container's anonymous volumes (two
-// containers never share one: a database's data directory has one
-// writer).
-func (r *Runner) stopsFirst(a plan.Action) bool {
-	if a.Kind != plan.Replace || a.Old == nil {
-		return false
-	}
-	app := r.Spec.App(a.App)
-	return app != nil && (app.Order() == spec.StopFirst || len(a.Carry) > 0)
-}
+// stopsFirst reports whether a is replaced stop-first (plan.StopsFirst).
+func (r *Runner) stopsFirst(a plan.Action) bool { return plan.StopsFirst(r.Spec, a) }
 
 // prepare makes present what the step's starts need, once per pass each:
 // images by reference, volumes and networks by "volume NAME" and
