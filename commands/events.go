@@ -2,11 +2,13 @@ package commands
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/baton-orchestrator/baton/internal/spec"
 	"github.com/baton-orchestrator/baton/state"
 )
 
@@ -36,6 +38,14 @@ func newEventsCommand(env *Env) *cli.Command {
 			types := map[string]bool{}
 			for _, t := range strings.Split(typ, ",") {
 				if t = strings.TrimSpace(t); t != "" {
+					if !slices.Contains(spec.EventTypes, t) {
+						// a typo would print nothing, as if nothing happened
+						err := fmt.Errorf("--type: unknown event type %q", t)
+						if best := spec.Closest(t, spec.EventTypes); best != "" {
+							return withCode(ExitError, err, fmt.Sprintf("did you mean %q?", best))
+						}
+						return withCode(ExitError, err, "the types: "+strings.Join(spec.EventTypes, ", "))
+					}
 					types[t] = true
 				}
 			}

@@ -31,7 +31,10 @@ func newHealCommand(env *Env) *cli.Command {
 		},
 		func(c *cli.Context) error {
 			pass := func() error { return run(c.Context, env, healPass()) }
-			if forDur <= 0 {
+			if forDur < 0 {
+				return withCode(ExitError, fmt.Errorf("--for must not be negative, got %s", forDur), "--for 55s under a 1-minute cron; without --for, one pass")
+			}
+			if forDur == 0 {
 				return pass()
 			}
 			if every <= 0 {

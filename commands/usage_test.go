@@ -12,8 +12,9 @@ import (
 // flags that do not parse are errors (exit 1) that name what is wrong —
 // the closest command for a typo — never the help on stdout with exit 0
 // (`baton schedule > /etc/cron.d/baton` would install the help), never a
-// pass over everything (`baton scale web`); with -o json, anywhere on the
-// line, each is one JSON object.
+// pass over everything (`baton scale web`) nor an empty answer to a typo
+// (`events --type crashlop`); with -o json, anywhere on the line, each is
+// one JSON object.
 func TestUsageErrorsAreErrors(t *testing.T) {
 	a := newInproc(t)
 	a.write(`"true"`, "apps: []\n")
@@ -28,6 +29,8 @@ func TestUsageErrorsAreErrors(t *testing.T) {
 		{[]string{"scale", "web"}, `baton scale takes no arguments, got ["web"]`},
 		{[]string{"status", "--bogus"}, "flag provided but not defined: -bogus"},
 		{[]string{"--lock-timeout", "abc", "scale"}, `invalid value "abc" for flag -lock-timeout`},
+		{[]string{"heal", "--for", "-5s"}, "--for must not be negative, got -5s"},
+		{[]string{"events", "--type", "crashlop"}, `did you mean "crashloop"?`},
 	} {
 		out, errOut, code := a.run(c.args...)
 		if code != 1 || out != "" || !strings.Contains(errOut, c.want) {
