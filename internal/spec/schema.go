@@ -94,7 +94,7 @@ var rules = map[string]map[string]any{
 	"SwarmNode.labels":             {"propertyNames": labelNames, "additionalProperties": map[string]any{"type": "string", "pattern": noNULLine}},
 	"App.volumes":                  {"items": volumeItem},
 	"Health.path":                  {"not": map[string]any{"pattern": `\.\.`}},
-	"Health.statuses":              {"items": map[string]any{"type": "integer", "minimum": 100, "maximum": 599}},
+	"Health.statuses":              {"items": withRange(intSchema(), 100, 599)},
 	"Health.headers":               {"propertyNames": map[string]any{"pattern": headerRe.String()}, "additionalProperties": map[string]any{"type": "string", "pattern": "^[^\x00\r\n]*$"}},
 	"Health.failure_threshold":     {"minimum": 0, "maximum": 100},
 	"Health.success_threshold":     {"minimum": 0, "maximum": 100},
@@ -260,7 +260,7 @@ func schemaOf(t reflect.Type, name string) map[string]any {
 	case reflect.String:
 		return map[string]any{"type": "string"}
 	case reflect.Int:
-		return map[string]any{"type": "integer"}
+		return intSchema()
 	case reflect.Bool:
 		return map[string]any{"type": "boolean"}
 	case reflect.Float64:
@@ -323,4 +323,16 @@ func schemaOf(t reflect.Type, name string) map[string]any {
 		return s
 	}
 	return map[string]any{"description": "unsupported: " + strings.ToLower(t.Kind().String())}
+}
+
+// intSchema is a whole number as validate reads one: a YAML integer, or a
+// string of digits (replicas: "3"), so the schema never refuses what
+// validate accepts; ranges bind the numbers, and validate the strings.
+func intSchema() map[string]any {
+	return map[string]any{"type": []string{"integer", "string"}, "pattern": `^[+-]?[0-9]+$`}
+}
+
+func withRange(m map[string]any, lo, hi int) map[string]any {
+	m["minimum"], m["maximum"] = lo, hi
+	return m
 }
