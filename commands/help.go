@@ -177,10 +177,13 @@ func addHelp(c *cli.Command, prefix string) {
 // usageError is a flag that does not parse: an error (exit 1, one JSON
 // object with -o json), not the help on stdout.
 func usageError(cx *cli.Context, err error, _ bool) error {
-	name := "baton"
-	if cx.Command != nil && cx.Command.FullName() != "" && cx.Command.FullName() != "baton" {
-		name += " " + cx.Command.FullName()
+	var path []string
+	for _, c := range cx.Lineage() {
+		if c.Command != nil && c.Command.Name != "" && c.Command.Name != "baton" {
+			path = append([]string{c.Command.Name}, path...)
+		}
 	}
+	name := strings.Join(append([]string{"baton"}, path...), " ")
 	return withCode(ExitError, err, name+" --help lists the options")
 }
 

@@ -558,3 +558,34 @@ func TestScheduleCoversEveryPass(t *testing.T) {
 		t.Errorf("only %d passes found", n)
 	}
 }
+
+// TestScheduleFollowsGCGraceAndSpreadsTimers: gc runs every hour, or
+// every gc.grace when shorter (grace 0s too), at least every 5 minutes;
+// every systemd timer but heal's (its --for fills the minute) has a
+// RandomizedDelaySec, at most a quarter of its interval.
+func TestScheduleFollowsGCGraceAndSpreadsTimers(t *testing.T) {
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "baton.yaml")
+	if err := os.WriteFile(spec, []byte("project: p\ngc: {grace: 0s}\napps: [{name: web, image: \"web:1\"}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := runApp(t, "--spec", spec, "schedule", "crontab")
+	if code != 0 || !strings.Contains(out, "*/5 * * * * root") || !regexp.MustCompile(`\*/5 \* \* \* \* root .* gc\n`).MatchString(out) {
+		t.Errorf("gc with grace 0s is not every 5 minutes: exit %d\n%s%s", code, out, errOut)
+	}
+	units := filepath.Join(dir, "units")
+	if _, errOut, code := runApp(t, "--spec", spec, "schedule", "systemd", "--out", units); code != 0 {
+		t.Fatal(errOut)
+	}
+	timers, _ := filepath.Glob(filepath.Join(units, "*.timer"))
+	if len(timers) < 3 {
+		t.Fatalf("timers: %v", timers)
+	}
+	for _, f := range timers {
+		b, _ := os.ReadFile(f)
+		zero := strings.Contains(string(b), "RandomizedDelaySec=0\n")
+		if heal := strings.Contains(f, "heal"); zero != heal {
+			t.Errorf("%s: RandomizedDelaySec=0 is %v\n%s", filepath.Base(f), zero, b)
+		}
+	}
+}

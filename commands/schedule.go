@@ -43,9 +43,8 @@ const defaultMetricsDir = "/var/lib/node_exporter/textfile_collector"
 // step with the app's passes.
 func scheduleFor(s *spec.Spec) []scheduled {
 	var out []scheduled
-	add := func(cmd, args string, every time.Duration, why, delay, timeout string) {
+	add := func(cmd, args string, every time.Duration, why string, d time.Duration, timeout string) {
 		e := cronEvery(every)
-		d, _ := time.ParseDuration(delay)
 		if maxD := e.interval / 4; d > maxD {
 			d = maxD
 		}
@@ -57,20 +56,20 @@ func scheduleFor(s *spec.Spec) []scheduled {
 		docker = docker || !a.OnSwarm()
 	}
 	if len(s.Apps) > 0 {
-		add("scale", "scale", time.Minute, "", "5s", "10min")
+		add("scale", "scale", time.Minute, "", 5*time.Second, "10min")
 	}
 	if docker {
-		add("heal", "heal --for 55s --every 5s", time.Minute, ", probing every 5s", "0", "5min")
+		add("heal", "heal --for 55s --every 5s", time.Minute, ", probing every 5s", 0, "5min")
 	}
 	if s.Nginx != nil {
-		add("lb render", "lb render", 5*time.Minute, " (a safety net: scale and heal render too)", "30s", "5min")
+		add("lb render", "lb render", 5*time.Minute, " (a safety net: scale and heal render too)", 30*time.Second, "5min")
 	}
 	if docker {
 		every := time.Hour
-		if g := s.GC.Grace.D; g > 0 && g < every {
+		if g := s.GC.Grace.D; g < every { // grace 0s too: every 5 minutes
 			every = max(g, 5*time.Minute)
 		}
-		add("gc", "gc", every, "", "5min", "30min")
+		add("gc", "gc", every, "", 5*time.Minute, "30min")
 	}
 	if sw := s.Swarm; sw != nil {
 		labels := len(sw.Anchors) > 0 || sw.PruneUnknownLabels
@@ -78,17 +77,17 @@ func scheduleFor(s *spec.Spec) []scheduled {
 			labels = labels || len(n.Labels) > 0 || n.Role != "" || n.Availability != ""
 		}
 		if labels {
-			add("labels sync", "labels sync", time.Minute, " (on a Swarm manager)", "10s", "5min")
+			add("labels sync", "labels sync", time.Minute, " (on a Swarm manager)", 10*time.Second, "5min")
 		}
 		if sw.HasNodeEndpoints() {
-			add("swarm join", "swarm join", 5*time.Minute, " (on a Swarm manager: joins the spec's nodes that are in no swarm)", "30s", "10min")
+			add("swarm join", "swarm join", 5*time.Minute, " (on a Swarm manager: joins the spec's nodes that are in no swarm)", 30*time.Second, "10min")
 		}
 		if r := sw.Rebalance; r != nil {
 			every := 5 * time.Minute
 			if c := r.Cooldown.D; c > 0 && c < every {
 				every = max(c, time.Minute)
 			}
-			add("rebalance", "rebalance", every, " (on a Swarm manager; the cooldowns bound how often anything moves)", "30s", "10min")
+			add("rebalance", "rebalance", every, " (on a Swarm manager; the cooldowns bound how often anything moves)", 30*time.Second, "10min")
 		}
 	}
 	if m := s.Mods; m != nil && len(m.Files) > 0 {
@@ -98,7 +97,7 @@ func scheduleFor(s *spec.Spec) []scheduled {
 				every = max(f.Interval.D, time.Minute)
 			}
 		}
-		add("mods refresh", "mods refresh", every, " (each entry is fetched only when its interval is due)", "1min", "1h")
+		add("mods refresh", "mods refresh", every, " (each entry is fetched only when its interval is due)", time.Minute, "1h")
 	}
 	return out
 }
