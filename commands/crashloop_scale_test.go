@@ -73,3 +73,29 @@ func TestInProcessABrokenImageIsOneIncidentAcrossScaleAndHeal(t *testing.T) {
 type errorString string
 
 func (e errorString) Error() string { return string(e) }
+
+// TestInProcessAKnownIncidentIsNotSaidAgainWithANewFailure: once a crash
+// loop is known, a pass in which another app's start fails says that
+// failure only (the exit code is 3 for both).
+func TestInProcessAKnownIncidentIsNotSaidAgainWithANewFailure(t *testing.T) {
+	a := newInproc(t)
+	a.write(`"true"`, "apps:\n  - {name: web, image: \"web:1\", port: 8080, replicas: 1, health: {type: http, path: /, backoff: 1h, crashloop_attempts: 1, crashloop_window: 1h}}\n")
+	for i := 0; i < 4; i++ { // the replica keeps exiting: the crash loop becomes known
+		a.run("scale")
+		for _, c := range a.fake.Containers {
+			if c.State == "running" {
+				c.State = "exited"
+			}
+		}
+		a.clock.Advance(time.Second)
+	}
+	if b, _ := a.eventsOf("crashloop"); b != 1 {
+		t.Fatalf("%d crash loops began, want 1", b)
+	}
+	a.write(`"true"`, "apps:\n  - {name: web, image: \"web:1\", port: 8080, replicas: 1, health: {type: http, path: /, backoff: 1h, crashloop_attempts: 1, crashloop_window: 1h}}\n  - {name: api, image: \"api:1\", port: 8080}\n")
+	a.fake.Fail["start api"] = errorString("no such image api:1")
+	_, errOut, code := a.run("scale")
+	if code != 3 || !strings.Contains(errOut, "1 of 1 actions failed; the next pass retries") || strings.Contains(errOut, "crash-looping") {
+		t.Errorf("a new failure beside a known crash loop: exit %d\n%s", code, errOut)
+	}
+}

@@ -256,8 +256,16 @@ func exitStatus(rep *report, err error) error {
 		return err
 	}
 	actions, failed := 0, 0
-	loud := false
-	var partial, hints []string
+	// What is new this pass is said; known incidents only keep the exit
+	// code (and --verbose shows them): a failed start elsewhere does not
+	// print a known crash loop again.
+	var news, known, newHints, knownHints []string
+	note := func(list, hints *[]string, text, hint string) {
+		*list = append(*list, text)
+		if hint != "" && !slices.Contains(*hints, hint) {
+			*hints = append(*hints, hint)
+		}
+	}
 	for _, o := range rep.outcomes {
 		switch {
 		case o.Step.Kind == plan.Sync && o.Err != nil:
@@ -265,12 +273,10 @@ func exitStatus(rep *report, err error) error {
 				return withCode(ExitError, o.Err, "containers the balancer may still route to were left running")
 			}
 			return o.Err
+		case o.Step.Kind == plan.Report && o.Step.Partial != "" && o.Quiet:
+			note(&known, &knownHints, o.Step.Partial, o.Step.Hint)
 		case o.Step.Kind == plan.Report && o.Step.Partial != "":
-			partial = append(partial, o.Step.Partial)
-			loud = loud || !o.Quiet
-			if o.Step.Hint != "" && !slices.Contains(hints, o.Step.Hint) {
-				hints = append(hints, o.Step.Hint)
-			}
+			note(&news, &newHints, o.Step.Partial, o.Step.Hint)
 		case isAction(o):
 			actions++
 			if o.Err != nil {
@@ -278,15 +284,19 @@ func exitStatus(rep *report, err error) error {
 			}
 		}
 	}
-	if failed > 0 {
-		loud = true
-		partial = append(partial, fmt.Sprintf("%d of %d actions failed; the others were applied and the next pass retries", failed, actions))
+	switch {
+	case failed > 0 && failed == actions:
+		news = append(news, fmt.Sprintf("%d of %d actions failed; the next pass retries", failed, actions))
+	case failed > 0:
+		news = append(news, fmt.Sprintf("%d of %d actions failed; the others were applied and the next pass retries", failed, actions))
 	}
-	if len(partial) == 0 {
-		return nil
+	switch {
+	case len(news) > 0:
+		return &CodedError{Code: ExitPartial, Err: errors.New(strings.Join(news, "\n")), Hints: newHints}
+	case len(known) > 0:
+		return &CodedError{Code: ExitPartial, Err: errors.New(strings.Join(known, "\n")), Hints: knownHints, Quiet: true}
 	}
-	ce := &CodedError{Code: ExitPartial, Err: errors.New(strings.Join(partial, "\n")), Hints: hints, Quiet: !loud}
-	return ce
+	return nil
 }
 
 // finish writes the textfile metrics and fires the hooks, after the lock
