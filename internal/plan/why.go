@@ -72,6 +72,9 @@ func Why(in StatusInput, now time.Time) map[string]string {
 
 func whyApp(in StatusInput, a *spec.App, as AppStatus, now time.Time) string {
 	hold, held := worstHold(a, in.State.App(a.Name), now)
+	if held && as.Ready >= as.Want {
+		held = false // every wanted replica is ready: a hold of the past is not why anything is wrong now
+	}
 	if held && hold.Crashloop {
 		return fmt.Sprintf("%s (replica %d)", hold.Reason, hold.Replica) // "crash-looping: ..."
 	}
