@@ -18,7 +18,9 @@ func gcImages(t *testing.T, repo string, n int) {
 	t.Helper()
 	for i := 1; i <= n; i++ {
 		ref := fmt.Sprintf("%s:%d", repo, i)
-		out, err := exec.Command(filepath.Join(testenv.Root(), "scripts", "build-image.sh"), ref, fmt.Sprintf("%s-%d", repo, i)).CombinedOutput()
+		cmd := exec.Command(filepath.Join(testenv.Root(), "scripts", "build-image.sh"), ref, fmt.Sprintf("%s-%d", repo, i))
+		cmd.Env = append(os.Environ(), "BATON_IMAGE_LABEL=") // not shared: gc may remove them
+		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("build %s: %v\n%s", ref, err, out)
 		}

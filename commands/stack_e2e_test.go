@@ -23,57 +23,41 @@ import (
 	"github.com/baton-orchestrator/baton/internal/testenv"
 )
 
-var (
-	stackImageOnce sync.Once
-	stackImageRef  string
-	stackImageErr  error
-)
+var stackImageMu sync.Mutex
 
 // stackImage builds the test server of this checkout under a tag of its
 // source's digest (baton-test:v1 may come from another checkout's source,
 // without the stack endpoints), and a variant that declares VOLUME /data.
+// Each call checks that both are there (a test's host-wide gc, or an
+// operator, may have removed them since) and builds what is missing.
 func stackImage(t *testing.T) (plain, withVolume string) {
 	t.Helper()
 	testenv.Docker(t)
-	stackImageOnce.Do(func() {
-		src, err := os.ReadFile(filepath.Join(testenv.Root(), "testdata", "app", "main.go"))
-		if err != nil {
-			stackImageErr = err
-			return
-		}
-		sum := sha256.Sum256(src)
-		ref := "baton-stack:" + hex.EncodeToString(sum[:6])
-		if exec.Command("docker", "image", "inspect", ref).Run() != nil {
-			out, err := exec.Command(filepath.Join(testenv.Root(), "scripts", "build-image.sh"), ref, "v1").CombinedOutput()
-			if err != nil {
-				stackImageErr = fmt.Errorf("build %s: %v\n%s", ref, err, out)
-				return
-			}
-		}
-		if exec.Command("docker", "image", "inspect", ref+"-vol").Run() != nil {
-			dir, err := os.MkdirTemp("", "baton-stack-img-")
-			if err != nil {
-				stackImageErr = err
-				return
-			}
-			defer os.RemoveAll(dir)
-			if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+ref+"\nVOLUME /data\n"), 0o644); err != nil {
-				stackImageErr = err
-				return
-			}
-			cmd := exec.Command("docker", "build", "-q", "-t", ref+"-vol", dir)
-			cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				stackImageErr = fmt.Errorf("build %s-vol: %v\n%s", ref, err, out)
-				return
-			}
-		}
-		stackImageRef = ref
-	})
-	if stackImageErr != nil {
-		t.Fatal(stackImageErr)
+	stackImageMu.Lock()
+	defer stackImageMu.Unlock()
+	src, err := os.ReadFile(filepath.Join(testenv.Root(), "testdata", "app", "main.go"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	return stackImageRef, stackImageRef + "-vol"
+	sum := sha256.Sum256(src)
+	ref := "baton-stack:" + hex.EncodeToString(sum[:6])
+	if exec.Command("docker", "image", "inspect", ref).Run() != nil {
+		if out, err := exec.Command(filepath.Join(testenv.Root(), "scripts", "build-image.sh"), ref, "v1").CombinedOutput(); err != nil {
+			t.Fatalf("build %s: %v\n%s", ref, err, out)
+		}
+	}
+	if exec.Command("docker", "image", "inspect", ref+"-vol").Run() != nil {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+ref+"\nVOLUME /data\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command("docker", "build", "-q", "-t", ref+"-vol", dir)
+		cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("build %s-vol: %v\n%s", ref, err, out)
+		}
+	}
+	return ref, ref + "-vol"
 }
 
 // newStackE2E is newE2E whose cleanup also removes the project's volumes

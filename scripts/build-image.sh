@@ -2,7 +2,10 @@
 # build-image.sh NAME:TAG [VERSION] [healthcheck]: build the demo/test
 # server image FROM scratch from testdata/app (no registry needed). VERSION
 # (default: the tag) is baked in as an env var, so v1 and v2 are different
-# images. With "healthcheck" the image declares a Docker HEALTHCHECK.
+# images. With "healthcheck" the image declares a Docker HEALTHCHECK. The
+# image is labelled ${BATON_IMAGE_LABEL} (default baton.test.shared=true:
+# the images many tests share, which a test's host-wide gc excludes); an
+# empty BATON_IMAGE_LABEL gives none (gc tests' own images).
 set -euo pipefail
 ref=$1
 version=${2:-${ref##*:}}
@@ -27,6 +30,9 @@ EXPOSE 8080
 ENTRYPOINT ["/app"]
 $hc
 DOCKERFILE
+if [ -n "${BATON_IMAGE_LABEL-baton.test.shared=true}" ]; then
+  echo "LABEL ${BATON_IMAGE_LABEL-baton.test.shared=true}" >>"$ctx/Dockerfile"
+fi
 if ! out=$(DOCKER_BUILDKIT=0 docker build -q -t "$ref" "$ctx" 2>&1); then
   echo "$out" >&2
   exit 1
