@@ -152,7 +152,8 @@ var execSwarmFiles = executor{kinds: []plan.Kind{plan.PruneSwarmFile}, run: func
 }}
 
 // awaitSwarmApps polls until every swarm app has as many ready tasks as
-// its service wants (or wait passes), keeping the last observation. The
+// its service wants (or wait passes with no new task ready), keeping the
+// last observation. The
 // balancer follows the tasks meanwhile: while Swarm rolls an app, the new
 // tasks enter it once they answer and the old ones leave it as Swarm
 // stops them (each change tested and reloaded; its outcome goes to outs);
@@ -163,9 +164,22 @@ var execSwarmFiles = executor{kinds: []plan.Kind{plan.PruneSwarmFile}, run: func
 func (x *pass) awaitSwarmApps(ctx context.Context, wait time.Duration, outs *[]plan.Outcome) (bool, error) {
 	deadline := x.clock.Now().Add(wait)
 	routed := x.fleet.routedSwarm()
-	for {
+	ready := map[string]bool{} // the tasks seen ready so far
+	for first := true; ; first = false {
 		if err := x.observeSwarmApps(ctx); err != nil {
 			return false, err
+		}
+		// A progress deadline, as a Deployment's: each task that gets
+		// ready after the first look gives the rest another wait. Swarm
+		// rolls one task at a time, so a roll of many takes many waits'
+		// worth, and one that makes no progress stops after one.
+		for _, c := range x.fleet.swarmReady {
+			if !ready[c.ID] {
+				ready[c.ID] = true
+				if !first {
+					deadline = x.clock.Now().Add(wait)
+				}
+			}
 		}
 		routed = plan.StickySwarmMembers(routed, x.fleet.swarmReady, x.fleet.taskReplicas)
 		x.fleet.swarmRouted = routed
