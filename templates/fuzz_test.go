@@ -276,7 +276,12 @@ func renderChecked(t *testing.T, s *spec.Spec, addr string) {
 		if v.Kind == spec.KindNginx {
 			// nginx -t binds its listeners, and a spec may name any
 			// address: free ones on this machine stand in.
+			// Two free ports picked one after the other can be the same one
+			// (the first listener is closed): pick again until they differ.
 			v.Listen, v.ListenTLS = localAddr(t, listen), localAddr(t, listenTLS)
+			for i := 0; i < 20 && v.ListenTLS != "" && v.ListenTLS == v.Listen; i++ {
+				v.ListenTLS = localAddr(t, listenTLS)
+			}
 		}
 		out, err := Render(tm, v)
 		if err != nil {
