@@ -188,8 +188,16 @@ func kind(m os.FileMode) string {
 // It refuses a symlink, a FIFO, a device or a directory without blocking
 // on it (O_NOFOLLOW|O_NONBLOCK, then fstat), and a file larger than max. A
 // missing file is an error satisfying errors.Is(err, fs.ErrNotExist).
-func Read(path string, max int64) ([]byte, error) {
-	fh, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+func Read(path string, max int64) ([]byte, error) { return readFile(path, max, syscall.O_NOFOLLOW) }
+
+// ReadInput is Read for a file baton only reads (the spec, an env_file):
+// a symlink to a regular file is followed (inputs may live in a config
+// checkout); a FIFO, a device or a directory is still refused without
+// blocking, and a file over max bytes too.
+func ReadInput(path string, max int64) ([]byte, error) { return readFile(path, max, 0) }
+
+func readFile(path string, max int64, follow int) ([]byte, error) {
+	fh, err := os.OpenFile(path, os.O_RDONLY|follow|syscall.O_NONBLOCK, 0)
 	if errors.Is(err, syscall.ELOOP) {
 		if _, cerr := Check(path); cerr != nil {
 			return nil, cerr
